@@ -1,0 +1,224 @@
+// Parsed manifests -> a Cluster: namespaces, endpoints and policies, placed the way
+// `kubectl apply -f` would place them, with every problem reported as a positioned diagnostic.
+import type { Json } from './decode.js';
+import { fieldErrorBody, renderFieldPath, type Diagnostic, type FieldError } from './diagnostics.js';
+import { FieldDecoder } from './decode.js';
+import { decodeObjectMeta } from './metadata.js';
+import { decodeNetworkPolicy } from './networkpolicy.js';
+import type { ManifestObject } from './parse.js';
+import type { Cluster, Endpoint, EndpointKind, Namespace, NetworkPolicy, SourceRef } from './types.js';
+import { decodePod, decodeWorkload, WORKLOAD_KINDS, type DecodedEndpoint } from './workload.js';
+
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export interface BuildResult {
+  /** Undefined when any error was found: nothing is computed from invalid input. */
+  readonly cluster?: Cluster;
+  readonly diagnostics: readonly Diagnostic[];
+  /** Objects of kinds Podwall does not model, counted by kind. */
+  readonly skipped: ReadonlyMap<string, number>;
+}
+
+const NETWORK_POLICY_API = 'networking.k8s.io/v1';
+
+function sourceOf(o: ManifestObject): SourceRef {
+  const pos = o.locate([]);
+  return { file: o.file, document: o.document, line: pos.line, column: pos.column };
+}
+
+function describe(kind: string, namespace: string | undefined, name: string): string {
+  return namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+}
+
+function toDiagnostics(o: ManifestObject, object: string, errors: readonly FieldError[]): Diagnostic[] {
+  return errors.map((e) => {
+    const pos = o.locate(e.path);
+    const prefix = renderFieldPath(o.prefix);
+    const field = renderFieldPath(e.path);
+    return {
+      severity: 'error',
+      file: o.file,
+      document: o.multiDocument ? o.document : undefined,
+      line: pos.line,
+      column: pos.column,
+      object,
+      field: prefix ? `${prefix}.${field}` : field,
+      message: fieldErrorBody(e),
+    };
+  });
+}
+
+function endpointId(kind: EndpointKind, namespace: string, name: string): string {
+  return kind === 'Pod' ? `${namespace}/${name}` : `${namespace}/${kind.toLowerCase()}/${name}`;
+}
+
+interface PendingEndpoint {
+  readonly decoded: DecodedEndpoint;
+  readonly namespace: string;
+  readonly source: SourceRef;
+}
+
+export function buildCluster(objects: readonly ManifestObject[], defaultNamespace: string): BuildResult {
+  const diagnostics: Diagnostic[] = [];
+  const skipped = new Map<string, number>();
+  const namespaces = new Map<string, Namespace>();
+  const policies: NetworkPolicy[] = [];
+  const pending: PendingEndpoint[] = [];
+  const seen = new Map<string, SourceRef>();
+
+  const noteDuplicate = (o: ManifestObject, key: string, object: string): boolean => {
+    const first = seen.get(key);
+    if (first) {
+      diagnostics.push({
+        severity: 'error',
+        file: o.file,
+        document: o.multiDocument ? o.document : undefined,
+        ...o.locate([]),
+        object,
+        message: `AlreadyExists: also defined at ${first.file}:${first.line}`,
+      });
+      return true;
+    }
+    seen.set(key, sourceOf(o));
+    return false;
+  };
+
+  for (const o of objects) {
+    const kind = typeof o.value.kind === 'string' ? o.value.kind : '';
+    const apiVersion = typeof o.value.apiVersion === 'string' ? o.value.apiVersion : '';
+    const rawMeta = (o.value.metadata ?? {}) as Json;
+    const rawName = typeof rawMeta.name === 'string' ? rawMeta.name : '';
+    const rawNamespace = typeof rawMeta.namespace === 'string' && rawMeta.namespace ? rawMeta.namespace : defaultNamespace;
+    const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+
+    if (!kind || !apiVersion) {
+      diagnostics.push({
+        severity: 'error',
+        file: o.file,
+        document: o.multiDocument ? o.document : undefined,
+        ...o.locate([]),
+        field: !kind ? 'kind' : 'apiVersion',
+        message: `Required value: ${!kind ? 'kind' : 'apiVersion'} must be set`,
+      });
+      continue;
+    }
+
+    if (kind === 'NetworkPolicy' && (group === 'networking.k8s.io' || group === 'extensions')) {
+      const object = describe(kind, rawNamespace, rawName);
+      if (apiVersion !== NETWORK_POLICY_API) {
+        diagnostics.push({
+          severity: 'error',
+          file: o.file,
+          document: o.multiDocument ? o.document : undefined,
+          ...o.locate(['apiVersion']),
+          object,
+          field: 'apiVersion',
+          message: `no matches for kind "NetworkPolicy" in version "${apiVersion}" (use ${NETWORK_POLICY_API})`,
+        });
+        continue;
+      }
+      const decoded = decodeNetworkPolicy(o.value, defaultNamespace);
+      diagnostics.push(...toDiagnostics(o, object, decoded.errors));
+      if (decoded.policy && !noteDuplicate(o, `NetworkPolicy/${decoded.policy.namespace}/${decoded.policy.name}`, object)) {
+        policies.push({ ...decoded.policy, source: sourceOf(o) });
+      }
+      continue;
+    }
+
+    if (kind === 'Namespace' && apiVersion === 'v1') {
+      const d = new FieldDecoder();
+      const meta = decodeObjectMeta(d, o.value, 'label');
+      const object = describe(kind, undefined, meta.name);
+      diagnostics.push(...toDiagnostics(o, object, d.errors));
+      if (d.errors.length === 0 && !noteDuplicate(o, `Namespace/${meta.name}`, object)) {
+        // The apiserver always sets this label to the namespace's name.
+        namespaces.set(meta.name, {
+          name: meta.name,
+          labels: { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name },
+          declared: true,
+          source: sourceOf(o),
+        });
+      }
+      continue;
+    }
+
+    const isPod = kind === 'Pod' && apiVersion === 'v1';
+    const isWorkload =
+      (WORKLOAD_KINDS as readonly string[]).includes(kind) && ['apps', 'batch', ''].includes(group);
+    if (isPod || isWorkload) {
+      const decoded = isPod ? decodePod(o.value) : decodeWorkload(kind as EndpointKind, o.value);
+      const object = describe(kind, rawNamespace, decoded.meta.name);
+      diagnostics.push(...toDiagnostics(o, object, decoded.errors));
+      if (decoded.errors.length === 0 && !noteDuplicate(o, `${kind}/${rawNamespace}/${decoded.meta.name}`, object)) {
+        pending.push({ decoded, namespace: decoded.meta.namespace ?? defaultNamespace, source: sourceOf(o) });
+      }
+      continue;
+    }
+
+    const label = group && !['apps', 'batch', 'networking.k8s.io'].includes(group) ? `${kind}.${group}` : kind;
+    skipped.set(label, (skipped.get(label) ?? 0) + 1);
+  }
+
+  const endpoints = resolveOwnership(pending);
+  for (const ns of new Set([...endpoints.map((e) => e.namespace), ...policies.map((p) => p.namespace)])) {
+    if (!namespaces.has(ns)) namespaces.set(ns, { name: ns, labels: { [NAMESPACE_NAME_LABEL]: ns }, declared: false });
+  }
+
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics, skipped };
+  const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return {
+    diagnostics,
+    skipped,
+    cluster: {
+      namespaces: [...namespaces.values()].sort(byName),
+      endpoints: endpoints.sort(compareEndpoints),
+      policies: policies.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)),
+    },
+  };
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Endpoints sort by namespace, then name, then kind: the order of every matrix. */
+export function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name) || compareStrings(a.kind, b.kind);
+}
+
+/**
+ * A Pod (or ReplicaSet, Job) controlled by a workload that is also in the input stands for that
+ * workload's pods, so it is dropped rather than counted twice. The intermediate ReplicaSet or Job
+ * need not be in the input: their names derive from the owner's (`<deployment>-<pod-template-hash>`,
+ * `<cronjob>-<schedule time>`).
+ */
+function resolveOwnership(pending: readonly PendingEndpoint[]): Endpoint[] {
+  const present = new Set(pending.map((p) => `${p.namespace}/${p.decoded.kind}/${p.decoded.meta.name}`));
+  const has = (ns: string, kind: string, name: string): boolean => present.has(`${ns}/${kind}/${name}`);
+  const ownedByPresent = (p: PendingEndpoint): boolean =>
+    p.decoded.meta.ownerReferences.some((ref) => {
+      if (!ref.controller) return false;
+      if (has(p.namespace, ref.kind, ref.name)) return true;
+      const hash = p.decoded.labels['pod-template-hash'];
+      if (ref.kind === 'ReplicaSet' && hash && ref.name.endsWith(`-${hash}`)) {
+        return has(p.namespace, 'Deployment', ref.name.slice(0, -hash.length - 1));
+      }
+      const cron = /^(.*)-[0-9]+$/.exec(ref.name);
+      return ref.kind === 'Job' && cron !== null && has(p.namespace, 'CronJob', cron[1]);
+    });
+  return pending
+    .filter((p) => !ownedByPresent(p))
+    .map((p) => ({
+      id: endpointId(p.decoded.kind, p.namespace, p.decoded.meta.name),
+      kind: p.decoded.kind,
+      namespace: p.namespace,
+      name: p.decoded.meta.name,
+      labels: p.decoded.labels,
+      ports: p.decoded.ports,
+      ips: p.decoded.ips,
+      hostNetwork: p.decoded.hostNetwork,
+      replicas: p.decoded.replicas,
+      source: p.source,
+    }));
+}
+

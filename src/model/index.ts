@@ -1,0 +1,10 @@
+// The model layer: Kubernetes objects, their loading and their validation.
+export * from './types.js';
+export * from './diagnostics.js';
+export { parseIP, parseCIDR, cidrContains, formatIP, formatCIDR, type IPAddress, type CIDR, type IPFamily } from './cidr.js';
+export { selectorMatches } from './selector-match.js';
+export { formatLabelSelector, isEmptySelector } from './labels.js';
+export { buildCluster, compareEndpoints, compareStrings, NAMESPACE_NAME_LABEL, type BuildResult } from './cluster.js';
+export { parseManifests, type ManifestObject } from './parse.js';
+export { loadManifests, loadTexts, type LoadOptions } from './load.js';
+export { decodeNetworkPolicy } from './networkpolicy.js';

@@ -1,0 +1,130 @@
+// The Kubernetes objects Podwall reasons about, as decoded and validated from manifests.
+// Field names follow k8s.io/api (networking/v1, core/v1, meta/v1) verbatim.
+
+export type Labels = Readonly<Record<string, string>>;
+
+export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: LabelSelectorOperator;
+  readonly values: readonly string[];
+}
+
+/** meta/v1 LabelSelector: matchLabels and matchExpressions are ANDed; empty matches everything. */
+export interface LabelSelector {
+  readonly matchLabels: Labels;
+  readonly matchExpressions: readonly LabelSelectorRequirement[];
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
+export type PolicyType = 'Ingress' | 'Egress';
+
+export interface IPBlock {
+  readonly cidr: string;
+  readonly except: readonly string[];
+}
+
+/** networking/v1 NetworkPolicyPeer: exactly one of ipBlock, or pod and/or namespace selectors. */
+export interface NetworkPolicyPeer {
+  readonly podSelector?: LabelSelector;
+  readonly namespaceSelector?: LabelSelector;
+  readonly ipBlock?: IPBlock;
+}
+
+/** networking/v1 NetworkPolicyPort; `protocol` is already defaulted to TCP. */
+export interface NetworkPolicyPort {
+  readonly protocol: Protocol;
+  readonly port?: number | string;
+  readonly endPort?: number;
+}
+
+/**
+ * An ingress or egress rule. `peers` is `from` (ingress) or `to` (egress); undefined when the
+ * field is empty or missing, which "matches all sources/destinations".
+ */
+export interface NetworkPolicyRule {
+  readonly peers?: readonly NetworkPolicyPeer[];
+  /** undefined when empty or missing: the rule "matches all ports". */
+  readonly ports?: readonly NetworkPolicyPort[];
+}
+
+export interface NetworkPolicySpec {
+  readonly podSelector: LabelSelector;
+  /** Defaulted as the apiserver does: Ingress always, Egress when egress rules are present. */
+  readonly policyTypes: readonly PolicyType[];
+  readonly ingress: readonly NetworkPolicyRule[];
+  readonly egress: readonly NetworkPolicyRule[];
+}
+
+/** Where an object came from, so every answer and error can point back to it. */
+export interface SourceRef {
+  readonly file: string;
+  /** 1-based index of the YAML document in its file. */
+  readonly document: number;
+  /** 1-based line and column of the object's start. */
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface NetworkPolicy {
+  readonly namespace: string;
+  readonly name: string;
+  readonly spec: NetworkPolicySpec;
+  readonly source?: SourceRef;
+}
+
+export interface Namespace {
+  readonly name: string;
+  /** Includes `kubernetes.io/metadata.name`, which the apiserver always sets. */
+  readonly labels: Labels;
+  /** True when some manifest declared it; false when it only exists because something uses it. */
+  readonly declared: boolean;
+  readonly source?: SourceRef;
+}
+
+export interface ContainerPort {
+  readonly name?: string;
+  readonly containerPort: number;
+  readonly protocol: Protocol;
+}
+
+/** The kinds that become endpoints; workloads are named `ns/kind/name` with the kind lower-cased. */
+export type EndpointKind =
+  | 'Pod'
+  | 'Deployment'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'ReplicaSet'
+  | 'ReplicationController'
+  | 'Job'
+  | 'CronJob';
+
+/**
+ * Something traffic can come from or go to inside the cluster: a Pod, or a workload standing for
+ * the pods its template would create.
+ */
+export interface Endpoint {
+  /** `ns/name` for a Pod, `ns/kind/name` for a workload. */
+  readonly id: string;
+  readonly kind: EndpointKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Labels;
+  readonly ports: readonly ContainerPort[];
+  /** status.podIPs (or status.podIP); empty for workload templates and unscheduled pods. */
+  readonly ips: readonly string[];
+  readonly hostNetwork: boolean;
+  /** Pod replicas a workload asks for (1 for a Pod, undefined where it does not apply). */
+  readonly replicas?: number;
+  readonly source?: SourceRef;
+}
+
+/** Everything loaded from manifests: the input to the engine. */
+export interface Cluster {
+  readonly namespaces: readonly Namespace[];
+  readonly endpoints: readonly Endpoint[];
+  readonly policies: readonly NetworkPolicy[];
+}
