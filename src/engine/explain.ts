@@ -1,0 +1,101 @@
+// Per endpoint: which policies select it, for which directions it is isolated, the rules that
+// admit traffic, and the concrete endpoints it may reach and be reached from on declared ports.
+import type { Endpoint, PolicyType } from '../model/index.js';
+import { computeClasses } from './classes.js';
+import { policySelects, type CompiledCluster, type CompiledRule } from './compile.js';
+import { describeRule } from './describe.js';
+import { isolatingPolicies } from './evaluate.js';
+import { computeMatrix, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
+import type { Direction, PolicyRef, RuleRef } from './types.js';
+
+export interface RuleExplanation {
+  readonly rule: RuleRef;
+  /** Who the rule admits, in words. */
+  readonly peers: string;
+  readonly ports: string;
+}
+
+export interface Reach {
+  /** The other endpoint's id. */
+  readonly endpoint: string;
+  readonly ports: readonly PortProtocol[];
+}
+
+export interface DirectionExplanation {
+  readonly direction: Direction;
+  readonly isolated: boolean;
+  readonly isolatingPolicies: readonly PolicyRef[];
+  /** The rules that admit traffic in this direction (empty while isolated: nothing is allowed). */
+  readonly rules: readonly RuleExplanation[];
+  /** Ingress: endpoints that may connect to this one; Egress: endpoints this one may connect to. */
+  readonly reach: readonly Reach[];
+  /** Whether traffic from/to outside the cluster may pass on at least some port. */
+  readonly external: 'all' | 'some' | 'none';
+}
+
+export interface EndpointExplanation {
+  readonly endpoint: Endpoint;
+  readonly hostNetwork: boolean;
+  readonly selectedBy: readonly { readonly policy: PolicyRef; readonly policyTypes: readonly PolicyType[] }[];
+  readonly ingress: DirectionExplanation;
+  readonly egress: DirectionExplanation;
+}
+
+function externalAccess(rules: readonly CompiledRule[], isolated: boolean): 'all' | 'some' | 'none' {
+  if (!isolated) return 'all';
+  const open = rules.filter((r) => r.peers === undefined || r.peers.some((p) => p.kind === 'ipBlock'));
+  if (open.some((r) => r.peers === undefined && r.ports === undefined)) return 'all';
+  return open.length > 0 ? 'some' : 'none';
+}
+
+/** Explains the given endpoints (all of them by default) against the whole cluster. */
+export function explainEndpoints(compiled: CompiledCluster, subjects?: readonly Endpoint[]): EndpointExplanation[] {
+  const endpoints = compiled.cluster.endpoints;
+  const index = new Map(endpoints.map((e, i) => [e, i]));
+  const classes = computeClasses(compiled);
+  const matrices = new Map<string, Matrix>();
+  for (const target of declaredPorts(endpoints)) matrices.set(`${target.port}/${target.protocol}`, computeMatrix(compiled, target, classes));
+  const matrixFor = (p: { containerPort: number; protocol: string }): Matrix => matrices.get(`${p.containerPort}/${p.protocol}`)!;
+
+  const reachFrom = (i: number, direction: Direction): Reach[] => {
+    const out: Reach[] = [];
+    endpoints.forEach((other, j) => {
+      // Ingress: other -> subject on the subject's ports; Egress: subject -> other on other's ports.
+      const target = direction === 'Ingress' ? endpoints[i] : other;
+      const ports: PortProtocol[] = [];
+      const seen = new Set<string>();
+      for (const p of target.ports) {
+        const key = `${p.containerPort}/${p.protocol}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const m = matrixFor(p);
+        if (direction === 'Ingress' ? m.allowed(j, i) : m.allowed(i, j)) ports.push({ port: p.containerPort, protocol: p.protocol });
+      }
+      if (ports.length > 0) out.push({ endpoint: other.id, ports });
+    });
+    return out;
+  };
+
+  const explainDirection = (endpoint: Endpoint, direction: Direction): DirectionExplanation => {
+    const policies = endpoint.hostNetwork ? [] : isolatingPolicies(compiled, endpoint, direction);
+    const rules = policies.flatMap((p) => p.rules[direction]);
+    return {
+      direction,
+      isolated: policies.length > 0,
+      isolatingPolicies: policies.map((p) => p.ref),
+      rules: rules.map((r) => ({ rule: { tier: 'NetworkPolicy', policy: r.policy, direction, index: r.index }, ...describeRule(r) })),
+      reach: reachFrom(index.get(endpoint)!, direction),
+      external: externalAccess(rules, policies.length > 0),
+    };
+  };
+
+  return (subjects ?? endpoints).map((endpoint) => ({
+    endpoint,
+    hostNetwork: endpoint.hostNetwork,
+    selectedBy: compiled.policies
+      .filter((p) => policySelects(p, endpoint))
+      .map((p) => ({ policy: p.ref, policyTypes: p.policy.spec.policyTypes })),
+    ingress: explainDirection(endpoint, 'Ingress'),
+    egress: explainDirection(endpoint, 'Egress'),
+  }));
+}
