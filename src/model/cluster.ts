@@ -6,7 +6,7 @@ import { FieldDecoder } from './decode.js';
 import { decodeObjectMeta } from './metadata.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
 import type { ManifestObject } from './parse.js';
-import type { Cluster, Endpoint, EndpointKind, Namespace, NetworkPolicy, SourceRef } from './types.js';
+import type { Cluster, Endpoint, EndpointKind, Labels, Namespace, NetworkPolicy, SourceRef } from './types.js';
 import { decodePod, decodeWorkload, WORKLOAD_KINDS, type DecodedEndpoint } from './workload.js';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -130,14 +130,23 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       const meta = decodeObjectMeta(d, o.value, 'label');
       const object = describe(kind, undefined, meta.name);
       diagnostics.push(...toDiagnostics(o, object, d.errors));
-      if (d.errors.length === 0 && !noteDuplicate(o, `Namespace/${meta.name}`, object)) {
-        // The apiserver always sets this label to the namespace's name.
-        namespaces.set(meta.name, {
-          name: meta.name,
-          labels: { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name },
-          declared: true,
-          source: sourceOf(o),
+      if (d.errors.length > 0) continue;
+      // The apiserver always sets this label to the namespace's name.
+      const labels = { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name };
+      const earlier = namespaces.get(meta.name);
+      if (earlier && sameLabels(earlier.labels, labels)) {
+        // Apps often ship their namespace in several files; `kubectl apply` applies the repeat over
+        // the first without error, and with the same labels nothing Podwall models changes.
+        diagnostics.push({
+          severity: 'notice',
+          file: o.file,
+          document: o.multiDocument ? o.document : undefined,
+          ...o.locate([]),
+          object,
+          message: `defined again with the same labels (first at ${earlier.source?.file}:${earlier.source?.line}); the first definition is used`,
         });
+      } else if (!noteDuplicate(o, `Namespace/${meta.name}`, object)) {
+        namespaces.set(meta.name, { name: meta.name, labels, declared: true, source: sourceOf(o) });
       }
       continue;
     }
@@ -175,6 +184,11 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       policies: policies.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)),
     },
   };
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }
 
 export function compareStrings(a: string, b: string): number {

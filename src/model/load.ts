@@ -43,7 +43,14 @@ export function loadTexts(texts: readonly { file: string; text: string }[], name
     diagnostics.push(...parsed.diagnostics);
   }
   const built = buildCluster(objects, namespace);
-  const all = [...diagnostics, ...built.diagnostics];
+  // Report in reading order: by file as given, then by position.
+  const fileOrder = new Map(texts.map((t, i) => [t.file, i]));
+  const all = [...diagnostics, ...built.diagnostics].sort(
+    (a, b) =>
+      (fileOrder.get(a.file) ?? 0) - (fileOrder.get(b.file) ?? 0) ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.column ?? 0) - (b.column ?? 0),
+  );
   return all.some((d) => d.severity === 'error')
     ? { diagnostics: all, skipped: built.skipped }
     : { ...built, diagnostics: all };

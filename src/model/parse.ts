@@ -1,6 +1,6 @@
 // Manifest text (YAML, multi-document, or JSON) -> objects that remember where each field is,
 // so a field error can be reported at its line and column. `kind: List` is flattened.
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { Diagnostic, FieldPath } from './diagnostics.js';
 import type { Json } from './decode.js';
 
@@ -57,7 +57,9 @@ export function parseManifests(text: string, file: string): ParsedManifests {
       }
       return;
     }
-    if (doc.contents === null) return; // an empty document, e.g. after a trailing `---`
+    // kubectl skips a document that is empty or decodes to null (cli-runtime StreamVisitor), as a
+    // comment-only document between two `---` lines does: the yaml library gives it a null scalar.
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
     const locate = (path: FieldPath): { line: number; column: number } => {
       const node = nodeAt(doc, path);
       const pos = lineCounter.linePos(node?.range?.[0] ?? 0);

@@ -1,0 +1,50 @@
+// Shared `-f`/`-n` handling: load manifests, print diagnostics, refuse to go on with errors.
+import { compileCluster, type CompiledCluster } from '../engine/index.js';
+import { formatDiagnostic, InvalidInputError, loadManifests, type Cluster } from '../model/index.js';
+import { UsageError, type Output } from './output.js';
+import type { Protocol } from '../model/index.js';
+
+export interface InputOptions {
+  readonly filename: readonly string[];
+  readonly namespace: string;
+}
+
+/** Loads the input or throws InvalidInputError (exit 2) after printing every error. */
+export function loadInput(options: InputOptions, io: Output): { cluster: Cluster; compiled: CompiledCluster } {
+  const result = loadManifests(options.filename, { namespace: options.namespace });
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  for (const d of result.diagnostics) io.err(`${d.severity}: ${formatDiagnostic(d)}`);
+  if (result.skipped.size > 0) {
+    const total = [...result.skipped.values()].reduce((a, b) => a + b, 0);
+    const kinds = [...result.skipped.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([kind, n]) => (n > 1 ? `${kind} ×${n}` : kind))
+      .join(', ');
+    io.err(`notice: skipped ${total} object${total === 1 ? '' : 's'} Podwall does not model: ${kinds}`);
+  }
+  if (errors.length > 0 || !result.cluster) {
+    io.err(`${errors.length} error${errors.length === 1 ? '' : 's'}: nothing was computed`);
+    throw new InvalidInputError(result.diagnostics);
+  }
+  return { cluster: result.cluster, compiled: compileCluster(result.cluster) };
+}
+
+export function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`--port: "${text}" is not a port number (1-65535)`);
+  return n;
+}
+
+export function parseProtocol(text: string | undefined): Protocol | undefined {
+  if (text === undefined) return undefined;
+  const upper = text.toUpperCase();
+  if (upper !== 'TCP' && upper !== 'UDP' && upper !== 'SCTP') throw new UsageError(`--protocol: "${text}" is not TCP, UDP or SCTP`);
+  return upper;
+}
+
+export function parseFormat<T extends string>(text: string | undefined, allowed: readonly T[]): T {
+  const value = (text ?? allowed[0]) as T;
+  if (!allowed.includes(value)) throw new UsageError(`-o: "${text}" is not one of ${allowed.join(', ')}`);
+  return value;
+}
