@@ -1,0 +1,59 @@
+// The only effect of the data plane: hand a rendered table to `nft -f -` in one transaction,
+// read its counters back, and remove it. An unchanged ruleset is not applied again.
+import { createHash } from 'node:crypto';
+import { exec } from './exec.js';
+import { renderDeleteScript, renderReplaceScript, type Ruleset } from './ruleset.js';
+
+export interface CounterValue {
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/** Applies rulesets to one table, skipping a re-apply of what is already loaded. */
+export class RulesetApplier {
+  private lastDigest?: string;
+
+  constructor(private readonly nft: readonly string[] = ['nft']) {}
+
+  /** Returns false when the ruleset equals the one last applied (a no-op). */
+  async apply(ruleset: Ruleset, options: { force?: boolean } = {}): Promise<boolean> {
+    const script = renderReplaceScript(ruleset);
+    // Counter values change between applies without changing what is enforced.
+    const digest = createHash('sha256').update(renderReplaceScript({ ...ruleset, counters: ruleset.counters.map((c) => ({ ...c, packets: 0, bytes: 0 })) })).digest('hex');
+    if (!options.force && digest === this.lastDigest) return false;
+    await exec([...this.nft, '-f', '-'], { input: script, timeoutMs: 30_000 });
+    this.lastDigest = digest;
+    return true;
+  }
+
+  /** Forgets what was applied, so the next apply goes to the kernel even if unchanged. */
+  reset(): void {
+    this.lastDigest = undefined;
+  }
+}
+
+/** Validates a script with `nft -c` (check mode: parsed and checked by the kernel, not committed). */
+export async function checkRuleset(ruleset: Ruleset, nft: readonly string[] = ['nft']): Promise<void> {
+  await exec([...nft, '-c', '-f', '-'], { input: renderReplaceScript(ruleset), timeoutMs: 30_000 });
+}
+
+export async function deleteTable(table: string, nft: readonly string[] = ['nft']): Promise<void> {
+  await exec([...nft, '-f', '-'], { input: renderDeleteScript('inet', table), timeoutMs: 30_000 });
+}
+
+export async function tableExists(table: string, nft: readonly string[] = ['nft']): Promise<boolean> {
+  const r = await exec([...nft, 'list', 'table', 'inet', table], { check: false, timeoutMs: 10_000 });
+  return r.code === 0;
+}
+
+/** The named counters of a table (drops per pod and direction), by name. */
+export async function readCounters(table: string, nft: readonly string[] = ['nft']): Promise<Map<string, CounterValue>> {
+  const r = await exec([...nft, '-j', 'list', 'counters', 'table', 'inet', table], { check: false, timeoutMs: 10_000 });
+  const out = new Map<string, CounterValue>();
+  if (r.code !== 0) return out;
+  const doc = JSON.parse(r.stdout) as { nftables?: { counter?: { name: string; packets: number; bytes: number } }[] };
+  for (const item of doc.nftables ?? []) {
+    if (item.counter) out.set(item.counter.name, { packets: item.counter.packets, bytes: item.counter.bytes });
+  }
+  return out;
+}
