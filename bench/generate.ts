@@ -192,7 +192,6 @@ const APP_WORDS = [
   'billing', 'notify', 'email', 'media', 'reports', 'ledger', 'inventory', 'shipping', 'profile',
   'session', 'feed', 'ranker', 'events', 'audit', 'gateway', 'pricing', 'promo', 'reviews',
 ];
-const ENVS = ['prod', 'staging', 'dev'] as const;
 
 /** The address plan: pods sit on nodes, each node owns a /24 of 10.16.0.0/12 (10.16.0.0 - 10.31.255.255). */
 class IpAllocator {
@@ -217,7 +216,7 @@ class IpAllocator {
 export function generateCluster(options: GenerateOptions): GeneratedCluster {
   const rng = new Rng(options.seed ?? 0x5eed);
   const podTarget = options.pods;
-  const nsCount = Math.max(2, Math.round(podTarget / 100));
+  const nsCount = Math.max(4, Math.round(podTarget / 100));
   const teams = Array.from({ length: Math.max(2, Math.ceil(nsCount / 4)) }, (_, i) => `team-${i}`);
 
   // Namespaces: kube-system (DNS), monitoring, then application namespaces.
@@ -235,7 +234,10 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
 
   const ips = new IpAllocator(rng, Math.max(4, Math.ceil(podTarget / 110)));
   const apps: App[] = [];
-  const podsPerNs = (ns: Ns): number => (ns.name === 'kube-system' ? 0 : Math.round(podTarget / nsCount));
+  // kube-system holds 3 pods; the rest are shared evenly by the other namespaces.
+  const share = Math.max(0, podTarget - 3);
+  const podsPerNs = (index: number): number =>
+    Math.floor(share / (nsCount - 1)) + (index - 1 < share % (nsCount - 1) ? 1 : 0);
 
   // CoreDNS and friends in kube-system.
   const dnsPorts: PortSpec[] = [
@@ -263,9 +265,9 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
   mkApp(namespaces[0], 'coredns', 'backend', 2, false, dnsPorts, { 'k8s-app': 'kube-dns' });
   mkApp(namespaces[0], 'metrics-server', 'backend', 1, false, [{ name: 'https', containerPort: 4443 }], { 'k8s-app': 'metrics-server' });
 
-  let podCount = 3;
-  for (const ns of namespaces.slice(1)) {
-    let budget = podsPerNs(ns);
+  for (let index = 1; index < namespaces.length; index++) {
+    const ns = namespaces[index];
+    let budget = podsPerNs(index);
     const used = new Set<string>();
     if (ns.name === 'monitoring') {
       mkApp(ns, 'prometheus', 'backend', 2, true, [{ name: 'web', containerPort: 9090 }]);
@@ -285,12 +287,11 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
       mkApp(ns, name, tier, replicas, stateful, rng.pick(TIER_PORTS[tier]), extra);
       budget -= replicas;
     }
-    podCount += 0;
   }
 
   // Pods.
   const docsByNs = new Map<string, Value[]>(namespaces.map((n) => [n.name, []]));
-  podCount = 0;
+  let podCount = 0;
   for (const app of apps) {
     for (let r = 0; r < app.replicas; r++) {
       const podName = app.stateful ? `${app.name}-${r}` : `${app.name}-${app.hash}-${rng.token(5)}`;
@@ -325,7 +326,7 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
               apiVersion: 'apps/v1',
               kind: app.stateful ? 'StatefulSet' : 'ReplicaSet',
               name: app.stateful ? app.name : `${app.name}-${app.hash}`,
-              uid: `${rng.token(8, '0123456789abcdef')}-${rng.token(4, '0123456789abcdef')}-${rng.token(12, '0123456789abcdef')}`,
+              uid: [8, 4, 4, 4, 12].map((k) => rng.token(k, "0123456789abcdef")).join("-"),
               controller: true,
             },
           ],
@@ -388,7 +389,7 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
     ['same-namespace', 4],
   ];
   let guard = 0;
-  while (policyCount < P && guard++ < P * 50) {
+  while (appNamespaces.length > 0 && policyCount < P && guard++ < P * 50) {
     const ns = rng.pick(appNamespaces);
     if (ns.apps.length === 0) continue;
     const target = rng.pick(ns.apps);
@@ -418,7 +419,7 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
       }
       case 'expr': {
         addPolicy(ns, `${target.tier}-tiers`, {
-          podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: [target.tier, rng.pick(['cache', 'db', 'worker'])] }] },
+          podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: [target.tier, rng.pick((['cache', 'db', 'worker'] as Tier[]).filter((t) => t !== target.tier))] }] },
           policyTypes: ['Ingress'],
           ingress: [
             {
@@ -495,7 +496,10 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
           ingress: [
             {
               from: [{ namespaceSelector: nsSel({ env: ns.env }) }],
-              ports: [{ protocol: 'TCP', port: rng.pick([8000, 8080, 9000]), endPort: rng.pick([8100, 8999, 9100]) }, { protocol: 'UDP', port: 30000, endPort: 32767 }],
+              ports: [(() => {
+                const port = rng.pick([8000, 8080, 9000]);
+                return { protocol: 'TCP', port, endPort: port + rng.pick([10, 100, 999]) };
+              })(), { protocol: 'UDP', port: 30000, endPort: 32767 }],
             },
           ],
         });

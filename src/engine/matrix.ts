@@ -44,24 +44,64 @@ class Bitset {
     return (this.words[i >>> 5] & (1 << (i & 31))) !== 0;
   }
   or(other: Bitset): void {
-    for (let w = 0; w < this.words.length; w++) this.words[w] |= other.words[w];
+    const w = this.words;
+    const o = other.words;
+    for (let k = 0; k < w.length; k++) w[k] |= o[k];
+  }
+  and(other: Bitset): void {
+    const w = this.words;
+    const o = other.words;
+    for (let k = 0; k < w.length; k++) w[k] &= o[k];
   }
   fill(): void {
     this.words.fill(0xffffffff);
+  }
+  copy(): Bitset {
+    const b = new Bitset(this.size);
+    b.words.set(this.words);
+    return b;
   }
 }
 
 /** Which source address family a destination class makes a connection use (see connectionAddresses). */
 type SourceMode = IPFamily | 'primary';
 
-function peerMatchesClass(rule: CompiledRule, cls: EndpointClass, family: IPFamily | undefined): boolean {
-  if (rule.peers === undefined) return true;
-  for (const peer of rule.peers) {
-    if (peer.kind === 'pods' ? cls.podPeers.has(peer.id) : family !== undefined && cls.ipPeers[family].has(peer.id)) {
-      return true;
+/**
+ * For each peer, the classes it matches, found once from the classes' own peer sets: a pod peer
+ * matches a class whose podPeers has it; an ipBlock peer matches a class whose address of the
+ * family in use is in it ("primary": the class's primary family; none when it has no address).
+ */
+class PeerIndex {
+  private readonly pods = new Map<number, Bitset>();
+  private readonly ips = { 4: new Map<number, Bitset>(), 6: new Map<number, Bitset>(), primary: new Map<number, Bitset>() };
+  private readonly empty: Bitset;
+
+  constructor(private readonly list: readonly EndpointClass[]) {
+    const n = list.length;
+    this.empty = new Bitset(n);
+    const add = (map: Map<number, Bitset>, id: number, cls: number): void => {
+      let set = map.get(id);
+      if (!set) map.set(id, (set = new Bitset(n)));
+      set.set(cls);
+    };
+    for (const cls of list) {
+      for (const id of cls.podPeers) add(this.pods, id, cls.id);
+      for (const id of cls.ipPeers[4]) add(this.ips[4], id, cls.id);
+      for (const id of cls.ipPeers[6]) add(this.ips[6], id, cls.id);
+      if (cls.primaryFamily !== undefined) for (const id of cls.ipPeers[cls.primaryFamily]) add(this.ips.primary, id, cls.id);
     }
   }
-  return false;
+
+  /** The classes some peer of `rule` matches (all of them when the rule has no peers). */
+  classesOf(rule: CompiledRule, mode: SourceMode): Bitset {
+    const out = new Bitset(this.list.length);
+    if (rule.peers === undefined) {
+      out.fill();
+      return out;
+    }
+    for (const peer of rule.peers) out.or((peer.kind === 'pods' ? this.pods : this.ips[mode]).get(peer.id) ?? this.empty);
+    return out;
+  }
 }
 
 function portMatchesClass(rule: CompiledRule, target: PortProtocol, destination: EndpointClass): boolean {
@@ -72,16 +112,29 @@ function portMatchesClass(rule: CompiledRule, target: PortProtocol, destination:
 export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, classes?: EndpointClasses): Matrix {
   const { classes: list, classOf } = classes ?? computeClasses(compiled);
   const n = list.length;
+  const peerIndex = new PeerIndex(list);
+
+  // The destination classes a rule's ports admit: the same for every class unless a named port
+  // (resolved against each destination) is all that could match.
+  const allClasses = new Bitset(n);
+  allClasses.fill();
+  const portClasses = (rule: CompiledRule): Bitset => {
+    if (rule.ports === undefined) return allClasses;
+    if (rule.ports.some((p) => p.kind !== 'named' && portMatches(p, target.port, target.protocol, undefined))) return allClasses;
+    const set = new Bitset(n);
+    if (rule.ports.some((p) => p.kind === 'named' && p.protocol === target.protocol)) {
+      for (const d of list) if (portMatchesClass(rule, target, d)) set.set(d.id);
+    }
+    return set;
+  };
 
   // Egress: for each rule, the destination classes it lets a source reach on this port.
   const destinationsByRule = new Map<CompiledRule, Bitset>();
   const destinationsOf = (rule: CompiledRule): Bitset => {
     let set = destinationsByRule.get(rule);
     if (!set) {
-      set = new Bitset(n);
-      for (const d of list) {
-        if (portMatchesClass(rule, target, d) && peerMatchesClass(rule, d, d.primaryFamily)) set.set(d.id);
-      }
+      set = peerIndex.classesOf(rule, 'primary');
+      set.and(portClasses(rule));
       destinationsByRule.set(rule, set);
     }
     return set;
@@ -95,11 +148,7 @@ export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, c
     const key = `${id}/${mode}`;
     let set = sourcesByRule.get(key);
     if (!set) {
-      set = new Bitset(n);
-      for (const s of list) {
-        const family = mode === 'primary' ? s.primaryFamily : mode;
-        if (peerMatchesClass(rule, s, family)) set.set(s.id);
-      }
+      set = peerIndex.classesOf(rule, mode);
       sourcesByRule.set(key, set);
     }
     return set;
@@ -120,13 +169,26 @@ export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, c
         for (const rule of p.rules.Ingress) if (portMatchesClass(rule, target, d)) column.or(sourcesOf(rule, mode));
       }
     }
-    return column;
+    return column.words;
   });
 
+  // A cell is set where the source's egress reaches the destination and the destination's ingress
+  // admits the source; only the set bits of each egress row are visited.
   const cells = new Uint8Array(n * n);
   for (let s = 0; s < n; s++) {
-    const row = egressRows[s];
-    for (let d = 0; d < n; d++) if (row.has(d) && ingressColumns[d].has(s)) cells[s * n + d] = 1;
+    const words = egressRows[s].words;
+    const sWord = s >>> 5;
+    const sBit = 1 << (s & 31);
+    const base = s * n;
+    for (let w = 0; w < words.length; w++) {
+      let bits = words[w];
+      while (bits !== 0) {
+        const low = bits & -bits;
+        const d = (w << 5) + (31 - Math.clz32(low));
+        bits ^= low;
+        if (d < n && (ingressColumns[d][sWord] & sBit) !== 0) cells[base + d] = 1;
+      }
+    }
   }
   return new ClassMatrix(target.port, target.protocol, compiled.cluster.endpoints, classOf, n, cells);
 }
