@@ -103,7 +103,9 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       continue;
     }
 
-    if (kind === 'NetworkPolicy' && (group === 'networking.k8s.io' || group === 'extensions')) {
+    // The core group ('' as in `apiVersion: v1`) has no NetworkPolicy either: reject it rather
+    // than skip it, or the policy would silently not count.
+    if (kind === 'NetworkPolicy' && (group === 'networking.k8s.io' || group === 'extensions' || group === '')) {
       const object = describe(kind, rawNamespace, rawName);
       if (apiVersion !== NETWORK_POLICY_API) {
         diagnostics.push({
