@@ -47,14 +47,56 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       setExit(runExplain(endpoint, opts, io));
     });
 
+  const lab = program.command('lab').description('a single-node cluster on this machine: pods as network namespaces, policies enforced by nftables (needs root)');
+  const labOptions = (cmd: Command): Command =>
+    cmd.option('--name <lab>', 'which lab (1-6 letters/digits)', 'lab').option('--state-dir <dir>', 'where labs keep their state (default $PODWALL_STATE_DIR or /var/lib/podwall)');
+  const labCommands = () => import('./lab.js');
+
+  labOptions(inputOptions(lab.command('up').description('build the lab from manifests, enforce the policies, and print the probed matrix')))
+    .option('--pod-cidr <cidr>', 'addresses for pods without status.podIP (default 10.244.0.0/16)')
+    .option('--log', 'log denied packets (rate-limited, prefix names the pod)')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (opts) => setExit(await (await labCommands()).runLabUp(opts, io)));
+  labOptions(inputOptions(lab.command('apply').description('create or update namespaces, pods, workloads and policies in the lab'))).action(async (opts) =>
+    setExit(await (await labCommands()).runLabApply(opts, io)),
+  );
+  labOptions(inputOptions(lab.command('delete').description('delete the objects named in the manifests (and what they own)'))).action(async (opts) =>
+    setExit(await (await labCommands()).runLabDelete(opts, io)),
+  );
+  labOptions(lab.command('get').argument('[what]', 'pods, policies or namespaces', 'pods').description('list what the lab holds'))
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (what: string, opts) => setExit((await labCommands()).runLabGet(what, opts, io)));
+  labOptions(lab.command('probe').description('real connections from every pod to every pod, beside the engine\'s prediction (exit 1 on a difference)'))
+    .option('--port <n>', 'one port (default: every declared port)')
+    .option('--protocol <p>', 'TCP or UDP')
+    .option('--timeout <seconds>', 'how long a probe waits', '1')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (opts) => setExit(await (await labCommands()).runLabProbe(opts, io)));
+  labOptions(lab.command('counters').description('denied connections per pod and direction'))
+    .option('-o, --output <format>', 'text or json', 'text')
+    .action(async (opts) => setExit(await (await labCommands()).runLabCounters(opts, io)));
+  labOptions(lab.command('exec').argument('<pod>', 'ns/name').argument('[command...]', 'the command, after --').description('run a command inside a pod\'s network namespace'))
+    .action(async (pod: string, command: string[], opts) => setExit(await (await labCommands()).runLabExec(pod, command, opts)));
+  labOptions(lab.command('down').description('remove every namespace, link, table and process of the lab (also after a crash)')).action(async (opts) =>
+    setExit(await (await labCommands()).runLabDown(opts, io)),
+  );
+
   return program;
+}
+
+/** Errors of the lab and agent layers that mean bad input or a missing prerequisite (exit 2). */
+function isInputError(err: unknown): err is Error {
+  return err instanceof Error && (err.name === 'LabInputError' || err.name === 'LabPrerequisiteError');
 }
 
 export async function main(argv: readonly string[], io: Output = processOutput()): Promise<number> {
   let code = 0;
   const program = buildProgram(io, (c) => (code = c));
-  program.exitOverride();
-  for (const cmd of program.commands) cmd.exitOverride();
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
@@ -63,10 +105,13 @@ export async function main(argv: readonly string[], io: Output = processOutput()
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
     }
     if (err instanceof InvalidInputError) return 2;
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || isInputError(err)) {
       io.err(`error: ${err.message}`);
       return 2;
     }
-    throw err;
+    // Anything else is a failure of the host or a bug: say it in one line, keep the stack for debugging.
+    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.PODWALL_DEBUG && err instanceof Error && err.stack) io.err(err.stack);
+    return 1;
   }
 }

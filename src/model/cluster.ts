@@ -7,9 +7,21 @@ import { decodeObjectMeta } from './metadata.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
 import type { ManifestObject } from './parse.js';
 import type { Cluster, Endpoint, EndpointKind, Labels, Namespace, NetworkPolicy, SourceRef } from './types.js';
-import { decodePod, decodeWorkload, WORKLOAD_KINDS, type DecodedEndpoint } from './workload.js';
+import { decodePod, decodeWorkload, type DecodedEndpoint } from './workload.js';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** The served version of each kind that becomes an endpoint. */
+const ENDPOINT_API_VERSIONS: Readonly<Record<string, string>> = {
+  Pod: 'v1',
+  ReplicationController: 'v1',
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  Job: 'batch/v1',
+  CronJob: 'batch/v1',
+};
 
 export interface BuildResult {
   /** Undefined when any error was found: nothing is computed from invalid input. */
@@ -153,9 +165,24 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       continue;
     }
 
-    const isPod = kind === 'Pod' && apiVersion === 'v1';
-    const isWorkload =
-      (WORKLOAD_KINDS as readonly string[]).includes(kind) && ['apps', 'batch', ''].includes(group);
+    const modelled = ENDPOINT_API_VERSIONS[kind];
+    if (modelled && (group === '' || group === 'apps' || group === 'batch' || group === 'extensions')) {
+      // A built-in kind in a built-in group it does not live in: the apiserver knows no such thing.
+      if (modelled !== apiVersion) {
+        diagnostics.push({
+          severity: 'error',
+          file: o.file,
+          document: o.multiDocument ? o.document : undefined,
+          ...o.locate(['apiVersion']),
+          object: describe(kind, rawNamespace, rawName),
+          field: 'apiVersion',
+          message: `no matches for kind "${kind}" in version "${apiVersion}" (use ${modelled})`,
+        });
+        continue;
+      }
+    }
+    const isPod = modelled !== undefined && kind === 'Pod' && apiVersion === modelled;
+    const isWorkload = modelled !== undefined && kind !== 'Pod' && apiVersion === modelled;
     if (isPod || isWorkload) {
       const decoded = isPod ? decodePod(o.value) : decodeWorkload(kind as EndpointKind, o.value);
       const object = describe(kind, rawNamespace, decoded.meta.name);

@@ -8,3 +8,4 @@ export { buildCluster, compareEndpoints, compareStrings, NAMESPACE_NAME_LABEL, t
 export { parseManifests, type ManifestObject } from './parse.js';
 export { loadManifests, loadTexts, type LoadOptions } from './load.js';
 export { decodeNetworkPolicy } from './networkpolicy.js';
+export { networkPolicyManifest, namespaceManifest } from './manifest.js';

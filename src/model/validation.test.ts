@@ -820,3 +820,48 @@ metadata: {name: x}
     assert.deepEqual(result.cluster.endpoints, []);
   });
 });
+
+describe('built-in kinds in the wrong group or version', () => {
+  test('a Pod in apps/v1 or a Deployment in v1 is an error, not skipped: the apiserver serves no such thing', () => {
+    assert.deepEqual(errorsOf('apiVersion: apps/v1\nkind: Pod\nmetadata: {name: web}\n'), [
+      'p.yaml:1:13: Pod default/web: apiVersion: no matches for kind "Pod" in version "apps/v1" (use v1)',
+    ]);
+    assert.deepEqual(errorsOf('apiVersion: v1\nkind: Deployment\nmetadata: {name: web}\n'), [
+      'p.yaml:1:13: Deployment default/web: apiVersion: no matches for kind "Deployment" in version "v1" (use apps/v1)',
+    ]);
+    assert.deepEqual(errorsOf('apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: nightly}\n'), [
+      'p.yaml:1:13: CronJob default/nightly: apiVersion: no matches for kind "CronJob" in version "batch/v1beta1" (use batch/v1)',
+    ]);
+  });
+
+  test('a kind of the same name in another API group (a CRD) is skipped', () => {
+    const r = load('apiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: web}\n');
+    assert.equal(r.cluster?.endpoints.length, 0);
+    assert.equal(r.skipped.get('Deployment.example.com'), 1);
+  });
+});
+
+describe('pod fields NetworkPolicy depends on', () => {
+  test('container port names must be unique across the pod (a named port must mean one port)', () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: a
+    ports: [{name: http, containerPort: 80}]
+  - name: b
+    ports: [{name: http, containerPort: 8080}]
+`;
+    assert.deepEqual(errorsOf(text), [
+      `p.yaml:${pos(text, 'http, containerPort: 8080')}: Pod default/web: spec.containers[1].ports[0].name: Invalid value: "http": Duplicate value`,
+    ]);
+  });
+
+  test('status.podIPs holds at most one address per family', () => {
+    const text = 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nstatus:\n  podIPs: [{ip: 10.0.0.1}, {ip: 10.0.0.2}]\n';
+    assert.deepEqual(errorsOf(text), [
+      `p.yaml:${pos(text, '[{ip')}: Pod default/web: status.podIPs: Invalid value: "10.0.0.2": may specify no more than one IP for each IP family`,
+    ]);
+  });
+});

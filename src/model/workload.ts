@@ -53,6 +53,8 @@ function decodeContainerPorts(d: FieldDecoder, podSpec: Json, path: FieldPath): 
         for (const msg of isValidPortNum(containerPort)) d.invalid([...pPath, 'containerPort'], containerPort, msg);
         const name = d.string(port.name, [...pPath, 'name']);
         if (name) for (const msg of isValidPortName(name)) d.invalid([...pPath, 'name'], name, msg);
+        // Port names are unique across a pod's containers (validateContainerPorts), else a named port would be ambiguous.
+        if (name && ports.some((p) => p.name === name)) d.errors.push({ type: 'Invalid', path: [...pPath, 'name'], value: name, detail: 'Duplicate value' });
         const protocol = d.string(port.protocol, [...pPath, 'protocol']) ?? 'TCP';
         if (!PROTOCOL_VALUES.includes(protocol)) d.notSupported([...pPath, 'protocol'], protocol, PROTOCOL_VALUES);
         ports.push({ name: name || undefined, containerPort, protocol: protocol as Protocol });
@@ -67,11 +69,18 @@ function decodeContainerPorts(d: FieldDecoder, podSpec: Json, path: FieldPath): 
 function decodePodIPs(d: FieldDecoder, status: Json | undefined): string[] {
   if (!status) return [];
   const ips: string[] = [];
+  const families = new Set<number>();
   const add = (value: unknown, path: FieldPath): void => {
     const ip = d.string(value, path);
     if (ip === undefined || ip === '') return;
-    if (!parseIP(ip)) d.invalid(path, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)');
-    else if (!ips.includes(ip)) ips.push(ip);
+    const parsed = parseIP(ip);
+    if (!parsed) d.invalid(path, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)');
+    else if (!ips.includes(ip)) {
+      // "at most one IP address of each family" (podIPs), as the apiserver requires.
+      if (families.has(parsed.family)) d.invalid(['status', 'podIPs'], ip, 'may specify no more than one IP for each IP family');
+      families.add(parsed.family);
+      ips.push(ip);
+    }
   };
   d.array(status.podIPs, ['status', 'podIPs']).forEach((raw, i) => {
     const entry = d.object(raw, ['status', 'podIPs', i]);
