@@ -15,12 +15,21 @@ export class RulesetApplier {
 
   constructor(private readonly nft: readonly string[] = ['nft']) {}
 
-  /** Returns false when the ruleset equals the one last applied (a no-op). */
-  async apply(ruleset: Ruleset, options: { force?: boolean } = {}): Promise<boolean> {
+  /** The digest of what was last applied; a caller that outlives this object can keep it. */
+  get digest(): string | undefined {
+    return this.lastDigest;
+  }
+
+  /**
+   * Returns false when the ruleset equals the one last applied (a no-op). `previousDigest` tells a
+   * fresh applier what an earlier process applied.
+   */
+  async apply(ruleset: Ruleset, options: { force?: boolean; previousDigest?: string } = {}): Promise<boolean> {
     const script = renderReplaceScript(ruleset);
     // Counter values change between applies without changing what is enforced.
     const digest = createHash('sha256').update(renderReplaceScript({ ...ruleset, counters: ruleset.counters.map((c) => ({ ...c, packets: 0, bytes: 0 })) })).digest('hex');
-    if (!options.force && digest === this.lastDigest) return false;
+    const last = this.lastDigest ?? options.previousDigest;
+    if (!options.force && digest === last) return false;
     await exec([...this.nft, '-f', '-'], { input: script, timeoutMs: 30_000 });
     this.lastDigest = digest;
     return true;

@@ -13,6 +13,8 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /** Throw ExecError on a non-zero exit (default true). */
   readonly check?: boolean;
+  /** Share this process's terminal instead of capturing (for interactive commands). */
+  readonly inherit?: boolean;
 }
 
 export class ExecError extends Error {
@@ -36,13 +38,13 @@ export class MissingProgramError extends Error {
 
 export function exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: options.inherit ? 'inherit' : ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
     if (options.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       reject(err.code === 'ENOENT' ? new MissingProgramError(argv[0]) : err);
@@ -53,7 +55,7 @@ export function exec(argv: readonly string[], options: ExecOptions = {}): Promis
       if (result.code !== 0 && options.check !== false) reject(new ExecError(argv, result));
       else resolve(result);
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input ?? '');
   });
 }

@@ -1,0 +1,197 @@
+// `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
+import { Lab, type ChangeReport, type ProbeReport } from '../lab/index.js';
+import { formatLabelSelector, type Cluster } from '../model/index.js';
+import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
+import { paint, UsageError, type Output } from './output.js';
+
+export interface LabCommonOptions {
+  readonly name: string;
+  readonly stateDir?: string;
+}
+
+function loadCluster(options: InputOptions, io: Output): Cluster {
+  return loadInput(options, io).cluster;
+}
+
+export function renderProbeText(r: ProbeReport, color: boolean): string {
+  const p = paint(color);
+  const n = r.pods.length;
+  const width = String(n).length;
+  const names = r.pods.map((id, i) => `${String(i + 1).padStart(width)} ${id}`);
+  const nameWidth = Math.max(...names.map((s) => s.length), 9);
+  const cell = (i: number, j: number): string => {
+    const got = r.allowed[i][j];
+    if (got === null) return p.dim('-');
+    if (got !== r.predicted[i][j]) return p.bad(got ? '!' : '?');
+    return got ? p.ok('✓') : p.dim('·');
+  };
+  const lines = [
+    `${p.bold(`${r.port}/${r.protocol}`)}  probed: ✓ connected, · refused, - not probed; ! connected but predicted denied, ? refused but predicted allowed`,
+    `${'from \\ to'.padEnd(nameWidth)}  ${r.pods.map((_, j) => String(j + 1).padStart(width)).join(' ')}`,
+  ];
+  for (let i = 0; i < n; i++) lines.push(`${names[i].padEnd(nameWidth)}  ${r.pods.map((_, j) => ' '.repeat(width - 1) + cell(i, j)).join(' ')}`);
+  const probed = r.allowed.flat().filter((c) => c !== null).length;
+  const verdict = r.differences.length === 0 ? p.ok(`kernel = engine on all ${probed} probed cells`) : p.bad(`${r.differences.length} of ${probed} probed cells differ from the engine`);
+  lines.push(verdict);
+  for (const d of r.differences) lines.push(`  ${d.from} -> ${d.to}: kernel ${r.allowed[r.pods.indexOf(d.from)][r.pods.indexOf(d.to)] ? 'connected' : 'refused'}, engine predicted ${r.predicted[r.pods.indexOf(d.from)][r.pods.indexOf(d.to)] ? 'allowed' : 'denied'}`);
+  if (r.notProbed.length > 0) lines.push(p.dim(`  not probed: ${r.notProbed.join('; ')}`));
+  return lines.join('\n');
+}
+
+function renderChange(r: ChangeReport): string {
+  const parts: string[] = [];
+  for (const c of r.created) parts.push(`${c} created`);
+  for (const c of r.updated) parts.push(`${c} configured`);
+  for (const c of r.deleted) parts.push(`${c} deleted`);
+  if (parts.length === 0) parts.push('nothing changed');
+  const s = r.stats;
+  parts.push(
+    `ruleset ${r.rulesetApplied ? 'applied' : 'unchanged'}: ${s.chains} chains, ${s.rules} rules, ${s.sets} sets with ${s.setElements} elements, ${s.counters} drop counters` +
+      (r.connectionsCut > 0 ? `; ${r.connectionsCut} connection${r.connectionsCut === 1 ? '' : 's'} no longer allowed cut` : ''),
+  );
+  return parts.join('\n');
+}
+
+function probeOutput(reports: readonly ProbeReport[], format: 'text' | 'json', single: boolean, io: Output): number {
+  if (format === 'json') {
+    const json = reports.map((r) => ({ port: r.port, protocol: r.protocol, pods: r.pods, allowed: r.allowed, predicted: r.predicted, differences: r.differences }));
+    io.out(JSON.stringify(single ? json[0] : json));
+  } else if (reports.length === 0) {
+    io.out('no pod declares a container port: nothing to probe (choose one with --port)');
+  } else {
+    io.out(reports.map((r) => renderProbeText(r, io.color)).join('\n\n'));
+  }
+  return reports.some((r) => r.differences.length > 0) ? 1 : 0;
+}
+
+export async function runLabUp(options: InputOptions & LabCommonOptions & { podCidr?: string; log?: boolean; output?: string }, io: Output): Promise<number> {
+  const format = parseFormat(options.output, ['text', 'json'] as const);
+  const cluster = loadCluster(options, io);
+  const { lab, report } = await Lab.up(cluster, { name: options.name, stateRoot: options.stateDir, podCIDR: options.podCidr, log: options.log });
+  try {
+    if (format === 'text') {
+      const pods = lab.store.podNetworks();
+      io.out(`lab "${lab.settings.name}" is up: bridge ${lab.names.bridge}, pod CIDR ${lab.settings.podCIDR}, table inet ${lab.names.table}, state in ${lab.dir}`);
+      for (const net of pods) io.out(`  pod ${net.namespace}/${net.name}  ${net.ips.join(', ')}  netns ${lab.names.netns(net.slot)}`);
+      io.out(renderChange(report));
+      io.out('');
+    }
+    return probeOutput(await lab.probe(), format, false, io);
+  } finally {
+    lab.close();
+  }
+}
+
+export async function runLabApply(options: InputOptions & LabCommonOptions, io: Output): Promise<number> {
+  const cluster = loadCluster(options, io);
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    io.out(renderChange(await lab.apply(cluster)));
+    return 0;
+  } finally {
+    lab.close();
+  }
+}
+
+export async function runLabDelete(options: InputOptions & LabCommonOptions, io: Output): Promise<number> {
+  const cluster = loadCluster(options, io);
+  // Namespaces named in the files are deleted with what they hold; implicit ones are not.
+  const declared = new Set(cluster.namespaces.filter((n) => n.declared).map((n) => n.name));
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    io.out(renderChange(await lab.delete(cluster, declared)));
+    return 0;
+  } finally {
+    lab.close();
+  }
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('   ')).join('\n');
+}
+
+export function runLabGet(what: string | undefined, options: LabCommonOptions & { output?: string }, io: Output): number {
+  const format = parseFormat(options.output, ['text', 'json'] as const);
+  const kind = { pods: 'Pod', pod: 'Pod', po: 'Pod', policies: 'NetworkPolicy', networkpolicies: 'NetworkPolicy', netpol: 'NetworkPolicy', namespaces: 'Namespace', ns: 'Namespace' }[
+    what ?? 'pods'
+  ] as 'Pod' | 'NetworkPolicy' | 'Namespace' | undefined;
+  if (!kind) throw new UsageError(`lab get: "${what}" is not pods, policies or namespaces`);
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    const cluster = lab.cluster();
+    if (format === 'json') {
+      io.out(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: lab.store.list(kind).map((o) => o.manifest) }, null, 2));
+      return 0;
+    }
+    let rows: string[][];
+    if (kind === 'Pod') {
+      rows = [['NAMESPACE', 'NAME', 'IP', 'PORTS', 'LABELS']];
+      for (const e of cluster.endpoints) {
+        const labels = Object.keys(e.labels).sort().map((k) => `${k}=${e.labels[k]}`).join(',');
+        rows.push([e.namespace, e.name, e.ips.join(',') || '-', e.ports.map((p) => `${p.containerPort}/${p.protocol}`).join(',') || '-', labels || '-']);
+      }
+    } else if (kind === 'NetworkPolicy') {
+      rows = [['NAMESPACE', 'NAME', 'POD-SELECTOR', 'POLICY-TYPES']];
+      for (const p of cluster.policies) rows.push([p.namespace, p.name, formatLabelSelector(p.spec.podSelector) || '<all pods>', p.spec.policyTypes.join(',')]);
+    } else {
+      rows = [['NAME', 'LABELS']];
+      for (const n of cluster.namespaces) rows.push([n.name, Object.keys(n.labels).sort().map((k) => `${k}=${n.labels[k]}`).join(',')]);
+    }
+    io.out(rows.length === 1 ? `no ${what ?? 'pods'} in lab "${lab.settings.name}"` : table(rows));
+    return 0;
+  } finally {
+    lab.close();
+  }
+}
+
+export async function runLabProbe(options: LabCommonOptions & { port?: string; protocol?: string; output?: string; timeout?: string }, io: Output): Promise<number> {
+  const format = parseFormat(options.output, ['text', 'json'] as const);
+  const port = parsePort(options.port);
+  const protocol = parseProtocol(options.protocol);
+  const timeout = options.timeout === undefined ? 1 : Number(options.timeout);
+  if (!(timeout > 0 && timeout <= 30)) throw new UsageError(`--timeout: "${options.timeout}" is not a number of seconds (0-30]`);
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    const ports = port !== undefined ? [{ port, protocol: protocol ?? 'TCP' }] : undefined;
+    let reports = await lab.probe(ports, timeout);
+    if (port === undefined && protocol) reports = reports.filter((r) => r.protocol === protocol);
+    return probeOutput(reports, format, port !== undefined, io);
+  } finally {
+    lab.close();
+  }
+}
+
+export async function runLabCounters(options: LabCommonOptions & { output?: string }, io: Output): Promise<number> {
+  const format = parseFormat(options.output, ['text', 'json'] as const);
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    const counters = [...(await lab.counters()).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const rows = counters.map(([name, v]) => {
+      const [dir, ...rest] = name.split('/');
+      return { pod: rest.join('/'), direction: dir === 'in' ? 'ingress' : 'egress', packets: v.packets, bytes: v.bytes };
+    });
+    if (format === 'json') io.out(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0) io.out('no pod is isolated, so nothing can be denied');
+    else io.out(table([['POD', 'DIRECTION', 'DENIED PACKETS', 'BYTES'], ...rows.map((r) => [r.pod, r.direction, String(r.packets), String(r.bytes)])]));
+    return 0;
+  } finally {
+    lab.close();
+  }
+}
+
+export async function runLabExec(pod: string, argv: readonly string[], options: LabCommonOptions): Promise<number> {
+  if (argv.length === 0) throw new UsageError('lab exec POD -- COMMAND [ARGS...]: no command given');
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    return await lab.execInPod(pod, argv);
+  } finally {
+    lab.close();
+  }
+}
+
+export async function runLabDown(options: LabCommonOptions, io: Output): Promise<number> {
+  const { removed } = await Lab.down(options.name, options.stateDir);
+  io.out(removed ? `lab "${options.name}" is down: its namespaces, links, table and processes are gone` : `no lab "${options.name}" was up; nothing to remove`);
+  return 0;
+}

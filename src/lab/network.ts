@@ -1,0 +1,104 @@
+// The lab's kernel topology: one bridge, and per pod a network namespace with a veth into the
+// bridge. Pods hold /32 (/128) addresses and route everything via the bridge's gateway address,
+// so all pod traffic is routed by the host and passes its forward hook, whatever the subnets.
+import { exec } from '../dataplane/index.js';
+import { parseIP } from '../model/index.js';
+import type { LabNames } from './names.js';
+
+/** The host's side of the pod network: addresses on the bridge that pods use as their gateway. */
+export interface Gateways {
+  readonly 4: string;
+  readonly 6: string;
+}
+
+export interface PodLink {
+  readonly slot: number;
+  readonly ips: readonly string[];
+}
+
+const hostPrefix = (ip: string): string => (parseIP(ip)?.family === 6 ? `${ip}/128` : `${ip}/32`);
+
+async function ipBatch(args: readonly string[], lines: readonly string[]): Promise<void> {
+  if (lines.length === 0) return;
+  await exec(['ip', ...args, '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 60_000 });
+}
+
+export async function createBridge(names: LabNames, gateways: Gateways, ipv6: boolean): Promise<void> {
+  const lines = [`link add ${names.bridge} type bridge`, `link set ${names.bridge} up`, `addr add ${gateways[4]}/32 dev ${names.bridge}`];
+  if (ipv6) lines.push(`-6 addr add ${gateways[6]}/128 dev ${names.bridge} nodad`);
+  await ipBatch([], lines);
+}
+
+export async function addIPv6Gateway(names: LabNames, gateways: Gateways): Promise<void> {
+  await exec(['ip', '-6', 'addr', 'replace', `${gateways[6]}/128`, 'dev', names.bridge, 'nodad'], { timeoutMs: 10_000 });
+}
+
+/** Runs `work` over items with at most `limit` at a time. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  });
+  await Promise.all(runners);
+}
+
+export async function createPods(names: LabNames, gateways: Gateways, pods: readonly PodLink[]): Promise<void> {
+  if (pods.length === 0) return;
+  await ipBatch([], pods.map((p) => `netns add ${names.netns(p.slot)}`));
+  await ipBatch(
+    [],
+    pods.flatMap((p) => [
+      `link add ${names.veth(p.slot)} type veth peer name eth0 netns ${names.netns(p.slot)}`,
+      `link set ${names.veth(p.slot)} master ${names.bridge}`,
+      // Isolated ports reach only the bridge (the host), never each other: no path around the rules.
+      `link set ${names.veth(p.slot)} type bridge_slave isolated on`,
+      `link set ${names.veth(p.slot)} up`,
+      ...p.ips.map((ip) => `route replace ${hostPrefix(ip)} dev ${names.bridge}`),
+    ]),
+  );
+  await inParallel(pods, 8, async (p) => {
+    const lines = ['link set lo up', 'link set eth0 up'];
+    for (const ip of p.ips) {
+      const v6 = parseIP(ip)?.family === 6;
+      const gw = v6 ? gateways[6] : gateways[4];
+      lines.push(
+        `${v6 ? '-6 ' : ''}addr add ${hostPrefix(ip)} dev eth0${v6 ? ' nodad' : ''}`,
+        `${v6 ? '-6 ' : ''}route add ${gw} dev eth0 scope link`,
+        `${v6 ? '-6 ' : ''}route add default via ${gw} dev eth0`,
+      );
+    }
+    await ipBatch(['-n', names.netns(p.slot)], lines);
+  });
+}
+
+export async function deletePods(names: LabNames, pods: readonly PodLink[]): Promise<void> {
+  if (pods.length === 0) return;
+  await exec(['ip', '-force', '-batch', '-'], {
+    input: `${pods.flatMap((p) => [...p.ips.map((ip) => `route del ${hostPrefix(ip)} dev ${names.bridge}`), `netns del ${names.netns(p.slot)}`]).join('\n')}\n`,
+    timeoutMs: 60_000,
+    check: false,
+  });
+}
+
+/** Every network namespace and link carrying the lab's prefix, found in the kernel itself. */
+export async function findLabObjects(names: LabNames): Promise<{ netns: string[]; links: string[] }> {
+  const ns = await exec(['ip', 'netns', 'list'], { check: false, timeoutMs: 10_000 });
+  const links = await exec(['ip', '-o', 'link', 'show'], { check: false, timeoutMs: 10_000 });
+  return {
+    netns: ns.stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .filter((n) => n.startsWith(names.prefix)),
+    links: links.stdout
+      .split('\n')
+      .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+      .filter((n) => n.startsWith(names.prefix)),
+  };
+}
+
+/** Removes whatever the kernel still holds of the lab, known to the state or not. */
+export async function deleteLabObjects(names: LabNames): Promise<void> {
+  const found = await findLabObjects(names);
+  const lines = [...found.netns.map((n) => `netns del ${n}`), ...found.links.map((l) => `link del ${l}`)];
+  if (lines.length > 0) await exec(['ip', '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 60_000, check: false });
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Sockets inside the lab's pod network namespaces, from one process.
+
+The lab needs a server on every declared port of every pod, and probes from every pod to every
+pod. A process per pod (or per probe) would cost hundreds of processes; instead this helper
+enters each namespace with setns(2) only long enough to create a socket there (a socket stays in
+the namespace it was created in), then serves or probes all of them from one event loop.
+
+  podnet.py serve CONFIG STATUS   serve the pods in CONFIG (JSON); SIGHUP reloads it, and STATUS
+                                  receives {"generation": N, "errors": [...]} once a load is done
+  podnet.py probe                 read {"timeout": s, "probes": [...]} on stdin, print results
+"""
+import ctypes
+import errno
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Namespaces:
+    """Enters named network namespaces (/run/netns/NAME) and always returns to our own."""
+
+    def __init__(self):
+        self.home = os.open('/proc/self/ns/net', os.O_RDONLY)
+
+    def _setns(self, fd):
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
+    def socket_in(self, netns, family, kind):
+        fd = os.open(os.path.join('/run/netns', netns), os.O_RDONLY)
+        try:
+            self._setns(fd)
+            try:
+                return socket.socket(family, kind)
+            finally:
+                self._setns(self.home)
+        finally:
+            os.close(fd)
+
+
+def family_of(ip):
+    return socket.AF_INET6 if ':' in ip else socket.AF_INET
+
+
+# ---------------------------------------------------------------------------------------------
+# serve
+
+class Server:
+    def __init__(self, config_path, status_path):
+        self.config_path = config_path
+        self.status_path = status_path
+        self.ns = Namespaces()
+        self.sel = selectors.DefaultSelector()
+        self.listeners = {}  # (netns, family, protocol, port) -> (socket, answer)
+        self.reload_requested = True
+        self.stop_requested = False
+
+    def load(self):
+        with open(self.config_path) as f:
+            config = json.load(f)
+        wanted = {}
+        for pod in config.get('pods', []):
+            answer = (pod['name'] + '\n').encode()
+            families = sorted({family_of(ip) for ip in pod.get('ips', [])}) or [socket.AF_INET]
+            for port in pod.get('ports', []):
+                if port['protocol'] not in ('TCP', 'UDP'):
+                    continue  # SCTP sockets are not available on the machines this runs on
+                for fam in families:
+                    wanted[(pod['netns'], fam, port['protocol'], port['containerPort'])] = answer
+        errors = []
+        for key in list(self.listeners):
+            if key not in wanted or wanted[key] != self.listeners[key][1]:
+                sock, _ = self.listeners.pop(key)
+                self.sel.unregister(sock)
+                sock.close()
+        for key, answer in sorted(wanted.items()):
+            if key in self.listeners:
+                continue
+            netns, fam, protocol, port = key
+            try:
+                kind = socket.SOCK_STREAM if protocol == 'TCP' else socket.SOCK_DGRAM
+                sock = self.ns.socket_in(netns, fam, kind)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if fam == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(('::' if fam == socket.AF_INET6 else '0.0.0.0', port))
+                if protocol == 'TCP':
+                    sock.listen(128)
+                sock.setblocking(False)
+                self.sel.register(sock, selectors.EVENT_READ, (protocol, answer))
+                self.listeners[key] = (sock, answer)
+            except OSError as e:
+                errors.append('%s %s/%s: %s' % (netns, port, protocol, e.strerror or e))
+        tmp = self.status_path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump({'generation': config.get('generation', 0), 'errors': errors, 'pid': os.getpid()}, f)
+        os.replace(tmp, self.status_path)
+
+    def run(self):
+        signal.signal(signal.SIGHUP, lambda *_: setattr(self, 'reload_requested', True))
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, 'stop_requested', True))
+        signal.signal(signal.SIGINT, lambda *_: setattr(self, 'stop_requested', True))
+        while not self.stop_requested:
+            if self.reload_requested:
+                self.reload_requested = False
+                self.load()
+            for key, _ in self.sel.select(timeout=0.2):
+                protocol, answer = key.data
+                try:
+                    if protocol == 'TCP':
+                        conn, _ = key.fileobj.accept()
+                        conn.setblocking(True)
+                        conn.settimeout(0.5)
+                        try:
+                            conn.sendall(answer)
+                        finally:
+                            conn.close()
+                    else:
+                        _, peer = key.fileobj.recvfrom(2048)
+                        key.fileobj.sendto(answer, peer)
+                except OSError:
+                    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# probe
+
+def probe_all(request):
+    ns = Namespaces()
+    timeout = float(request.get('timeout', 1.0))
+    probes = request['probes']
+    results = [None] * len(probes)
+    sel = selectors.DefaultSelector()
+    pending = {}  # socket -> state
+    next_index = 0
+    max_open = 400
+
+    def finish(sock, ok, answer=None, error=None):
+        state = pending.pop(sock)
+        try:
+            sel.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        sock.close()
+        p = probes[state['i']]
+        results[state['i']] = {
+            'id': p.get('id', state['i']),
+            'ok': bool(ok and (p.get('expect') is None or answer == p['expect'])),
+            'answer': answer,
+            'error': error,
+            'ms': round((time.monotonic() - state['t0']) * 1000, 2),
+        }
+
+    while next_index < len(probes) or pending:
+        while next_index < len(probes) and len(pending) < max_open:
+            i = next_index
+            next_index += 1
+            p = probes[i]
+            fam = family_of(p['ip'])
+            t0 = time.monotonic()
+            try:
+                if p['protocol'] == 'TCP':
+                    sock = ns.socket_in(p['netns'], fam, socket.SOCK_STREAM)
+                    sock.setblocking(False)
+                    sock.connect_ex((p['ip'], p['port']))
+                    pending[sock] = {'i': i, 't0': t0, 'phase': 'connect', 'buf': b''}
+                    sel.register(sock, selectors.EVENT_WRITE)
+                else:
+                    sock = ns.socket_in(p['netns'], fam, socket.SOCK_DGRAM)
+                    sock.setblocking(False)
+                    sock.connect((p['ip'], p['port']))
+                    sock.send(b'podwall?\n')
+                    pending[sock] = {'i': i, 't0': t0, 'phase': 'read', 'buf': b''}
+                    sel.register(sock, selectors.EVENT_READ)
+            except OSError as e:
+                results[i] = {'id': p.get('id', i), 'ok': False, 'answer': None, 'error': errno.errorcode.get(e.errno, str(e)), 'ms': 0}
+                continue
+        for key, _ in sel.select(timeout=0.05):
+            sock = key.fileobj
+            state = pending.get(sock)
+            if state is None:
+                continue
+            p = probes[state['i']]
+            if state['phase'] == 'connect':
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err != 0:
+                    finish(sock, False, error=errno.errorcode.get(err, str(err)))
+                    continue
+                state['phase'] = 'read'
+                sel.modify(sock, selectors.EVENT_READ)
+                continue
+            try:
+                data = sock.recv(2048)
+            except OSError as e:
+                finish(sock, False, error=errno.errorcode.get(e.errno, str(e)))
+                continue
+            if p['protocol'] == 'UDP':
+                finish(sock, True, answer=data.decode(errors='replace').strip())
+            elif data:
+                state['buf'] += data
+            else:
+                finish(sock, True, answer=state['buf'].decode(errors='replace').strip())
+        now = time.monotonic()
+        for sock, state in list(pending.items()):
+            if now - state['t0'] > timeout:
+                finish(sock, False, error='timeout')
+    return results
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == 'serve' and len(argv) == 4:
+        Server(argv[2], argv[3]).run()
+        return 0
+    if len(argv) == 2 and argv[1] == 'probe':
+        json.dump(probe_all(json.load(sys.stdin)), sys.stdout)
+        return 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
