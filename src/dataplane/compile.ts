@@ -11,6 +11,7 @@ import {
   type Direction,
 } from '../engine/index.js';
 import { parseCIDR, parseIP, type Endpoint, type IPAddress, type Protocol } from '../model/index.js';
+import { REVOKED_MARK } from './conntrack.js';
 import { cidrRange, formatRange, mergeRanges, subtractRanges, type AddressRange } from './ranges.js';
 import { quote, type Family, type NftChain, type NftCounter, type NftSet, type NftVerdictMap, type Ruleset } from './ruleset.js';
 
@@ -34,6 +35,7 @@ interface PodAddresses {
   readonly text: { readonly 4?: string; readonly 6?: string };
 }
 
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const ipKeyword = (f: Family): string => (f === 4 ? 'ip' : 'ip6');
 const addrType = (f: Family): string => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
 const nftProto = (p: Protocol): string => p.toLowerCase();
@@ -248,7 +250,11 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     }
   }
 
+  const revoked = `ct mark & ${hex(REVOKED_MARK)} == ${hex(REVOKED_MARK)}`;
   const common = [
+    // A connection a change no longer allows is revoked (see conntrack.ts): every packet of it, either way, is refused.
+    `${revoked} meta l4proto tcp reject with tcp reset`,
+    `${revoked} drop`,
     // Replies and related ICMP always flow; only new connections are judged.
     'ct state established,related accept',
     'meta l4proto ipv6-icmp icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept',

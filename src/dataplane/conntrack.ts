@@ -1,6 +1,9 @@
-// Existing connections: the ruleset only judges new connections, so after a change the
-// conntrack entries of connections the new state no longer allows are deleted. Their next packet
-// is then judged as new, and rejected. Anchors disagree here (Calico keeps such connections open,
+// Existing connections: the ruleset judges a connection when it starts, so after a change the
+// conntrack entries of connections the new state no longer allows are marked revoked (one bit of
+// the ct mark); the ruleset rejects every packet of a revoked connection, in both directions, so
+// it ends at once. (Deleting the entry instead would let the first packet of either direction
+// start a new entry, and a reply-direction packet could reopen it.) A revoked flow that a later
+// change allows again is unmarked. Anchors disagree here (Calico keeps such connections open,
 // Cilium cuts them); Podwall cuts them as soon as the change is applied.
 import { evaluateConnection, resolvePeer, type CompiledCluster } from '../engine/index.js';
 import { parseIP, type Protocol } from '../model/index.js';
@@ -12,7 +15,11 @@ export interface ConntrackEntry {
   readonly destination: string;
   readonly sourcePort: number;
   readonly destinationPort: number;
+  readonly revoked: boolean;
 }
+
+/** The ct mark bit that says "this connection is no longer allowed"; the rest of the mark is left alone. */
+export const REVOKED_MARK = 0x00800000;
 
 const PROTOCOLS: Record<string, Protocol> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 
@@ -23,6 +30,8 @@ export function parseConntrack(text: string): ConntrackEntry[] {
     const fields = line.trim().split(/\s+/);
     const protocol = PROTOCOLS[fields[2]];
     if (!protocol) continue;
+    // Connections that are over (TIME_WAIT, CLOSE) carry no traffic to cut.
+    if (protocol === 'TCP' && ['TIME_WAIT', 'CLOSE'].includes(fields[5])) continue;
     const first = (key: string): string | undefined => fields.find((f) => f.startsWith(`${key}=`))?.slice(key.length + 1);
     const source = first('src');
     const destination = first('dst');
@@ -30,25 +39,36 @@ export function parseConntrack(text: string): ConntrackEntry[] {
     const destinationPort = Number(first('dport'));
     if (!source || !destination || !Number.isInteger(sourcePort) || !Number.isInteger(destinationPort)) continue;
     if (!parseIP(source) || !parseIP(destination)) continue;
-    out.push({ protocol, source, destination, sourcePort, destinationPort });
+    const mark = Number(first('mark') ?? '0');
+    out.push({ protocol, source, destination, sourcePort, destinationPort, revoked: (mark & REVOKED_MARK) !== 0 });
   }
   return out;
 }
 
 /**
- * The entries between pods (or a pod and the outside) that the cluster state no longer allows.
- * `ignore` holds addresses whose traffic the ruleset never judges (the node's own).
+ * Entries between pods (or a pod and the outside) whose standing changed: `revoke` holds those
+ * the cluster state no longer allows, `restore` the revoked ones it allows again. `ignore` holds
+ * addresses whose traffic the ruleset never judges (the node's own).
  */
-export function staleConnections(compiled: CompiledCluster, entries: readonly ConntrackEntry[], ignore: ReadonlySet<string> = new Set()): ConntrackEntry[] {
+export function connectionChanges(
+  compiled: CompiledCluster,
+  entries: readonly ConntrackEntry[],
+  ignore: ReadonlySet<string> = new Set(),
+): { revoke: ConntrackEntry[]; restore: ConntrackEntry[] } {
   const podIPs = new Set(compiled.cluster.endpoints.filter((e) => !e.hostNetwork).flatMap((e) => e.ips));
-  return entries.filter((e) => {
-    if (ignore.has(e.source)) return false;
-    if (!podIPs.has(e.source) && !podIPs.has(e.destination)) return false;
+  const revoke: ConntrackEntry[] = [];
+  const restore: ConntrackEntry[] = [];
+  for (const e of entries) {
+    if (ignore.has(e.source)) continue;
+    if (!podIPs.has(e.source) && !podIPs.has(e.destination)) continue;
     const source = resolvePeer(compiled, e.source);
     const destination = resolvePeer(compiled, e.destination);
-    if ('error' in source || 'error' in destination) return false;
-    return !evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.destinationPort, protocol: e.protocol }).allowed;
-  });
+    if ('error' in source || 'error' in destination) continue;
+    const allowed = evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.destinationPort, protocol: e.protocol }).allowed;
+    if (!allowed && !e.revoked) revoke.push(e);
+    else if (allowed && e.revoked) restore.push(e);
+  }
+  return { revoke, restore };
 }
 
 export async function listConntrack(): Promise<ConntrackEntry[]> {
@@ -56,14 +76,16 @@ export async function listConntrack(): Promise<ConntrackEntry[]> {
   return parseConntrack(r.stdout);
 }
 
-export async function deleteConntrack(entries: readonly ConntrackEntry[]): Promise<void> {
+/** Sets (revoked = true) or clears the revoked bit of each entry's ct mark. */
+export async function markConntrack(entries: readonly ConntrackEntry[], revoked: boolean): Promise<void> {
+  const mark = `${revoked ? REVOKED_MARK : 0}/${REVOKED_MARK}`;
   for (const e of entries) {
-    const family = parseIP(e.source)?.family === 6 ? '-f' : undefined;
+    const family = parseIP(e.source)?.family === 6 ? ['-f', 'ipv6'] : [];
     await exec(
       [
         'conntrack',
-        '-D',
-        ...(family ? [family, 'ipv6'] : []),
+        '-U',
+        ...family,
         '-p',
         e.protocol.toLowerCase(),
         '--orig-src',
@@ -74,6 +96,8 @@ export async function deleteConntrack(entries: readonly ConntrackEntry[]): Promi
         String(e.sourcePort),
         '--dport',
         String(e.destinationPort),
+        '--mark',
+        mark,
       ],
       { check: false, timeoutMs: 10_000 },
     );

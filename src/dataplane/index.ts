@@ -3,4 +3,4 @@ export { compileRuleset, counterName, DEFAULT_TABLE, type DataplaneOptions } fro
 export { renderReplaceScript, renderTable, renderDeleteScript, rulesetStats, RulesetError, type Ruleset, type RulesetStats } from './ruleset.js';
 export { RulesetApplier, checkRuleset, deleteTable, tableExists, readCounters, type CounterValue } from './apply.js';
 export { exec, ExecError, MissingProgramError, type ExecResult, type ExecOptions } from './exec.js';
-export { parseConntrack, staleConnections, listConntrack, deleteConntrack, type ConntrackEntry } from './conntrack.js';
+export { parseConntrack, connectionChanges, listConntrack, markConntrack, REVOKED_MARK, type ConntrackEntry } from './conntrack.js';

@@ -7,14 +7,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import {
   compileRuleset,
-  deleteConntrack,
+  connectionChanges,
   deleteTable,
   exec,
   listConntrack,
+  markConntrack,
   readCounters,
   RulesetApplier,
   rulesetStats,
-  staleConnections,
   tableExists,
   type CounterValue,
   type RulesetStats,
@@ -366,11 +366,12 @@ export class Lab {
     const applied = await this.applier.apply(ruleset, { previousDigest: digest, force });
     if (applied) this.store.setMeta('rulesetDigest', this.applier.digest);
     const gateways = new Set([this.settings.gateways[4], this.settings.gateways[6]]);
-    const stale = staleConnections(compiled, await listConntrack(), gateways);
-    await deleteConntrack(stale);
+    const { revoke, restore } = connectionChanges(compiled, await listConntrack(), gateways);
+    await markConntrack(revoke, true);
+    await markConntrack(restore, false);
     const pid = await this.servers.sync(this.servedPods(compiled), this.store.getMeta<number>('serverPid'));
     this.store.setMeta('serverPid', pid);
-    return { rulesetApplied: applied, stats: rulesetStats(ruleset), connectionsCut: stale.length };
+    return { rulesetApplied: applied, stats: rulesetStats(ruleset), connectionsCut: revoke.length };
   }
 
   private servedPods(compiled: CompiledCluster): { netns: string; name: string; ips: string[]; ports: Endpoint['ports'] }[] {
