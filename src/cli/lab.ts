@@ -19,6 +19,9 @@ export function renderProbeText(r: ProbeReport, color: boolean): string {
   const width = String(n).length;
   const names = r.pods.map((id, i) => `${String(i + 1).padStart(width)} ${id}`);
   const nameWidth = Math.max(...names.map((s) => s.length), 9);
+  // Only destinations that were probed (that listen on the port) get a column, unless none was.
+  const probedColumns = r.pods.map((_, j) => j).filter((j) => r.allowed.some((row) => row[j] !== null));
+  const columns = probedColumns.length > 0 ? probedColumns : r.pods.map((_, j) => j);
   const cell = (i: number, j: number): string => {
     const got = r.allowed[i][j];
     if (got === null) return p.dim('-');
@@ -27,13 +30,16 @@ export function renderProbeText(r: ProbeReport, color: boolean): string {
   };
   const lines = [
     `${p.bold(`${r.port}/${r.protocol}`)}  probed: ✓ connected, · refused, - not probed; ! connected but predicted denied, ? refused but predicted allowed`,
-    `${'from \\ to'.padEnd(nameWidth)}  ${r.pods.map((_, j) => String(j + 1).padStart(width)).join(' ')}`,
+    `${'from \\ to'.padEnd(nameWidth)}  ${columns.map((j) => String(j + 1).padStart(width)).join(' ')}`,
   ];
-  for (let i = 0; i < n; i++) lines.push(`${names[i].padEnd(nameWidth)}  ${r.pods.map((_, j) => ' '.repeat(width - 1) + cell(i, j)).join(' ')}`);
+  for (let i = 0; i < n; i++) lines.push(`${names[i].padEnd(nameWidth)}  ${columns.map((j) => ' '.repeat(width - 1) + cell(i, j)).join(' ')}`);
   const probed = r.allowed.flat().filter((c) => c !== null).length;
   const verdict = r.differences.length === 0 ? p.ok(`kernel = engine on all ${probed} probed cells`) : p.bad(`${r.differences.length} of ${probed} probed cells differ from the engine`);
   lines.push(verdict);
-  for (const d of r.differences) lines.push(`  ${d.from} -> ${d.to}: kernel ${r.allowed[r.pods.indexOf(d.from)][r.pods.indexOf(d.to)] ? 'connected' : 'refused'}, engine predicted ${r.predicted[r.pods.indexOf(d.from)][r.pods.indexOf(d.to)] ? 'allowed' : 'denied'}`);
+  const at = (id: string): number => r.pods.indexOf(id);
+  for (const d of r.differences) {
+    lines.push(`  ${d.from} -> ${d.to}: kernel ${r.allowed[at(d.from)][at(d.to)] ? 'connected' : 'refused'}, engine predicted ${r.predicted[at(d.from)][at(d.to)] ? 'allowed' : 'denied'}`);
+  }
   if (r.notProbed.length > 0) lines.push(p.dim(`  not probed: ${r.notProbed.join('; ')}`));
   return lines.join('\n');
 }
