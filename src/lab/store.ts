@@ -1,6 +1,10 @@
-// The lab's state, kept between commands in an embedded SQLite database: the objects the lab
-// holds (Namespaces, Pods, NetworkPolicies, as manifests), each pod's network slot and
-// addresses, and the lab's own settings. Every write bumps a global resourceVersion.
+// The lab's state, kept between commands and restarts in an embedded SQLite database: the
+// objects the lab holds (Namespaces, Pods, NetworkPolicies, as manifests), each pod's network slot
+// and addresses, and the lab's settings. Writes keep metadata the way the apiserver keeps it
+// (uid, creationTimestamp, generation, a global resourceVersion) and append to an event log that
+// watches resume from; listeners in this process hear every change as it is committed.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 
 export type StoredKind = 'Namespace' | 'Pod' | 'NetworkPolicy';
@@ -10,7 +14,15 @@ export interface StoredObject {
   readonly namespace: string;
   readonly name: string;
   readonly resourceVersion: number;
+  /** The manifest with metadata.resourceVersion filled in. */
   readonly manifest: Record<string, unknown>;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreEvent {
+  readonly type: WatchEventType;
+  readonly object: StoredObject;
 }
 
 export interface PodNetwork {
@@ -20,6 +32,9 @@ export interface PodNetwork {
   readonly ips: readonly string[];
 }
 
+/** How many events a watch can resume over; older resourceVersions get 410 Gone. */
+export const EVENT_LOG_SIZE = 10_000;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
@@ -27,14 +42,37 @@ CREATE TABLE IF NOT EXISTS objects (
   resource_version INTEGER NOT NULL, manifest TEXT NOT NULL,
   PRIMARY KEY (kind, namespace, name)
 );
+CREATE TABLE IF NOT EXISTS events (
+  resource_version INTEGER PRIMARY KEY, type TEXT NOT NULL,
+  kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, manifest TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pod_networks (
   namespace TEXT NOT NULL, name TEXT NOT NULL, slot INTEGER NOT NULL UNIQUE, ips TEXT NOT NULL,
   PRIMARY KEY (namespace, name)
 );
 `;
 
+type Manifest = Record<string, unknown>;
+type Meta = Record<string, unknown>;
+
+const metaOf = (m: Manifest): Meta => (m.metadata && typeof m.metadata === 'object' ? (m.metadata as Meta) : {});
+
+/** The parts of a manifest that say what it is, without the bookkeeping the store adds. */
+function content(m: Manifest): string {
+  const { resourceVersion: _rv, generation: _g, uid: _u, creationTimestamp: _c, managedFields: _mf, ...meta } = metaOf(m);
+  return JSON.stringify({ ...m, metadata: meta });
+}
+
+function withResourceVersion(manifest: Manifest, rv: number): Manifest {
+  return { ...manifest, metadata: { ...metaOf(manifest), resourceVersion: String(rv) } };
+}
+
 export class LabStore {
-  private constructor(private readonly db: Database.Database) {}
+  private readonly emitter = new EventEmitter();
+
+  private constructor(private readonly db: Database.Database) {
+    this.emitter.setMaxListeners(0);
+  }
 
   static open(path: string): LabStore {
     const db = new Database(path);
@@ -48,8 +86,16 @@ export class LabStore {
     this.db.close();
   }
 
+  /** Runs fn in one transaction; listeners hear its changes after it commits, and none if it fails. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      const result = this.db.transaction(fn)();
+      this.flush();
+      return result;
+    } catch (err) {
+      this.pending = [];
+      throw err;
+    }
   }
 
   getMeta<T>(key: string): T | undefined {
@@ -61,33 +107,81 @@ export class LabStore {
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
   }
 
+  /** The resourceVersion of the latest change (what a list reports). */
+  currentResourceVersion(): number {
+    return this.getMeta<number>('resourceVersion') ?? 0;
+  }
+
   private nextResourceVersion(): number {
-    const rv = (this.getMeta<number>('resourceVersion') ?? 0) + 1;
+    const rv = this.currentResourceVersion() + 1;
     this.setMeta('resourceVersion', rv);
     return rv;
   }
 
-  /** Creates or replaces an object; returns whether anything changed. */
-  put(kind: StoredKind, namespace: string, name: string, manifest: Record<string, unknown>): boolean {
-    const text = JSON.stringify(manifest);
-    const existing = this.db.prepare('SELECT manifest FROM objects WHERE kind = ? AND namespace = ? AND name = ?').get(kind, namespace, name) as
-      | { manifest: string }
-      | undefined;
-    if (existing?.manifest === text) return false;
+  /** Listens to every committed change; returns the function that stops listening. */
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.emitter.on('event', listener);
+    return () => this.emitter.off('event', listener);
+  }
+
+  private record(type: WatchEventType, object: StoredObject): void {
+    this.db
+      .prepare('INSERT INTO events (resource_version, type, kind, namespace, name, manifest) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(object.resourceVersion, type, object.kind, object.namespace, object.name, JSON.stringify(object.manifest));
+    this.db.prepare('DELETE FROM events WHERE resource_version <= ?').run(object.resourceVersion - EVENT_LOG_SIZE);
+    const event: StoreEvent = { type, object };
+    // Listeners hear the change once it is committed, not from inside a transaction that may roll back.
+    if (this.db.inTransaction) this.pending.push(event);
+    else this.emitter.emit('event', event);
+  }
+
+  private pending: StoreEvent[] = [];
+
+  private flush(): void {
+    const events = this.pending;
+    this.pending = [];
+    for (const e of events) this.emitter.emit('event', e);
+  }
+
+  /**
+   * Creates or replaces an object, keeping uid and creationTimestamp, bumping generation when
+   * the spec changes; returns the stored object, or undefined when nothing changed.
+   */
+  put(kind: StoredKind, namespace: string, name: string, manifest: Manifest): StoredObject | undefined {
+    const existing = this.get(kind, namespace, name);
+    if (existing && content(existing.manifest) === content(manifest)) return undefined;
     const rv = this.nextResourceVersion();
+    const oldMeta = existing ? metaOf(existing.manifest) : {};
+    const newMeta = metaOf(manifest);
+    const specChanged = !existing || JSON.stringify(existing.manifest.spec) !== JSON.stringify(manifest.spec);
+    const metadata: Meta = {
+      ...newMeta,
+      uid: oldMeta.uid ?? newMeta.uid ?? randomUUID(),
+      creationTimestamp: oldMeta.creationTimestamp ?? newMeta.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      generation: existing ? Number(oldMeta.generation ?? 1) + (specChanged ? 1 : 0) : 1,
+    };
+    delete metadata.resourceVersion;
+    const stored = { ...manifest, metadata };
     this.db
       .prepare(
         `INSERT INTO objects (kind, namespace, name, resource_version, manifest) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(kind, namespace, name) DO UPDATE SET resource_version = excluded.resource_version, manifest = excluded.manifest`,
       )
-      .run(kind, namespace, name, rv, text);
-    return true;
+      .run(kind, namespace, name, rv, JSON.stringify(stored));
+    const object: StoredObject = { kind, namespace, name, resourceVersion: rv, manifest: withResourceVersion(stored, rv) };
+    this.record(existing ? 'MODIFIED' : 'ADDED', object);
+    return object;
   }
 
-  remove(kind: StoredKind, namespace: string, name: string): boolean {
-    const r = this.db.prepare('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
-    if (r.changes > 0) this.nextResourceVersion();
-    return r.changes > 0;
+  /** Removes an object; returns it as it was (with the deletion's resourceVersion), if it existed. */
+  remove(kind: StoredKind, namespace: string, name: string): StoredObject | undefined {
+    const existing = this.get(kind, namespace, name);
+    if (!existing) return undefined;
+    this.db.prepare('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
+    const rv = this.nextResourceVersion();
+    const object: StoredObject = { ...existing, resourceVersion: rv, manifest: withResourceVersion(existing.manifest, rv) };
+    this.record('DELETED', object);
+    return object;
   }
 
   get(kind: StoredKind, namespace: string, name: string): StoredObject | undefined {
@@ -95,13 +189,29 @@ export class LabStore {
     return row ? toObject(row) : undefined;
   }
 
-  list(kind?: StoredKind): StoredObject[] {
+  list(kind?: StoredKind, namespace?: string): StoredObject[] {
+    let rows: Row[];
+    if (kind && namespace !== undefined) {
+      rows = this.db.prepare('SELECT * FROM objects WHERE kind = ? AND namespace = ? ORDER BY namespace, name').all(kind, namespace) as Row[];
+    } else if (kind) rows = this.db.prepare('SELECT * FROM objects WHERE kind = ? ORDER BY namespace, name').all(kind) as Row[];
+    else rows = this.db.prepare('SELECT * FROM objects ORDER BY kind, namespace, name').all() as Row[];
+    return rows.map(toObject);
+  }
+
+  /**
+   * Events after `resourceVersion`, oldest first; undefined when the log no longer reaches back
+   * that far (the watch must re-list: 410 Gone).
+   */
+  eventsSince(resourceVersion: number, kind?: StoredKind): StoreEvent[] | undefined {
+    const oldest = (this.db.prepare('SELECT MIN(resource_version) AS rv FROM events').get() as { rv: number | null }).rv;
+    const current = this.currentResourceVersion();
+    if (resourceVersion < current && (oldest === null || resourceVersion < oldest - 1)) return undefined;
     const rows = (
       kind
-        ? this.db.prepare('SELECT * FROM objects WHERE kind = ? ORDER BY namespace, name').all(kind)
-        : this.db.prepare('SELECT * FROM objects ORDER BY kind, namespace, name').all()
-    ) as Row[];
-    return rows.map(toObject);
+        ? this.db.prepare('SELECT * FROM events WHERE resource_version > ? AND kind = ? ORDER BY resource_version').all(resourceVersion, kind)
+        : this.db.prepare('SELECT * FROM events WHERE resource_version > ? ORDER BY resource_version').all(resourceVersion)
+    ) as (Row & { type: WatchEventType })[];
+    return rows.map((r) => ({ type: r.type, object: toObject(r) }));
   }
 
   podNetworks(): PodNetwork[] {
@@ -110,15 +220,10 @@ export class LabStore {
   }
 
   podNetwork(namespace: string, name: string): PodNetwork | undefined {
-    return this.podNetworks().find((p) => p.namespace === namespace && p.name === name);
-  }
-
-  /** The lowest free slot (slots name the pod's namespace and veth). */
-  freeSlot(): number {
-    const used = new Set(this.podNetworks().map((p) => p.slot));
-    let slot = 1;
-    while (used.has(slot)) slot++;
-    return slot;
+    const row = this.db.prepare('SELECT * FROM pod_networks WHERE namespace = ? AND name = ?').get(namespace, name) as
+      | { namespace: string; name: string; slot: number; ips: string }
+      | undefined;
+    return row ? { namespace: row.namespace, name: row.name, slot: row.slot, ips: JSON.parse(row.ips) as string[] } : undefined;
   }
 
   setPodNetwork(net: PodNetwork): void {
@@ -149,6 +254,6 @@ function toObject(row: Row): StoredObject {
     namespace: row.namespace,
     name: row.name,
     resourceVersion: row.resource_version,
-    manifest: JSON.parse(row.manifest) as Record<string, unknown>,
+    manifest: withResourceVersion(JSON.parse(row.manifest) as Manifest, row.resource_version),
   };
 }
