@@ -69,8 +69,23 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
   const pods = compiled.cluster.endpoints
     .map((e, i) => addressesOf(e, i))
     .filter((p) => p.endpoint.ips.length > 0 && (p.ips[4] || p.ips[6]));
-  // hostNetwork pods are not subject to policy and are the node's traffic: never dispatched.
-  const local = pods.filter((p) => isLocal(p.endpoint) && !p.endpoint.hostNetwork);
+  // hostNetwork pods are not subject to policy and are the node's traffic: never dispatched. An
+  // address claimed twice (a stale pod beside the one that reuses its IP) goes to the first pod
+  // only, so one bad object cannot make the whole transaction fail.
+  const claimed = new Set<string>();
+  const local = pods
+    .filter((p) => isLocal(p.endpoint) && !p.endpoint.hostNetwork)
+    .map((p) => {
+      const text: { 4?: string; 6?: string } = {};
+      for (const family of [4, 6] as const) {
+        const addr = p.text[family];
+        if (addr && !claimed.has(addr)) {
+          claimed.add(addr);
+          text[family] = addr;
+        }
+      }
+      return { ...p, text };
+    });
 
   const sets: NftSet[] = [];
   const setNames = new Map<string, string | null>();
@@ -179,11 +194,18 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
       const wholeProtocols = [...new Set(rule.ports.filter((p) => p.kind === 'all').map((p) => nftProto(p.protocol)))].sort();
       if (wholeProtocols.length === 1) portConds.push({ text: `meta l4proto ${wholeProtocols[0]}` });
       else if (wholeProtocols.length > 1) portConds.push({ text: `meta l4proto { ${wholeProtocols.join(', ')} }` });
-      const numbered = rule.ports
-        .filter((p) => p.kind === 'range')
-        .map((p) => `${nftProto(p.protocol)} . ${p.port === p.endPort ? p.port : `${p.port}-${p.endPort}`}`);
-      const unique = [...new Set(numbered)];
-      if (unique.length > 0) portConds.push({ text: `meta l4proto . th dport { ${unique.join(', ')} }` });
+      // Per protocol, overlapping or adjacent ranges merged: nft refuses overlapping interval elements
+      // (`port: 8080` beside `port: 8000, endPort: 8100` would fail the whole transaction).
+      const rangesByProto = new Map<string, AddressRange[]>();
+      for (const p of rule.ports) {
+        if (p.kind !== 'range') continue;
+        const proto = nftProto(p.protocol);
+        rangesByProto.set(proto, [...(rangesByProto.get(proto) ?? []), { first: BigInt(p.port), last: BigInt(p.endPort) }]);
+      }
+      const numbered = [...rangesByProto.keys()].sort().flatMap((proto) =>
+        mergeRanges(rangesByProto.get(proto)!).map((r) => `${proto} . ${r.first === r.last ? r.first : `${r.first}-${r.last}`}`),
+      );
+      if (numbered.length > 0) portConds.push({ text: `meta l4proto . th dport { ${numbered.join(', ')} }` });
       if (rule.ports.some((p) => p.kind === 'named')) {
         for (const family of [4, 6] as const) {
           const set = namedPortSet(policy, rule, family);

@@ -6,7 +6,7 @@
 // change allows again is unmarked. Anchors disagree here (Calico keeps such connections open,
 // Cilium cuts them); Podwall cuts them as soon as the change is applied.
 import { evaluateConnection, resolvePeer, type CompiledCluster } from '../engine/index.js';
-import { parseIP, type Protocol } from '../model/index.js';
+import { formatIP, parseIP, type Protocol } from '../model/index.js';
 import { exec } from './exec.js';
 
 export interface ConntrackEntry {
@@ -15,6 +15,12 @@ export interface ConntrackEntry {
   readonly destination: string;
   readonly sourcePort: number;
   readonly destinationPort: number;
+  /**
+   * Where the connection really goes: the reply tuple's source. It differs from `destination`
+   * when the connection was DNATed (a Service's ClusterIP), and it is what the ruleset saw.
+   */
+  readonly target: string;
+  readonly targetPort: number;
   readonly revoked: boolean;
 }
 
@@ -32,15 +38,29 @@ export function parseConntrack(text: string): ConntrackEntry[] {
     if (!protocol) continue;
     // Connections that are over (TIME_WAIT, CLOSE) carry no traffic to cut.
     if (protocol === 'TCP' && ['TIME_WAIT', 'CLOSE'].includes(fields[5])) continue;
-    const first = (key: string): string | undefined => fields.find((f) => f.startsWith(`${key}=`))?.slice(key.length + 1);
-    const source = first('src');
-    const destination = first('dst');
-    const sourcePort = Number(first('sport'));
-    const destinationPort = Number(first('dport'));
+    const all = (key: string): string[] => fields.filter((f) => f.startsWith(`${key}=`)).map((f) => f.slice(key.length + 1));
+    // Addresses are normalised, so they compare with the cluster's whatever way each side wrote them.
+    const address = (text: string | undefined): string | undefined => {
+      const ip = text === undefined ? undefined : parseIP(text);
+      return ip ? formatIP(ip) : undefined;
+    };
+    const [source, replySource] = all('src').map(address);
+    const destination = address(all('dst')[0]);
+    const sourcePort = Number(all('sport')[0]);
+    const destinationPort = Number(all('dport')[0]);
+    const replySourcePort = Number(all('sport')[1] ?? destinationPort);
     if (!source || !destination || !Number.isInteger(sourcePort) || !Number.isInteger(destinationPort)) continue;
-    if (!parseIP(source) || !parseIP(destination)) continue;
-    const mark = Number(first('mark') ?? '0');
-    out.push({ protocol, source, destination, sourcePort, destinationPort, revoked: (mark & REVOKED_MARK) !== 0 });
+    const mark = Number(all('mark')[0] ?? '0');
+    out.push({
+      protocol,
+      source,
+      destination,
+      sourcePort,
+      destinationPort,
+      target: replySource ?? destination,
+      targetPort: Number.isInteger(replySourcePort) ? replySourcePort : destinationPort,
+      revoked: (mark & REVOKED_MARK) !== 0,
+    });
   }
   return out;
 }
@@ -55,16 +75,22 @@ export function connectionChanges(
   entries: readonly ConntrackEntry[],
   ignore: ReadonlySet<string> = new Set(),
 ): { revoke: ConntrackEntry[]; restore: ConntrackEntry[] } {
-  const podIPs = new Set(compiled.cluster.endpoints.filter((e) => !e.hostNetwork).flatMap((e) => e.ips));
+  const normal = (text: string): string => {
+    const ip = parseIP(text);
+    return ip ? formatIP(ip) : text;
+  };
+  const podIPs = new Set(compiled.cluster.endpoints.filter((e) => !e.hostNetwork).flatMap((e) => e.ips.map(normal)));
+  const ignored = new Set([...ignore].map(normal));
   const revoke: ConntrackEntry[] = [];
   const restore: ConntrackEntry[] = [];
   for (const e of entries) {
-    if (ignore.has(e.source)) continue;
-    if (!podIPs.has(e.source) && !podIPs.has(e.destination)) continue;
+    if (ignored.has(e.source)) continue;
+    // Judged as the ruleset saw it: to the real destination after any DNAT.
+    if (!podIPs.has(e.source) && !podIPs.has(e.target)) continue;
     const source = resolvePeer(compiled, e.source);
-    const destination = resolvePeer(compiled, e.destination);
+    const destination = resolvePeer(compiled, e.target);
     if ('error' in source || 'error' in destination) continue;
-    const allowed = evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.destinationPort, protocol: e.protocol }).allowed;
+    const allowed = evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.targetPort, protocol: e.protocol }).allowed;
     if (!allowed && !e.revoked) revoke.push(e);
     else if (allowed && e.revoked) restore.push(e);
   }

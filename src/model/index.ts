@@ -9,3 +9,5 @@ export { parseManifests, type ManifestObject } from './parse.js';
 export { loadManifests, loadTexts, type LoadOptions } from './load.js';
 export { decodeNetworkPolicy } from './networkpolicy.js';
 export { networkPolicyManifest, namespaceManifest } from './manifest.js';
+export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';
+export { admitObject, type AdmittedKind, type Admission } from './admit.js';

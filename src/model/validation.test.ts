@@ -865,3 +865,12 @@ spec:
     ]);
   });
 });
+
+describe('terminated pods', () => {
+  test('a pod that has terminated (Succeeded or Failed) keeps no address: another pod may already hold it', () => {
+    const text = (phase: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: job-1}\nstatus: {phase: ${phase}, podIP: 10.0.0.1}\n`;
+    assert.deepEqual(load(text('Succeeded')).cluster!.endpoints[0].ips, []);
+    assert.deepEqual(load(text('Failed')).cluster!.endpoints[0].ips, []);
+    assert.deepEqual(load(text('Running')).cluster!.endpoints[0].ips, ['10.0.0.1']);
+  });
+});

@@ -103,8 +103,11 @@ export function decodePod(obj: Json): DecodedEndpoint {
   const spec = d.object(obj.spec, ['spec']) ?? {};
   const ports = decodeContainerPorts(d, spec, ['spec']);
   const hostNetwork = d.boolean(spec.hostNetwork, ['spec', 'hostNetwork']) ?? false;
-  const ips = decodePodIPs(d, d.object(obj.status, ['status']));
-  return { kind: 'Pod', meta, labels: meta.labels, ports, ips, hostNetwork, replicas: 1, errors: d.errors };
+  const status = d.object(obj.status, ['status']);
+  const ips = decodePodIPs(d, status);
+  // A pod that has terminated has no network any more, and its address may already be another pod's.
+  const terminated = status?.phase === 'Succeeded' || status?.phase === 'Failed';
+  return { kind: 'Pod', meta, labels: meta.labels, ports, ips: terminated ? [] : ips, hostNetwork, replicas: 1, errors: d.errors };
 }
 
 /** Where the pod template sits in each workload kind. */

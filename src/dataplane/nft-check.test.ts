@@ -1,0 +1,241 @@
+// Every ruleset the data plane can produce for the shared conformance cases is accepted by the
+// kernel's nftables: each step of every case in test/cases/upstream.ts (upstream and
+// supplemental), with and without drop logging, and the same clusters made dual-stack and
+// IPv6-only. Checked with `nft -c -f -` (checkRuleset): parsed and validated by the kernel, then
+// discarded, so nothing is created. Skipped only when not root or when nft is not installed; CI
+// runs it as root with nft.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  SUPPLEMENTAL_CASES,
+  UPSTREAM_CASES,
+  caseName,
+  stepManifests,
+  stepTexts,
+  type Case,
+  type Manifest,
+} from '../../test/cases/upstream.js';
+import { compileCluster, type CompiledCluster } from '../engine/index.js';
+import { formatDiagnostic, loadTexts } from '../model/index.js';
+import { checkRuleset } from './apply.js';
+import { compileRuleset, type DataplaneOptions } from './compile.js';
+import { exec, MissingProgramError } from './exec.js';
+import { renderReplaceScript, rulesetStats } from './ruleset.js';
+
+async function skipReason(): Promise<string | undefined> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'nft -c needs root (CAP_NET_ADMIN)';
+  try {
+    await exec(['nft', '--version'], { timeoutMs: 10_000 });
+  } catch (err) {
+    if (err instanceof MissingProgramError) return 'nft is not installed';
+    throw err;
+  }
+  return undefined;
+}
+
+const skip = await skipReason();
+const options = skip ? { skip } : {};
+
+function load(texts: readonly { file: string; text: string }[]): CompiledCluster {
+  const built = loadTexts(texts);
+  assert.ok(built.cluster, built.diagnostics.map(formatDiagnostic).join('\n'));
+  return compileCluster(built.cluster);
+}
+
+/** Checks the ruleset with nft -c; a failure names the script's offending lines. */
+async function accepts(compiled: CompiledCluster, dataplane: DataplaneOptions = {}): Promise<void> {
+  const ruleset = compileRuleset(compiled, dataplane);
+  try {
+    await checkRuleset(ruleset);
+  } catch (err) {
+    const script = renderReplaceScript(ruleset)
+      .split('\n')
+      .map((line, i) => `${String(i + 1).padStart(4)} ${line}`)
+      .join('\n');
+    assert.fail(`nft -c rejected the ruleset: ${(err as Error).message}\n${script}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv6: the conformance model's IPv4 addresses embedded in fd00::/96 (10.244.1.2 -> fd00::af4:102),
+// and each IPv4 ipBlock mapped the same way (a /p becomes a /96+p), so containment is preserved.
+
+function v4Parts(ip: string): number[] {
+  const parts = ip.split('.').map(Number);
+  assert.equal(parts.length, 4, ip);
+  return parts;
+}
+
+function embed(ip: string): string {
+  const [a, b, c, d] = v4Parts(ip);
+  return `fd00::${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
+function embedCIDR(cidr: string): string {
+  const [ip, prefix] = cidr.split('/');
+  return `${embed(ip)}/${96 + Number(prefix)}`;
+}
+
+type Json = Record<string, unknown>;
+
+/** Rewrites a step's manifests for `mode`: pods get IPv6 addresses; ipBlocks get IPv6 twins. */
+function toIPv6(manifests: readonly Manifest[], mode: 'dual' | 'v6'): Json[] {
+  const mapPeers = (peers: unknown): unknown =>
+    Array.isArray(peers)
+      ? (peers as Json[]).flatMap((peer) => {
+          const block = peer.ipBlock as { cidr: string; except?: string[] } | undefined;
+          if (!block) return [peer];
+          const twin = { ipBlock: { cidr: embedCIDR(block.cidr), ...(block.except ? { except: block.except.map(embedCIDR) } : {}) } };
+          return mode === 'dual' ? [peer, twin] : [twin];
+        })
+      : peers;
+  const mapRules = (rules: unknown, field: 'from' | 'to'): unknown =>
+    Array.isArray(rules) ? (rules as Json[]).map((r) => (r[field] === undefined ? r : { ...r, [field]: mapPeers(r[field]) })) : rules;
+  return manifests.map((m) => {
+    const o = structuredClone(m) as Json;
+    if (o.kind === 'Pod') {
+      const status = o.status as { podIP: string };
+      const v4 = status.podIP;
+      const ips = mode === 'dual' ? [v4, embed(v4)] : [embed(v4)];
+      o.status = { ...status, podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) };
+    }
+    if (o.kind === 'NetworkPolicy') {
+      const spec = o.spec as Json;
+      o.spec = { ...spec, ingress: mapRules(spec.ingress, 'from'), egress: mapRules(spec.egress, 'to') };
+      if (spec.ingress === undefined) delete (o.spec as Json).ingress;
+      if (spec.egress === undefined) delete (o.spec as Json).egress;
+    }
+    return o;
+  });
+}
+
+const textOf = (objects: readonly Json[]): string => objects.map((o) => `---\n${JSON.stringify(o, null, 2)}\n`).join('');
+
+// ---------------------------------------------------------------------------------------------
+
+const ALL_CASES: readonly Case[] = [...UPSTREAM_CASES, ...SUPPLEMENTAL_CASES];
+
+describe('nft -c accepts the ruleset of every conformance step', () => {
+  for (const c of ALL_CASES) {
+    test(caseName(c), options, async () => {
+      for (let i = 0; i < c.steps.length; i++) {
+        const compiled = load(stepTexts(c, i));
+        await accepts(compiled);
+        await accepts(compiled, { log: true });
+      }
+    });
+  }
+});
+
+describe('nft -c accepts the same steps in dual-stack and IPv6-only clusters', () => {
+  for (const mode of ['dual', 'v6'] as const) {
+    test(`${mode === 'dual' ? 'dual-stack' : 'IPv6-only'}: every step of every case, with logging`, options, async () => {
+      let ip6Rules = 0;
+      let ip6Dispatch = 0;
+      for (const c of ALL_CASES) {
+        for (let i = 0; i < c.steps.length; i++) {
+          const compiled = load([{ file: `${mode}/${caseName(c)}/${i + 1}.yaml`, text: textOf(toIPv6(stepManifests(c.steps[i]), mode)) }]);
+          const ruleset = compileRuleset(compiled, { log: true });
+          ip6Rules += ruleset.chains.flatMap((ch) => ch.rules).filter((r) => r.startsWith('ip6 ')).length;
+          ip6Dispatch += ruleset.maps.filter((m) => m.name.endsWith('6')).reduce((n, m) => n + m.elements.length, 0);
+          await accepts(compiled, { log: true });
+        }
+      }
+      assert.ok(ip6Rules > 0, 'the IPv6 clusters produced IPv6 rules');
+      assert.ok(ip6Dispatch > 0, 'the IPv6 clusters dispatched pods by their IPv6 addresses');
+    });
+  }
+
+  test('the IPv6 rewrite keeps ipBlock containment (10.244.1.2 in 0.0.0.0/4 <-> fd00::af4:102 in fd00::/100)', () => {
+    assert.equal(embed('10.244.1.2'), 'fd00::af4:102');
+    assert.equal(embedCIDR('0.0.0.0/4'), 'fd00::0:0/100');
+    assert.equal(embedCIDR('10.244.1.2/32'), 'fd00::af4:102/128');
+  });
+});
+
+describe('nft -c is a real check', () => {
+  const base = (): CompiledCluster =>
+    load([{ file: 'one.yaml', text: textOf([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i' }] }, status: { podIP: '10.0.0.1' } }]) }]);
+
+  test('it rejects a rule nft cannot parse, a reference to a missing set and a duplicate map key', options, async () => {
+    const r = compileRuleset(base());
+    await checkRuleset(r);
+    const broken = [
+      { ...r, chains: [...r.chains, { name: 'bad', rules: ['ip saddr nonsense accept'] }] },
+      { ...r, chains: [...r.chains, { name: 'bad', rules: ['ip saddr @missing accept'] }] },
+      {
+        ...r,
+        maps: r.maps.map((m) => (m.name === 'ingress4' ? { ...m, elements: [['10.0.0.1', 'jump forward'], ['10.0.0.1', 'jump input']] as const } : m)),
+      },
+    ];
+    for (const b of broken) await assert.rejects(checkRuleset(b), /nft exited with/);
+  });
+});
+
+describe('nft -c accepts edge cases', () => {
+  const pod = (name: string, ips: string[], labels: Record<string, string> = {}, ports: Json[] = [], hostNetwork = false): Json => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'edge', labels },
+    spec: { hostNetwork, containers: [{ name: 'main', image: 'i', ports }] },
+    status: { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) },
+  });
+  const policy = (name: string, spec: Json): Json => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'edge' }, spec });
+
+  test('/0 blocks with holes, port ranges, whole protocols, named ports in both families, hostNetwork and long names', options, async () => {
+    const longName = `${'p'.repeat(120)}.${'q'.repeat(120)}`;
+    const objects = [
+      pod('a', ['10.0.0.1', 'fd00::1'], { app: 'a' }, [{ name: 'http', containerPort: 8080 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'assoc', containerPort: 9999, protocol: 'SCTP' }]),
+      pod('b', ['10.0.0.2'], { app: 'b' }, [{ name: 'http', containerPort: 80 }]),
+      pod('c', ['fd00::3'], { app: 'c' }, [{ name: 'http', containerPort: 81 }]),
+      pod(longName, ['10.0.0.4', 'fd00::4'], { app: 'a' }),
+      pod('host', ['192.168.0.1'], { app: 'a' }, [{ name: 'http', containerPort: 10250 }], true),
+      policy('everything', {
+        podSelector: {},
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [
+          {
+            from: [
+              { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '0.0.0.0/32', '255.255.255.255/32'] } },
+              { ipBlock: { cidr: '::/0', except: ['fd00::/8', '::/128'] } },
+              { podSelector: { matchLabels: { app: 'b' } } },
+            ],
+            ports: [{ port: 80, endPort: 90, protocol: 'SCTP' }, { protocol: 'UDP' }, { port: 'http' }, { port: 'assoc', protocol: 'SCTP' }, { port: 1, endPort: 65535 }],
+          },
+          { from: [{ podSelector: {} }], ports: [{ protocol: 'SCTP' }, { protocol: 'TCP' }, { protocol: 'UDP' }] },
+          {},
+        ],
+        egress: [
+          { to: [{ podSelector: {} }], ports: [{ port: 'dns', protocol: 'UDP' }, { port: 'http' }] },
+          { ports: [{ port: 'http' }] },
+          { to: [{ ipBlock: { cidr: '::/0' } }, { ipBlock: { cidr: '0.0.0.0/0' } }] },
+        ],
+      }),
+    ];
+    const compiled = load([{ file: 'edge.yaml', text: textOf(objects) }]);
+    await accepts(compiled);
+    await accepts(compiled, { log: true, table: 'podwall_edge', counterValues: new Map([[`in/edge/a`, { packets: 12, bytes: 3456 }]]) });
+  });
+
+  test('a large cluster: hundreds of pods and elements split across lines', options, async () => {
+    const objects: Json[] = [];
+    for (let i = 0; i < 600; i++) {
+      const v4 = `10.${1 + (i >> 8)}.${i & 255}.${1 + (i % 7)}`;
+      objects.push(pod(`p-${i}`, i % 3 === 0 ? [v4, `fd00::${i.toString(16)}`] : [v4], { app: `a${i % 5}` }, [{ name: 'http', containerPort: 8000 + (i % 50) }]));
+    }
+    for (let k = 0; k < 5; k++) {
+      objects.push(
+        policy(`p${k}`, {
+          podSelector: { matchLabels: { app: `a${k}` } },
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [{ from: [{ podSelector: { matchLabels: { app: `a${(k + 1) % 5}` } } }], ports: [{ port: 'http' }] }],
+          egress: [{ to: [{ podSelector: { matchLabels: { app: `a${(k + 2) % 5}` } } }, { ipBlock: { cidr: '172.16.0.0/12', except: ['172.16.5.0/24'] } }] }],
+        }),
+      );
+    }
+    const compiled = load([{ file: 'large.yaml', text: textOf(objects) }]);
+    const stats = rulesetStats(compileRuleset(compiled));
+    assert.ok(stats.setElements > 1000);
+    await accepts(compiled, { log: true });
+  });
+});
