@@ -11,7 +11,8 @@ const below = {
   dataplane: ['engine', 'model'],
   lab: ['dataplane', 'engine', 'model'],
   agent: ['dataplane', 'engine', 'model'],
-  cli: ['lab', 'agent', 'dataplane', 'engine', 'model'],
+  // The CLI is the entry point: `podwall ui` starts the web server, so cli may use web (not the reverse).
+  cli: ['web', 'lab', 'agent', 'dataplane', 'engine', 'model'],
   web: ['lab', 'agent', 'dataplane', 'engine', 'model'],
 };
 const impure = ['node:child_process', 'node:net', 'node:http', 'node:https', 'node:dgram', 'node:worker_threads'];
