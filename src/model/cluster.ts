@@ -70,7 +70,16 @@ interface PendingEndpoint {
   readonly source: SourceRef;
 }
 
-export function buildCluster(objects: readonly ManifestObject[], defaultNamespace: string): BuildResult {
+export interface BuildOptions {
+  /**
+   * Build from whatever is valid: invalid objects are left out (and reported) instead of failing
+   * the whole cluster, and unknown fields are ignored. For state an apiserver already accepted.
+   */
+  readonly lenient?: boolean;
+}
+
+export function buildCluster(objects: readonly ManifestObject[], defaultNamespace: string, options: BuildOptions = {}): BuildResult {
+  const decodeOptions = { ignoreUnknownFields: options.lenient === true };
   const diagnostics: Diagnostic[] = [];
   const skipped = new Map<string, number>();
   const namespaces = new Map<string, Namespace>();
@@ -131,7 +140,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
         });
         continue;
       }
-      const decoded = decodeNetworkPolicy(o.value, defaultNamespace);
+      const decoded = decodeNetworkPolicy(o.value, defaultNamespace, decodeOptions);
       diagnostics.push(...toDiagnostics(o, object, decoded.errors));
       if (decoded.policy && !noteDuplicate(o, `NetworkPolicy/${decoded.policy.namespace}/${decoded.policy.name}`, object)) {
         policies.push({ ...decoded.policy, source: sourceOf(o) });
@@ -184,7 +193,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
     const isPod = modelled !== undefined && kind === 'Pod' && apiVersion === modelled;
     const isWorkload = modelled !== undefined && kind !== 'Pod' && apiVersion === modelled;
     if (isPod || isWorkload) {
-      const decoded = isPod ? decodePod(o.value) : decodeWorkload(kind as EndpointKind, o.value);
+      const decoded = isPod ? decodePod(o.value, decodeOptions) : decodeWorkload(kind as EndpointKind, o.value, decodeOptions);
       const object = describe(kind, rawNamespace, decoded.meta.name);
       diagnostics.push(...toDiagnostics(o, object, decoded.errors));
       if (decoded.errors.length === 0 && !noteDuplicate(o, `${kind}/${rawNamespace}/${decoded.meta.name}`, object)) {
@@ -202,7 +211,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
     if (!namespaces.has(ns)) namespaces.set(ns, { name: ns, labels: { [NAMESPACE_NAME_LABEL]: ns }, declared: false });
   }
 
-  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics, skipped };
+  if (!options.lenient && diagnostics.some((d) => d.severity === 'error')) return { diagnostics, skipped };
   const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   return {
     diagnostics,
@@ -260,6 +269,7 @@ function resolveOwnership(pending: readonly PendingEndpoint[]): Endpoint[] {
       ports: p.decoded.ports,
       ips: p.decoded.ips,
       hostNetwork: p.decoded.hostNetwork,
+      nodeName: p.decoded.nodeName,
       replicas: p.decoded.replicas,
       source: p.source,
     }));

@@ -4,8 +4,18 @@ import type { FieldError, FieldPath } from './diagnostics.js';
 
 export type Json = Record<string, unknown>;
 
+export interface DecodeOptions {
+  /**
+   * Ignore fields Podwall does not know. For objects an apiserver already accepted (the agent's
+   * input), a field added by a newer Kubernetes must not make a policy vanish.
+   */
+  readonly ignoreUnknownFields?: boolean;
+}
+
 export class FieldDecoder {
   readonly errors: FieldError[] = [];
+
+  constructor(private readonly options: DecodeOptions = {}) {}
 
   invalid(path: FieldPath, value: unknown, detail: string): void {
     this.errors.push({ type: 'Invalid', path, value, detail });
@@ -88,6 +98,7 @@ export class FieldDecoder {
 
   /** Strict field validation, as `kubectl apply` (fieldValidation=Strict) reports typos. */
   knownFields(obj: Json, known: readonly string[], path: FieldPath): void {
+    if (this.options.ignoreUnknownFields) return;
     for (const key of Object.keys(obj)) {
       if (!known.includes(key)) {
         const where = [...path, key];

@@ -6,7 +6,7 @@ export { selectorMatches } from './selector-match.js';
 export { formatLabelSelector, isEmptySelector } from './labels.js';
 export { buildCluster, compareEndpoints, compareStrings, NAMESPACE_NAME_LABEL, type BuildResult } from './cluster.js';
 export { parseManifests, type ManifestObject } from './parse.js';
-export { loadManifests, loadTexts, type LoadOptions } from './load.js';
+export { loadManifests, loadTexts, clusterFromObjects, type LoadOptions } from './load.js';
 export { decodeNetworkPolicy } from './networkpolicy.js';
 export { networkPolicyManifest, namespaceManifest } from './manifest.js';
 export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';

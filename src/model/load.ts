@@ -76,3 +76,22 @@ export function loadManifests(paths: readonly string[], options: LoadOptions = {
   const all = [...diagnostics, ...built.diagnostics];
   return all.some((d) => d.severity === 'error') ? { diagnostics: all, skipped: built.skipped } : { ...built, diagnostics: all };
 }
+
+/**
+ * Builds a cluster from objects an apiserver already holds (no text, no positions): invalid
+ * objects are left out and reported, unknown fields ignored, so one odd object never hides the rest.
+ */
+export function clusterFromObjects(objects: readonly Record<string, unknown>[], namespace = 'default'): BuildResult {
+  const manifests: ManifestObject[] = objects.map((value, i) => {
+    const meta = (value.metadata ?? {}) as Record<string, unknown>;
+    return {
+      value,
+      file: `${String(value.kind)} ${meta.namespace ? `${String(meta.namespace)}/` : ''}${String(meta.name)}`,
+      document: i + 1,
+      multiDocument: false,
+      prefix: [],
+      locate: () => ({ line: 1, column: 1 }),
+    };
+  });
+  return buildCluster(manifests, namespace, { lenient: true });
+}

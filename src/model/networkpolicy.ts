@@ -1,7 +1,7 @@
 // NetworkPolicy (networking.k8s.io/v1): decoded, defaulted and validated exactly as the apiserver
 // does on create (pkg/apis/networking/validation ValidateNetworkPolicy, SetDefaults_NetworkPolicy).
 import { cidrStrictlyContains, parseCIDR } from './cidr.js';
-import { FieldDecoder, type Json } from './decode.js';
+import { FieldDecoder, type DecodeOptions, type Json } from './decode.js';
 import type { FieldError, FieldPath } from './diagnostics.js';
 import { decodeLabelSelector } from './labels.js';
 import { decodeObjectMeta } from './metadata.js';
@@ -144,8 +144,8 @@ function decodePolicyTypes(d: FieldDecoder, raw: unknown, hasEgress: boolean): P
 }
 
 /** Decodes and validates one NetworkPolicy object. */
-export function decodeNetworkPolicy(obj: Json, defaultNamespace: string): DecodedPolicy {
-  const d = new FieldDecoder();
+export function decodeNetworkPolicy(obj: Json, defaultNamespace: string, options: DecodeOptions = {}): DecodedPolicy {
+  const d = new FieldDecoder(options);
   d.knownFields(obj, ['apiVersion', 'kind', 'metadata', 'spec', 'status'], []);
   const meta = decodeObjectMeta(d, obj, 'subdomain');
   const spec = d.object(obj.spec, ['spec']) ?? {};

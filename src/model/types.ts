@@ -117,6 +117,8 @@ export interface Endpoint {
   /** status.podIPs (or status.podIP); empty for workload templates and unscheduled pods. */
   readonly ips: readonly string[];
   readonly hostNetwork: boolean;
+  /** spec.nodeName: the node a pod runs on, once scheduled (the agent enforces for its own node's pods). */
+  readonly nodeName?: string;
   /** Pod replicas a workload asks for (1 for a Pod, undefined where it does not apply). */
   readonly replicas?: number;
   readonly source?: SourceRef;

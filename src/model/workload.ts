@@ -1,7 +1,7 @@
 // Pods and the workloads users write (Deployment, StatefulSet, ...) become endpoints: labels,
 // container ports, IPs. Only the fields NetworkPolicy depends on are validated; the rest is ignored.
 import { parseIP } from './cidr.js';
-import { FieldDecoder, type Json } from './decode.js';
+import { FieldDecoder, type DecodeOptions, type Json } from './decode.js';
 import type { FieldError, FieldPath } from './diagnostics.js';
 import { decodeLabelSelector, decodeLabels } from './labels.js';
 import { decodeObjectMeta, type ObjectMeta } from './metadata.js';
@@ -26,6 +26,7 @@ export interface DecodedEndpoint {
   readonly ports: readonly ContainerPort[];
   readonly ips: readonly string[];
   readonly hostNetwork: boolean;
+  readonly nodeName?: string;
   readonly replicas?: number;
   readonly errors: readonly FieldError[];
 }
@@ -97,17 +98,18 @@ function decodePodIPs(d: FieldDecoder, status: Json | undefined): string[] {
   return ips;
 }
 
-export function decodePod(obj: Json): DecodedEndpoint {
-  const d = new FieldDecoder();
+export function decodePod(obj: Json, options: DecodeOptions = {}): DecodedEndpoint {
+  const d = new FieldDecoder(options);
   const meta = decodeObjectMeta(d, obj, 'subdomain');
   const spec = d.object(obj.spec, ['spec']) ?? {};
   const ports = decodeContainerPorts(d, spec, ['spec']);
   const hostNetwork = d.boolean(spec.hostNetwork, ['spec', 'hostNetwork']) ?? false;
+  const nodeName = d.string(spec.nodeName, ['spec', 'nodeName']) || undefined;
   const status = d.object(obj.status, ['status']);
   const ips = decodePodIPs(d, status);
   // A pod that has terminated has no network any more, and its address may already be another pod's.
   const terminated = status?.phase === 'Succeeded' || status?.phase === 'Failed';
-  return { kind: 'Pod', meta, labels: meta.labels, ports, ips: terminated ? [] : ips, hostNetwork, replicas: 1, errors: d.errors };
+  return { kind: 'Pod', meta, labels: meta.labels, ports, ips: terminated ? [] : ips, hostNetwork, nodeName, replicas: 1, errors: d.errors };
 }
 
 /** Where the pod template sits in each workload kind. */
@@ -124,8 +126,8 @@ function at(obj: Json, path: FieldPath): unknown {
   return cur;
 }
 
-export function decodeWorkload(kind: EndpointKind, obj: Json): DecodedEndpoint {
-  const d = new FieldDecoder();
+export function decodeWorkload(kind: EndpointKind, obj: Json, options: DecodeOptions = {}): DecodedEndpoint {
+  const d = new FieldDecoder(options);
   const meta = decodeObjectMeta(d, obj, 'subdomain');
   const tPath = templatePath(kind);
   const template = d.object(at(obj, tPath), tPath);
