@@ -43,4 +43,12 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  // The page runs in the browser and may take only types from the server (src/web/types.ts).
+  {
+    files: ['web/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./\\.\\./src/(?!web/types\\.js$)', message: 'the page takes only types from src/web/types.ts: all logic comes through the API' }] }],
+    },
+  },
 );

@@ -8,3 +8,4 @@ export { computeMatrix, computeMatrixPairwise, declaredPorts, type Matrix, type 
 export { explainEndpoints, type EndpointExplanation, type DirectionExplanation, type Reach, type RuleExplanation } from './explain.js';
 export { describePeer, describePort, describeRule, formatPolicyRef, formatRuleRef } from './describe.js';
 export { resolvePeer, type Resolution } from './resolve.js';
+export { externalAccess, type ExternalAccess } from './external.js';

@@ -1,0 +1,169 @@
+// The JSON the UI's API speaks: plain data the page draws, with every answer computed by the
+// engine on the server. The page imports these types only (no code crosses to the client).
+
+/** Spelled out here (same as the model's) so the page can import this file alone. */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface PortView {
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+export interface EndpointView {
+  readonly id: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: readonly (PortView & { readonly name?: string })[];
+  readonly ips: readonly string[];
+  readonly hostNetwork: boolean;
+  /** Isolated for ingress / egress: some policy selects it and names the direction. */
+  readonly isolation: { readonly ingress: boolean; readonly egress: boolean };
+  /** Ids (`ns/name`) of the policies whose podSelector selects it. */
+  readonly selectedBy: readonly string[];
+}
+
+export interface NamespaceView {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly declared: boolean;
+}
+
+export interface PolicyView {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly policyTypes: readonly string[];
+  /** The policy as a manifest in YAML (defaults written out). */
+  readonly yaml: string;
+  /** Endpoint ids it selects. */
+  readonly selects: readonly string[];
+}
+
+/** The pseudo-endpoint for addresses outside the cluster. */
+export const OUTSIDE = 'outside';
+
+/** A connection the picture draws: from and to are endpoint ids or OUTSIDE. */
+export interface FlowView {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly allowed: boolean;
+  /** Destination ports (declared by the destination); empty with `portsText` for egress to outside. */
+  readonly ports: readonly PortView[];
+  /** The label in words when ports cannot be listed (egress to outside: `TCP 443`, `all ports`). */
+  readonly portsText?: string;
+  /** For flows with the outside: the rules that admit it and who, in words. */
+  readonly via?: readonly string[];
+}
+
+export interface ModelView {
+  readonly source: 'files' | 'lab';
+  readonly title: string;
+  /** Grows with every change of the underlying cluster. */
+  readonly version: number;
+  readonly namespaces: readonly NamespaceView[];
+  readonly endpoints: readonly EndpointView[];
+  readonly policies: readonly PolicyView[];
+  /** Every port/protocol some endpoint declares: the ports flows and matrices are computed on. */
+  readonly ports: readonly PortView[];
+  /** Allowed connections between endpoints on the destination's declared ports, and with the outside. */
+  readonly flows: readonly FlowView[];
+  /** Connections on declared ports that the policies block (allowed without any policy). */
+  readonly denied: readonly FlowView[];
+  /** How many blocked connections were left out of `denied` to keep the picture drawable. */
+  readonly deniedOmitted: number;
+}
+
+export interface MatrixView extends PortView {
+  readonly pods: readonly string[];
+  readonly allowed: readonly (readonly boolean[])[];
+}
+
+export interface RuleView {
+  /** `default/db-policy ingress[0]` */
+  readonly ref: string;
+  readonly policy: string;
+  readonly direction: 'Ingress' | 'Egress';
+  readonly index: number;
+  readonly peers: string;
+  readonly ports: string;
+}
+
+export interface SideView {
+  readonly direction: 'Ingress' | 'Egress';
+  readonly allowed: boolean;
+  readonly isolated: boolean;
+  readonly notSubject?: string;
+  readonly isolatingPolicies: readonly string[];
+  readonly allowedBy: readonly RuleView[];
+  readonly notes: readonly string[];
+}
+
+export interface CheckView extends PortView {
+  readonly from: string;
+  readonly to: string;
+  readonly allowed: boolean;
+  readonly egress: SideView;
+  readonly ingress: SideView;
+}
+
+export interface DirectionView {
+  readonly direction: 'Ingress' | 'Egress';
+  readonly isolated: boolean;
+  readonly isolatingPolicies: readonly string[];
+  readonly rules: readonly RuleView[];
+  readonly reach: readonly { readonly endpoint: string; readonly ports: readonly PortView[] }[];
+  /** Outside the cluster: open (not isolated), or the rules that admit outside addresses. */
+  readonly outside: { readonly open: boolean; readonly rules: readonly RuleView[] };
+}
+
+export interface ExplainView {
+  readonly endpoint: EndpointView;
+  readonly hostNetwork: boolean;
+  readonly selectedBy: readonly { readonly policy: string; readonly policyTypes: readonly string[] }[];
+  readonly ingress: DirectionView;
+  readonly egress: DirectionView;
+}
+
+export interface DiagnosticView {
+  readonly line?: number;
+  readonly column?: number;
+  readonly object?: string;
+  /** The field path, e.g. `spec.ingress[0].ports[0].port`. */
+  readonly field?: string;
+  readonly message: string;
+  /** The whole diagnostic in one line, as the CLI prints it. */
+  readonly text: string;
+}
+
+export interface FlowKey extends PortView {
+  readonly from: string;
+  readonly to: string;
+}
+
+export type PreviewView =
+  | { readonly ok: false; readonly diagnostics: readonly DiagnosticView[] }
+  | {
+      readonly ok: true;
+      readonly model: ModelView;
+      /** Policies of the edit that replace one of the same namespace/name, and new ones. */
+      readonly replaced: readonly string[];
+      readonly added: readonly string[];
+      readonly opened: readonly FlowKey[];
+      readonly closed: readonly FlowKey[];
+    };
+
+export interface CountersView {
+  /** Denied packets per `in/<ns>/<pod>` and `eg/<ns>/<pod>`. */
+  readonly counters: Readonly<Record<string, { readonly packets: number; readonly bytes: number }>>;
+}
+
+export interface ProbeView extends PortView {
+  readonly pods: readonly string[];
+  readonly allowed: readonly (readonly (boolean | null)[])[];
+  readonly predicted: readonly (readonly boolean[])[];
+  readonly differences: readonly { readonly from: string; readonly to: string }[];
+  readonly notProbed: readonly string[];
+}

@@ -1,0 +1,182 @@
+// The page end to end in Debian's Chromium, driven by playwright-core (never a downloaded
+// browser): the three-tier example drawn with exactly its arrows, click-to-explain, the editor
+// closing an arrow and showing a validation error with its field path, the matrix, and a
+// 200-pod cluster with search. Also makes the README's screenshot (docs/ui-three-tier.png).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { loadManifests, loadTexts } from '../src/model/index.js';
+import { startUiServer, staticSource, type UiServer } from '../src/web/index.js';
+import { twoHundredPods } from './ui-fixtures.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): the UI is tested in Debian's Chromium only`;
+
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+/** The page's globals used inside page.evaluate (this file is type-checked without the DOM lib). */
+interface Doc {
+  document: { querySelector(s: string): { textContent: string | null } | null; getElementById(id: string): { hidden: boolean } | null };
+}
+
+interface PageGraph {
+  edges: string[];
+  nodes: string[];
+}
+
+async function graph(page: Page): Promise<PageGraph> {
+  return page.evaluate(() => {
+    const cy = (globalThis as unknown as { podwall: { cy: { edges(): { map<T>(f: (e: { id(): string; data(k: string): string; classes(): string[] }) => T): T[] }; nodes(s: string): { map<T>(f: (e: { id(): string }) => T): T[] } } } }).podwall.cy;
+    return {
+      edges: cy.edges().map((e) => `${e.id()} [${e.data('label')}] ${e.classes().filter((c) => c !== 'back').join(' ')}`).sort(),
+      nodes: cy.nodes('.endpoint').map((n) => n.id()).sort(),
+    };
+  });
+}
+
+async function clickNode(page: Page, id: string): Promise<void> {
+  const pos = await page.evaluate((nodeId) => {
+    const cy = (globalThis as unknown as { podwall: { cy: { getElementById(i: string): { renderedPosition(): { x: number; y: number } } } } }).podwall.cy;
+    return cy.getElementById(nodeId).renderedPosition();
+  }, id);
+  const box = (await page.locator('#cy').boundingBox())!;
+  await page.mouse.click(box.x + pos.x, box.y + pos.y);
+}
+
+async function edgeIds(page: Page): Promise<string[]> {
+  return (await graph(page)).edges.map((e) => e.split(' ')[0]);
+}
+
+describe('ui in Chromium', { skip }, () => {
+  let context: BrowserContext;
+  let profile: string;
+  const servers: UiServer[] = [];
+
+  before(async () => {
+    // The page as `npm run build` makes it, from the current sources.
+    const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts'], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const { chromium } = await import('playwright-core');
+    profile = mkdtempSync(join(tmpdir(), 'podwall-ui-'));
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 800 } });
+  });
+
+  after(async () => {
+    await context?.close();
+    for (const s of servers) await s.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function open(source: ReturnType<typeof staticSource>): Promise<Page> {
+    const server = await startUiServer({ source, port: 0 });
+    servers.push(server);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready]', { timeout: 30_000 });
+    assert.deepEqual(errors, []);
+    return page;
+  }
+
+  it('draws the three-tier example: three pods and exactly the arrows `podwall matrix` allows; clicking db reads db-policy', async () => {
+    const page = await open(staticSource(loadManifests(['examples/three-tier']).cluster!, 'examples/three-tier'));
+    const g = await graph(page);
+    assert.deepEqual(g.nodes, ['default/api', 'default/db', 'default/web', 'outside']);
+    assert.deepEqual(g.edges, [
+      'a:default/api->default/db [3306] allowed',
+      'a:default/db->default/web [80] allowed',
+      'a:default/web->default/api [5000] allowed',
+      'a:outside->default/web [80] allowed',
+    ]);
+    await clickNode(page, 'default/db');
+    const details = page.locator('#details');
+    await details.locator('.explain[data-endpoint="default/db"]').waitFor();
+    const text = await details.innerText();
+    assert.match(text, /Selected by\s+default\/db-policy \[Ingress\]/);
+    assert.match(text, /isolated by default\/db-policy/);
+    assert.match(text, /May be reached by\s+default\/api on 3306/);
+    mkdirSync('docs', { recursive: true });
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => ((globalThis as unknown as Doc).document.getElementById('tooltip')!.hidden = true));
+    await page.screenshot({ path: 'docs/ui-three-tier.png' });
+    await page.close();
+  });
+
+  it('clicking an arrow names the policy and rule on each side', async () => {
+    const page = await open(staticSource(loadManifests(['examples/three-tier']).cluster!, 't'));
+    await page.evaluate(() => {
+      const cy = (globalThis as unknown as { podwall: { cy: { getElementById(i: string): { emit(e: string): void } } } }).podwall.cy;
+      cy.getElementById('a:default/api->default/db').emit('tap');
+    });
+    await page.locator('#details .check').waitFor();
+    const text = await page.locator('#details').innerText();
+    assert.match(text, /egress from default\/api[\s\S]*default\/api-policy egress\[0\] allows to pods with role=db/);
+    assert.match(text, /ingress to default\/db[\s\S]*default\/db-policy ingress\[0\] allows from pods with name=api-pod/);
+    await page.close();
+  });
+
+  it('show denied adds the blocked flows, dashed; the matrix explains a cell', async () => {
+    const page = await open(staticSource(loadManifests(['examples/three-tier']).cluster!, 't'));
+    await page.locator('#f-denied').check();
+    await page.waitForFunction(() => (globalThis as unknown as Doc).document.querySelector('#status')?.textContent?.includes('denied'));
+    const denied = (await graph(page)).edges.filter((e) => e.endsWith(' denied'));
+    assert.deepEqual(denied, ['d:default/api->default/web [80] denied', 'd:default/db->default/api [5000] denied', 'd:default/web->default/db [3306] denied']);
+    const style = await page.evaluate(() => {
+      const cy = (globalThis as unknown as { podwall: { cy: { getElementById(i: string): { style(k: string): string } } } }).podwall.cy;
+      return [cy.getElementById('d:default/web->default/db').style('line-style'), cy.getElementById('a:default/web->default/api').style('line-style')];
+    });
+    assert.deepEqual(style, ['dashed', 'solid']);
+    await page.locator('#f-port').selectOption('3306/TCP');
+    await page.locator('#v-matrix').click();
+    await page.locator('button.cell[data-from="default/web"][data-to="default/db"]').click();
+    await page.locator('#details .check').waitFor();
+    assert.match(await page.locator('#details').innerText(), /default\/web → default\/db on 3306\/TCP: DENIED/);
+    await page.close();
+  });
+
+  it('an edit closes an arrow as you type, lists it in the diff, and a validation error shows inline with its field path', async () => {
+    const page = await open(staticSource(loadManifests(['examples/three-tier']).cluster!, 't'));
+    await page.locator('#t-editor').click();
+    await page.locator('#e-policy').selectOption('default/web-policy');
+    const area = page.locator('#e-text');
+    const yaml = await area.inputValue();
+    assert.match(yaml, /port: 5000/);
+    await area.fill(yaml.replace('port: 5000', 'port: 5001'));
+    await page.waitForFunction(() => (globalThis as unknown as Doc).document.querySelector('#e-diff')?.textContent?.includes('Closes 1 flow'));
+    const ids = await edgeIds(page);
+    assert.ok(!ids.includes('a:default/web->default/api'), ids.join(', '));
+    assert.ok(ids.includes('c:default/web->default/api'));
+    assert.match(await page.locator('#e-diff').innerText(), /− default\/web → default\/api on 5000/);
+
+    await area.fill(yaml.replace('port: 5000', 'port: 70000'));
+    const error = page.locator('#e-errors li.error');
+    await error.waitFor();
+    const text = await error.innerText();
+    assert.match(text, /spec\.egress\[0\]\.ports\[0\]\.port/);
+    assert.match(text, /line \d+:\d+/);
+    assert.match(text, /Invalid value: 70000/);
+    assert.equal(await area.getAttribute('aria-invalid'), 'true');
+    await page.close();
+  });
+
+  it('a 200-pod cluster renders, grouped by namespace, and search finds a pod', async () => {
+    const cluster = loadTexts([{ file: '200.yaml', text: twoHundredPods() }]).cluster!;
+    const page = await open(staticSource(cluster, '200 pods'));
+    const g = await graph(page);
+    assert.equal(g.nodes.filter((n) => n !== 'outside').length, 200);
+    const groups = await page.evaluate(() => (globalThis as unknown as { podwall: { cy: { nodes(s: string): { length: number } } } }).podwall.cy.nodes('.namespace').length);
+    assert.equal(groups, 10);
+    await page.locator('#f-search').fill('team-07/db-17');
+    await page.locator('#f-search').press('Enter');
+    await page.locator('#details .explain[data-endpoint="team-07/db-17"]').waitFor();
+    assert.match(await page.locator('#status').innerText(), /found team-07\/db-17/);
+    const selected = await page.evaluate(() => (globalThis as unknown as { podwall: { cy: { $(s: string): { map<T>(f: (e: { id(): string }) => T): T[] } } } }).podwall.cy.$('node:selected').map((n) => n.id()));
+    assert.deepEqual(selected, ['team-07/db-17']);
+    await page.close();
+  });
+});

@@ -1,0 +1,64 @@
+// The matrix view: rows are sources, columns destinations, for one port; a cell says whether the
+// connection is allowed (✓, solid) or denied (·). With a lab, the probed result stands beside the
+// prediction and a difference is marked. Clicking a cell explains it.
+import type { MatrixView, PortView, ProbeView } from '../../src/web/types.js';
+import { h } from './dom.js';
+
+export interface MatrixOptions {
+  readonly namespace: string;
+  readonly probe?: ProbeView;
+  readonly onCell: (from: string, to: string) => void;
+}
+
+function short(id: string, namespace: string): string {
+  return namespace !== '' && id.startsWith(`${namespace}/`) ? id.slice(namespace.length + 1) : id;
+}
+
+export function renderMatrix(m: MatrixView, ports: readonly PortView[], declaring: ReadonlySet<string>, options: MatrixOptions): HTMLElement {
+  const keep = m.pods.map((id, i) => ({ id, i })).filter((p) => options.namespace === '' || p.id.startsWith(`${options.namespace}/`));
+  const probeIndex = options.probe ? new Map(options.probe.pods.map((id, i) => [id, i])) : undefined;
+  const head = h('tr', {}, h('th', { class: 'corner', scope: 'col' }, 'from \\ to'), keep.map((p) => h('th', { scope: 'col', class: 'col' }, h('span', {}, short(p.id, options.namespace)))));
+  const rows = keep.map((src) =>
+    h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, short(src.id, options.namespace)),
+      keep.map((dst) => {
+        const allowed = m.allowed[src.i][dst.i];
+        const listens = declaring.has(dst.id);
+        let probed: boolean | null | undefined;
+        if (probeIndex && options.probe) {
+          const pi = probeIndex.get(src.id);
+          const pj = probeIndex.get(dst.id);
+          probed = pi !== undefined && pj !== undefined ? options.probe.allowed[pi][pj] : null;
+        }
+        const differs = probed !== undefined && probed !== null && probed !== allowed;
+        const glyph = allowed ? '✓' : '·';
+        const probeGlyph = probed === undefined ? '' : probed === null ? ' –' : probed ? ' ✓' : ' ✗';
+        const label = `${src.id} to ${dst.id}: ${allowed ? 'allowed' : 'denied'}${probed === undefined ? '' : probed === null ? ', not probed' : `, probed ${probed ? 'open' : 'blocked'}`}`;
+        return h(
+          'td',
+          {},
+          h(
+            'button',
+            {
+              class: `cell ${allowed ? 'allowed' : 'denied'}${listens ? '' : ' silent'}${differs ? ' differs' : ''}`,
+              title: label,
+              'aria-label': label,
+              'data-from': src.id,
+              'data-to': dst.id,
+              onclick: () => options.onCell(src.id, dst.id),
+            },
+            glyph + probeGlyph,
+          ),
+        );
+      }),
+    ),
+  );
+  return h(
+    'div',
+    { class: 'matrix' },
+    h('p', { class: 'muted' }, `${m.port}/${m.protocol}: rows are sources, columns destinations. ✓ allowed · denied; faint cells: the destination declares no such port${options.probe ? '; second mark: probed in the lab (✓ open, ✗ blocked, – not probed), a difference is outlined' : ''}.${ports.length > 1 ? ' Choose another port in the toolbar.' : ''}`),
+    h('table', { class: 'grid' }, h('thead', {}, head), h('tbody', {}, rows)),
+  );
+}
