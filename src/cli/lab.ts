@@ -1,6 +1,6 @@
 // `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
 import { Lab, type ChangeReport, type ProbeReport } from '../lab/index.js';
-import { formatLabelSelector, type Cluster } from '../model/index.js';
+import { clusterFromObjects, formatLabelSelector, type Cluster } from '../model/index.js';
 import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
 
@@ -117,7 +117,7 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('   ')).join('\n');
 }
 
-export function runLabGet(what: string | undefined, options: LabCommonOptions & { output?: string }, io: Output): number {
+export async function runLabGet(what: string | undefined, options: LabCommonOptions & { output?: string }, io: Output): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
   const kind = { pods: 'Pod', pod: 'Pod', po: 'Pod', policies: 'NetworkPolicy', networkpolicies: 'NetworkPolicy', netpol: 'NetworkPolicy', namespaces: 'Namespace', ns: 'Namespace' }[
     what ?? 'pods'
@@ -125,11 +125,12 @@ export function runLabGet(what: string | undefined, options: LabCommonOptions & 
   if (!kind) throw new UsageError(`lab get: "${what}" is not pods, policies or namespaces`);
   const lab = Lab.open(options.name, options.stateDir);
   try {
-    const cluster = lab.cluster();
+    const items = await lab.list(kind);
     if (format === 'json') {
-      io.out(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: lab.store.list(kind).map((o) => o.manifest) }, null, 2));
+      io.out(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2));
       return 0;
     }
+    const cluster = clusterFromObjects(items).cluster!;
     let rows: string[][];
     if (kind === 'Pod') {
       rows = [['NAMESPACE', 'NAME', 'IP', 'PORTS', 'LABELS']];
@@ -142,9 +143,19 @@ export function runLabGet(what: string | undefined, options: LabCommonOptions & 
       for (const p of cluster.policies) rows.push([p.namespace, p.name, formatLabelSelector(p.spec.podSelector) || '<all pods>', p.spec.policyTypes.join(',')]);
     } else {
       rows = [['NAME', 'LABELS']];
-      for (const n of cluster.namespaces) rows.push([n.name, Object.keys(n.labels).sort().map((k) => `${k}=${n.labels[k]}`).join(',')]);
+      for (const n of cluster.namespaces.filter((n) => n.declared)) rows.push([n.name, Object.keys(n.labels).sort().map((k) => `${k}=${n.labels[k]}`).join(',')]);
     }
     io.out(rows.length === 1 ? `no ${what ?? 'pods'} in lab "${lab.settings.name}"` : table(rows));
+    return 0;
+  } finally {
+    lab.close();
+  }
+}
+
+export function runLabKubeconfig(options: LabCommonOptions, io: Output): number {
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    io.out(lab.kubeconfig);
     return 0;
   } finally {
     lab.close();

@@ -47,6 +47,21 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       setExit(runExplain(endpoint, opts, io));
     });
 
+  program
+    .command('ui')
+    .description('serve a page on 127.0.0.1 that draws the endpoints and the flows the policies allow, with explanations and an editor')
+    .option('-f, --filename <path>', 'manifest file or directory (repeatable; - for stdin)', collect)
+    .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default')
+    .option('--lab', 'follow a running lab live instead of reading manifests')
+    .option('--name <lab>', 'which lab, with --lab', 'lab')
+    .option('--state-dir <dir>', 'where labs keep their state, with --lab (default $PODWALL_STATE_DIR or /var/lib/podwall)')
+    .option('--port <n>', 'the port to listen on (default 7780, or a free one when that is taken)')
+    .option('--address <ip>', 'the address to listen on (default 127.0.0.1; anything else exposes the page)')
+    .action(async (opts) => {
+      const { runUi, interruptSignal } = await import('./ui.js');
+      setExit(await runUi(opts, io, interruptSignal()));
+    });
+
   const lab = program.command('lab').description('a single-node cluster on this machine: pods as network namespaces, policies enforced by nftables (needs root)');
   const labOptions = (cmd: Command): Command =>
     cmd.option('--name <lab>', 'which lab (1-6 letters/digits)', 'lab').option('--state-dir <dir>', 'where labs keep their state (default $PODWALL_STATE_DIR or /var/lib/podwall)');
@@ -65,7 +80,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
   );
   labOptions(lab.command('get').argument('[what]', 'pods, policies or namespaces', 'pods').description('list what the lab holds'))
     .option('-o, --output <format>', 'text or json', 'text')
-    .action(async (what: string, opts) => setExit((await labCommands()).runLabGet(what, opts, io)));
+    .action(async (what: string, opts) => setExit(await (await labCommands()).runLabGet(what, opts, io)));
   labOptions(lab.command('probe').description('real connections from every pod to every pod, beside the engine\'s prediction (exit 1 on a difference)'))
     .option('--port <n>', 'one port (default: every declared port)')
     .option('--protocol <p>', 'TCP or UDP')
@@ -80,6 +95,28 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
   labOptions(lab.command('down').description('remove every namespace, link, table and process of the lab (also after a crash)')).action(async (opts) =>
     setExit(await (await labCommands()).runLabDown(opts, io)),
   );
+  labOptions(lab.command('kubeconfig').description("print the path of the lab's kubeconfig: export KUBECONFIG=$(podwall lab kubeconfig)")).action(async (opts) =>
+    setExit((await labCommands()).runLabKubeconfig(opts, io)),
+  );
+  // Started by `lab up`; not for use by hand.
+  labOptions(lab.command('daemon', { hidden: true })).action(async (opts) => {
+    const { runLabDaemon } = await import('./lab-daemon.js');
+    setExit(await runLabDaemon(opts));
+  });
+
+  program
+    .command('agent')
+    .description("enforce NetworkPolicies for this node's pods, watching the Kubernetes API (run as a DaemonSet)")
+    .option('--node <name>', "this node's name (default $NODE_NAME, else the host name)")
+    .option('--kubeconfig <path>', 'kubeconfig to use (default: in-cluster configuration, else $KUBECONFIG or ~/.kube/config)')
+    .option('--table <name>', 'the nftables table the agent owns (inet family)', 'podwall')
+    .option('--health-address <host:port>', 'where /healthz, /readyz and /metrics listen', '127.0.0.1:9743')
+    .option('--node-address <ip...>', 'addresses of this node, whose connections to pods are never judged')
+    .option('--log', 'log denied packets (rate-limited, prefix names the pod)')
+    .action(async (opts) => {
+      const { runAgent } = await import('./agent.js');
+      setExit(await runAgent(opts, io));
+    });
 
   return program;
 }

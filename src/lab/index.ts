@@ -1,5 +1,19 @@
-// The lab layer: a single-node cluster on this machine, built from the data plane.
-export { Lab, LabInputError, defaultStateRoot, DEFAULT_POD_CIDR, type ChangeReport, type LabOptions, type LabSettings } from './lab.js';
+// The lab layer: a single-node cluster on this machine, built from the same parts as a real one.
+export {
+  Lab,
+  LabInputError,
+  defaultStateRoot,
+  labDaemonContext,
+  DEFAULT_POD_CIDR,
+  DEFAULT_API_PORT,
+  type ChangeReport,
+  type LabOptions,
+  type LabSettings,
+  type LabDaemonState,
+} from './lab.js';
 export { LabPrerequisiteError } from './host.js';
 export { DEFAULT_LAB } from './names.js';
 export type { ProbeReport } from './probe.js';
+export { LabApiServer } from './api/server.js';
+export { labCredentials, writeKubeconfig, kubeconfigPath, type Credentials } from './api/credentials.js';
+export { LabStore } from './store.js';

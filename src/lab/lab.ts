@@ -1,47 +1,41 @@
-// A single-node cluster on this machine: pods are network namespaces on a bridge, each serving
-// its declared ports, and the data plane enforces the policies. State lives in a directory per
-// lab (SQLite); every change is applied as: pods' namespaces first, then the ruleset (one nft
-// transaction), then stale connections cut, then servers started. So a new pod is isolated
-// before its first packet, and `lab down` (or a failed `lab up`) leaves nothing behind.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A single-node cluster on this machine, built from parts: an API server over the lab's store, a
+// pod runner that gives each pod a network namespace on the lab's bridge with a server on every
+// declared port, and the agent enforcing the policies with nftables. They run in one daemon that
+// `lab up` starts; `lab apply`, `lab delete` and `lab get` talk to its API like kubectl does. State
+// lives in a directory per lab (SQLite); `lab down` (or a failed `lab up`) leaves nothing behind.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  compileRuleset,
-  connectionChanges,
-  deleteTable,
-  exec,
-  listConntrack,
-  markConntrack,
-  readCounters,
-  RulesetApplier,
-  rulesetStats,
-  tableExists,
-  type CounterValue,
-  type RulesetStats,
-} from '../dataplane/index.js';
-import { compileCluster, declaredPorts, type CompiledCluster, type PortProtocol } from '../engine/index.js';
+import { fileURLToPath } from 'node:url';
+import { deleteTable, exec, readCounters, tableExists, type CounterValue, type RulesetStats } from '../dataplane/index.js';
+import { compileCluster, declaredPorts, type PortProtocol } from '../engine/index.js';
 import {
   cidrContains,
+  clusterFromObjects,
   formatIP,
-  loadTexts,
   namespaceManifest,
   networkPolicyManifest,
   parseCIDR,
-  parseIP,
   type CIDR,
   type Cluster,
-  type Endpoint,
 } from '../model/index.js';
-import { applySysctls, checkPrerequisites, LAB_SYSCTLS, LAB_SYSCTLS_IPV6, restoreSysctls } from './host.js';
-import { checkLabName, DEFAULT_LAB, labNames, MAX_SLOT, type LabNames } from './names.js';
-import { addIPv6Gateway, createBridge, createPods, deleteLabObjects, deletePods, findLabObjects, type Gateways } from './network.js';
-import { OWNER_ANNOTATION, podManifest, podsForEndpoint, type LabPodSpec } from './pods.js';
+import { isPrivateAddress, requestedAddressProblem } from './addresses.js';
+import { LabApiClient } from './api/client.js';
+import { kubeconfigPath, labCredentials, writeKubeconfig, type Credentials } from './api/credentials.js';
+import { LabApiServer } from './api/server.js';
+import { applySysctls, checkPrerequisites, LAB_SYSCTLS, restoreSysctls } from './host.js';
+import { checkLabName, DEFAULT_LAB, labNames, type LabNames } from './names.js';
+import { createBridge, deleteLabObjects, findLabObjects } from './network.js';
+import { OWNER_ANNOTATION, podManifest, podsForEndpoint } from './pods.js';
 import { probeMatrix, type ProbeReport } from './probe.js';
-import { isAlive, PodServers, stopProcess, PODNET_SCRIPT } from './servers.js';
-import { LabStore, type StoredObject } from './store.js';
+import { PodRunner } from './runner.js';
+import { isAlive, stopProcess, PODNET_SCRIPT } from './servers.js';
+import { LabStore, type StoredKind } from './store.js';
 
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 const IPV6_GATEWAY = 'fd70:77::1';
+/** The default lab serves its API where kubectl expects one; other labs pick a free port. */
+export const DEFAULT_API_PORT = 6443;
 
 /** A problem with what the user asked of the lab (exit 2), as opposed to a failure of the host. */
 export class LabInputError extends Error {
@@ -54,8 +48,9 @@ export class LabInputError extends Error {
 export interface LabSettings {
   readonly name: string;
   readonly podCIDR: string;
-  readonly gateways: Gateways;
+  readonly gateways: { readonly 4: string; readonly 6: string };
   readonly log: boolean;
+  readonly apiPort: number;
   readonly createdAt: string;
 }
 
@@ -64,6 +59,8 @@ export interface LabOptions {
   readonly stateRoot?: string;
   readonly podCIDR?: string;
   readonly log?: boolean;
+  /** The API server's port; 0 picks a free one. */
+  readonly apiPort?: number;
 }
 
 export interface ChangeReport {
@@ -75,34 +72,47 @@ export interface ChangeReport {
   readonly connectionsCut: number;
 }
 
+/** What the daemon records about itself. */
+export interface LabDaemonState {
+  readonly pid: number;
+  readonly apiPort: number;
+  readonly healthPort: number;
+  readonly startedAt: string;
+}
+
+/** Running totals of the agent's syncs, so a command can tell what its change did. */
+interface SyncTotals {
+  readonly syncs: number;
+  readonly applies: number;
+  readonly revoked: number;
+  readonly stats: RulesetStats;
+}
+
+const EMPTY_STATS: RulesetStats = { chains: 0, rules: 0, sets: 0, setElements: 0, counters: 0 };
+
 export function defaultStateRoot(): string {
   return process.env.PODWALL_STATE_DIR ?? '/var/lib/podwall';
 }
 
 const labDir = (root: string, name: string): string => join(root, 'labs', name);
+type Manifest = Record<string, unknown>;
+const metaOf = (m: Manifest): Record<string, unknown> => (m.metadata ?? {}) as Record<string, unknown>;
 
-/** RFC 1918, shared address space and unique local IPv6: the ranges lab pods may use. */
-const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'].map((c) => parseCIDR(c).cidr!);
-const isPrivate = (ip: string): boolean => {
-  const parsed = parseIP(ip);
-  return parsed !== undefined && PRIVATE_RANGES.some((r) => cidrContains(r, parsed));
-};
-
-const objectKey = (o: { kind: string; namespace: string; name: string }): string => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+/** The daemon's entry: the CLI run as a process of its own (from src under tsx, from dist when built). */
+function daemonCommand(name: string, root: string): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(`../cli/entry.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  return [process.execPath, ...(fromSource ? ['--import', 'tsx'] : []), entry, 'lab', 'daemon', '--name', name, '--state-dir', root];
+}
 
 export class Lab {
-  private readonly servers: PodServers;
-  private readonly applier = new RulesetApplier();
-
   private constructor(
     readonly names: LabNames,
     readonly dir: string,
     readonly store: LabStore,
     readonly settings: LabSettings,
     private readonly root: string,
-  ) {
-    this.servers = new PodServers(dir);
-  }
+  ) {}
 
   static list(stateRoot = defaultStateRoot()): string[] {
     const dir = join(stateRoot, 'labs');
@@ -119,7 +129,7 @@ export class Lab {
     return new Lab(labNames(name), dir, store, settings, stateRoot);
   }
 
-  /** Builds the lab from a validated cluster; on any failure, everything made so far is removed. */
+  /** Builds the lab and applies the cluster; on any failure, everything made so far is removed. */
   static async up(input: Cluster, options: LabOptions = {}): Promise<{ lab: Lab; report: ChangeReport }> {
     const name = options.name ?? DEFAULT_LAB;
     const root = options.stateRoot ?? defaultStateRoot();
@@ -130,7 +140,11 @@ export class Lab {
     if (!cidr.cidr || cidr.errors.length > 0 || cidr.cidr.family !== 4 || cidr.cidr.prefix > 28) {
       throw new LabInputError(`--pod-cidr ${podCIDR}: must be an IPv4 network of at least /28 (e.g. 10.244.0.0/16)`);
     }
-    if (!isPrivate(formatIP({ family: 4, value: cidr.cidr.network }))) throw new LabInputError(`--pod-cidr ${podCIDR}: must be a private range`);
+    if (!isPrivateAddress(formatIP({ family: 4, value: cidr.cidr.network }))) throw new LabInputError(`--pod-cidr ${podCIDR}: must be a private range`);
+    for (const e of input.endpoints) {
+      const problem = requestedAddressProblem({ namespace: e.namespace, name: e.name, requestedIPs: e.ips });
+      if (problem) throw new LabInputError(problem);
+    }
     await checkPrerequisites();
 
     const names = labNames(name);
@@ -143,23 +157,30 @@ export class Lab {
       throw new LabInputError(`kernel objects of an earlier lab "${name}" remain: run \`podwall lab down${name === DEFAULT_LAB ? '' : ` --name ${name}`}\` to clean them`);
     }
     for (const other of Lab.list(root)) {
-      const otherLab = Lab.open(other, root);
-      const theirs = parseCIDR(otherLab.settings.podCIDR).cidr!;
-      otherLab.close();
-      if (overlaps(theirs, cidr.cidr)) {
-        throw new LabInputError(`pod CIDR ${podCIDR} overlaps lab "${other}" (${otherLab.settings.podCIDR}): choose another with --pod-cidr`);
+      const theirs = Lab.open(other, root);
+      theirs.close();
+      if (overlaps(parseCIDR(theirs.settings.podCIDR).cidr!, cidr.cidr)) {
+        throw new LabInputError(`pod CIDR ${podCIDR} overlaps lab "${other}" (${theirs.settings.podCIDR}): choose another with --pod-cidr`);
       }
     }
 
     mkdirSync(dir, { recursive: true });
     const store = LabStore.open(join(dir, 'lab.db'));
     const gateway = formatIP({ family: 4, value: cidr.cidr.network + 1n });
-    const settings: LabSettings = { name, podCIDR, gateways: { 4: gateway, 6: IPV6_GATEWAY }, log: options.log ?? false, createdAt: new Date().toISOString() };
+    const settings: LabSettings = {
+      name,
+      podCIDR,
+      gateways: { 4: gateway, 6: IPV6_GATEWAY },
+      log: options.log ?? false,
+      apiPort: options.apiPort ?? (name === DEFAULT_LAB ? DEFAULT_API_PORT : 0),
+      createdAt: new Date().toISOString(),
+    };
     store.setMeta('settings', settings);
     const lab = new Lab(names, dir, store, settings, root);
     try {
-      lab.saveHostSettings(LAB_SYSCTLS);
+      recordHostSettings(root, applySysctls(LAB_SYSCTLS));
       await createBridge(names, settings.gateways, false);
+      await lab.startDaemon();
       const report = await lab.apply(input);
       return { lab, report };
     } catch (err) {
@@ -178,11 +199,12 @@ export class Lab {
     let removed = false;
     if (existsSync(join(dir, 'lab.db'))) {
       const store = LabStore.open(join(dir, 'lab.db'));
+      await stopProcess(store.getMeta<LabDaemonState>('daemon')?.pid);
       await stopProcess(store.getMeta<number>('serverPid'));
       store.close();
       removed = true;
     }
-    for (const pid of findHelperProcesses(dir)) {
+    for (const pid of findLabProcesses(dir)) {
       await stopProcess(pid);
       removed = true;
     }
@@ -207,179 +229,170 @@ export class Lab {
     this.store.close();
   }
 
-  /** The host settings are shared by all labs: the first lab records them, the last restores them. */
-  private saveHostSettings(settings: readonly (readonly [string, string])[]): void {
-    const file = join(this.root, 'host-sysctls.json');
-    const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
-    const previous = applySysctls(settings);
-    for (const [k, v] of Object.entries(previous)) if (!(k in saved)) saved[k] = v;
-    mkdirSync(this.root, { recursive: true });
-    writeFileSync(file, JSON.stringify(saved));
+  get kubeconfig(): string {
+    return kubeconfigPath(this.dir);
+  }
+
+  daemon(): LabDaemonState | undefined {
+    const state = this.store.getMeta<LabDaemonState>('daemon');
+    return state && isAlive(state.pid) ? state : undefined;
+  }
+
+  /** Starts the control-plane daemon and waits until its API answers. */
+  private async startDaemon(): Promise<void> {
+    const log = openSync(join(this.dir, 'daemon.log'), 'a');
+    const [command, ...args] = daemonCommand(this.settings.name, this.root);
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.unref();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = this.store.getMeta<LabDaemonState>('daemon');
+      if (state && state.pid === child.pid) break;
+      if (!isAlive(child.pid) || Date.now() > deadline) {
+        const said = readFileSync(join(this.dir, 'daemon.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
+        throw new Error(`the lab daemon did not start${said ? `: ${said}` : ''}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private async client(): Promise<LabApiClient> {
+    const state = this.daemon();
+    if (!state) throw new Error(`the daemon of lab "${this.settings.name}" is not running (see ${join(this.dir, 'daemon.log')}); \`podwall lab down\` cleans up`);
+    return new LabApiClient(`https://127.0.0.1:${state.apiPort}`, await labCredentials(this.dir));
+  }
+
+  /** Waits until the pod runner and the agent have caught up with `resourceVersion`. */
+  private async converge(resourceVersion: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while ((this.store.getMeta<number>('convergedResourceVersion') ?? 0) < resourceVersion) {
+      if (!this.daemon()) throw new Error(`the daemon of lab "${this.settings.name}" stopped (see ${join(this.dir, 'daemon.log')})`);
+      if (Date.now() > deadline) throw new Error(`lab "${this.settings.name}" did not catch up with the change within 60 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private syncTotals(): SyncTotals {
+    return this.store.getMeta<SyncTotals>('syncTotals') ?? { syncs: 0, applies: 0, revoked: 0, stats: EMPTY_STATS };
   }
 
   /** The cluster as the lab holds it now. */
   cluster(): Cluster {
-    const texts = this.store.list().map((o) => ({ file: `${o.kind}/${o.namespace}/${o.name}`, text: JSON.stringify(o.manifest) }));
-    const built = loadTexts(texts);
-    if (!built.cluster) throw new Error(`the lab's store holds invalid objects: ${built.diagnostics.map((d) => d.message).join('; ')}`);
-    return built.cluster;
+    return clusterFromObjects(this.store.list().map((o) => o.manifest)).cluster!;
   }
 
-  /** `kubectl apply` for the lab: creates or updates namespaces, pods (workloads become pods) and policies. */
+  /** Objects of one kind, read through the API as `kubectl get` would. */
+  async list(kind: StoredKind): Promise<Manifest[]> {
+    const path = { Namespace: '/api/v1/namespaces', Pod: '/api/v1/pods', NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies' }[kind];
+    const r = await (await this.client()).call('GET', path);
+    if (r.status !== 200) throw new Error(`GET ${path}: ${String(r.body.message ?? r.status)}`);
+    return (r.body.items as Manifest[]) ?? [];
+  }
+
+  /** `kubectl apply` for the lab, through its API: namespaces, pods (workloads become pods), policies. */
   async apply(input: Cluster): Promise<ChangeReport> {
-    const created: string[] = [];
-    const updated: string[] = [];
-    const deleted: string[] = [];
-    const put = (o: { kind: 'Namespace' | 'Pod' | 'NetworkPolicy'; namespace: string; name: string }, manifest: Record<string, unknown>): void => {
-      const existed = this.store.get(o.kind, o.namespace, o.name) !== undefined;
-      if (this.store.put(o.kind, o.namespace, o.name, manifest)) (existed ? updated : created).push(objectKey(o));
+    for (const e of input.endpoints) {
+      const problem = requestedAddressProblem({ namespace: e.namespace, name: e.name, requestedIPs: e.ips });
+      if (problem) throw new LabInputError(problem);
+    }
+    const api = await this.client();
+    const before = this.syncTotals();
+    const report = { created: [] as string[], updated: [] as string[], deleted: [] as string[] };
+    let written = 0;
+    const fail = (what: string, r: { status: number; body: Manifest }): never => {
+      const message = String(r.body.message ?? `HTTP ${r.status}`);
+      throw r.status === 422 || r.status === 400 || r.status === 409 ? new LabInputError(`${what}: ${message}`) : new Error(`${what}: ${message}`);
     };
+    const upsert = async (label: string, collection: string, name: string, manifest: Manifest, same: (current: Manifest) => boolean): Promise<void> => {
+      const current = await api.call('GET', `${collection}/${name}`);
+      let r;
+      if (current.status === 404) {
+        r = await api.call('POST', `${collection}?fieldValidation=Strict`, manifest);
+        if (r.status !== 201) fail(`create ${label}`, r);
+        report.created.push(label);
+      } else if (current.status === 200) {
+        if (same(current.body)) return;
+        const merged = { ...manifest, metadata: { ...metaOf(current.body), ...metaOf(manifest), resourceVersion: metaOf(current.body).resourceVersion } };
+        r = await api.call('PUT', `${collection}/${name}?fieldValidation=Strict`, merged);
+        if (r.status !== 200) fail(`update ${label}`, r);
+        report.updated.push(label);
+      } else return fail(`get ${label}`, current);
+      written = Math.max(written, Number(metaOf(r.body).resourceVersion ?? 0));
+    };
+    const labels = (m: Manifest): string => JSON.stringify(Object.entries((metaOf(m).labels as Record<string, string>) ?? {}).sort());
 
+    for (const ns of input.namespaces) {
+      const m = namespaceManifest(ns);
+      // A namespace the input only uses (not declares) is made if missing, never relabelled.
+      await upsert(`Namespace ${ns.name}`, '/api/v1/namespaces', ns.name, m, (c) => !ns.declared || labels(c) === labels(m));
+    }
     const specs = input.endpoints.flatMap(podsForEndpoint);
-    const byKey = new Map(specs.map((s) => [`${s.namespace}/${s.name}`, s]));
-    // Pods a workload made earlier but no longer makes (fewer replicas, new template) go.
-    const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
-    const replaced = this.store.list('Pod').filter((o) => {
-      const owner = ownerOf(o);
-      return owner !== undefined && owners.has(`${o.namespace}/${owner}`) && !byKey.has(`${o.namespace}/${o.name}`);
-    });
-
-    const newPods: LabPodSpec[] = [];
-    const movedPods: LabPodSpec[] = [];
     for (const spec of specs) {
-      const net = this.store.podNetwork(spec.namespace, spec.name);
-      if (!net && !spec.hostNetwork) newPods.push(spec);
-      else if (net && spec.requestedIPs.length > 0 && spec.requestedIPs.join() !== net.ips.join()) movedPods.push(spec);
+      const m = podManifest(spec, spec.requestedIPs);
+      const podSpec = (x: Manifest) => JSON.stringify(((x.spec as Manifest)?.containers as Manifest[] | undefined)?.map((c) => c.ports) ?? []) + String((x.spec as Manifest)?.hostNetwork ?? false);
+      await upsert(`Pod ${spec.namespace}/${spec.name}`, `/api/v1/namespaces/${spec.namespace}/pods`, spec.name, m, (c) => labels(c) === labels(m) && podSpec(c) === podSpec(m));
     }
-    const addresses = this.allocate([...newPods, ...movedPods]);
-
-    // Kernel first for new pods: their namespaces exist, with no process in them yet.
-    await deletePods(this.names, movedPods.map((s) => this.store.podNetwork(s.namespace, s.name)!).map((n) => ({ slot: n.slot, ips: n.ips })));
-    const links = [...newPods, ...movedPods].map((s) => addresses.get(`${s.namespace}/${s.name}`)!);
-    if (links.some((l) => l.ips.some((ip) => parseIP(ip)?.family === 6))) {
-      this.saveHostSettings(LAB_SYSCTLS_IPV6);
-      await addIPv6Gateway(this.names, this.settings.gateways);
+    for (const p of input.policies) {
+      const m = networkPolicyManifest(p);
+      await upsert(`NetworkPolicy ${p.namespace}/${p.name}`, `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies`, p.name, m, (c) => JSON.stringify(c.spec) === JSON.stringify(m.spec));
     }
-    await createPods(this.names, this.settings.gateways, links);
+    // Pods a workload made earlier but no longer makes (fewer replicas, a new template) go.
+    const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
+    const wanted = new Set(specs.map((s) => `${s.namespace}/${s.name}`));
+    for (const o of this.store.list('Pod')) {
+      const owner = ((metaOf(o.manifest).annotations as Record<string, string>) ?? {})[OWNER_ANNOTATION];
+      if (owner && owners.has(`${o.namespace}/${owner}`) && !wanted.has(`${o.namespace}/${o.name}`)) {
+        written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${o.namespace}/pods/${o.name}`));
+        report.deleted.push(`Pod ${o.namespace}/${o.name}`);
+      }
+    }
+    return this.finish(report, before, written);
+  }
 
-    this.store.transaction(() => {
-      for (const [key, link] of addresses) {
-        const [namespace, name] = key.split('/');
-        this.store.setPodNetwork({ namespace, name, slot: link.slot, ips: link.ips });
-      }
-      for (const ns of input.namespaces) put({ kind: 'Namespace', namespace: '', name: ns.name }, namespaceManifest(ns));
-      for (const spec of specs) {
-        const ips = spec.hostNetwork ? [this.settings.gateways[4]] : this.store.podNetwork(spec.namespace, spec.name)!.ips;
-        put({ kind: 'Pod', namespace: spec.namespace, name: spec.name }, podManifest(spec, ips));
-      }
-      for (const p of input.policies) put({ kind: 'NetworkPolicy', namespace: p.namespace, name: p.name }, networkPolicyManifest(p));
-      for (const o of replaced) {
-        this.store.remove('Pod', o.namespace, o.name);
-        deleted.push(objectKey(o));
-      }
-    });
-    const gone = replaced.map((o) => this.store.podNetwork(o.namespace, o.name)).filter((n) => n !== undefined);
-    const result = await this.sync();
-    await this.releasePods(gone);
-    return { created, updated, deleted, ...result };
+  private async remove(api: LabApiClient, path: string): Promise<number> {
+    const r = await api.call('DELETE', path);
+    if (r.status !== 200 && r.status !== 404) throw new Error(`DELETE ${path}: ${String(r.body.message ?? r.status)}`);
+    return Number(metaOf(r.body).resourceVersion ?? 0);
+  }
+
+  private async finish(report: { created: string[]; updated: string[]; deleted: string[] }, before: SyncTotals, written: number): Promise<ChangeReport> {
+    if (written > 0) await this.converge(written);
+    const after = this.syncTotals();
+    return {
+      ...report,
+      rulesetApplied: after.applies > before.applies,
+      stats: after.stats,
+      connectionsCut: after.revoked - before.revoked,
+    };
   }
 
   /** `kubectl delete -f` for the lab: the objects named in the input, and what they own. */
   async delete(input: Cluster, declaredNamespaces: ReadonlySet<string>): Promise<ChangeReport> {
+    const api = await this.client();
+    const before = this.syncTotals();
     const deleted: string[] = [];
-    const podsGone: StoredObject[] = [];
-    const workloadOwners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
-    const podNames = new Set(input.endpoints.filter((e) => e.kind === 'Pod').map((e) => `${e.namespace}/${e.name}`));
-    this.store.transaction(() => {
-      for (const o of this.store.list()) {
-        const owner = o.kind === 'Pod' ? ownerOf(o) : undefined;
-        const inDeletedNamespace = o.kind !== 'Namespace' && declaredNamespaces.has(o.namespace);
-        const named =
-          (o.kind === 'Namespace' && declaredNamespaces.has(o.name)) ||
-          (o.kind === 'Pod' && (podNames.has(`${o.namespace}/${o.name}`) || (owner !== undefined && workloadOwners.has(`${o.namespace}/${owner}`)))) ||
-          (o.kind === 'NetworkPolicy' && input.policies.some((p) => p.namespace === o.namespace && p.name === o.name));
-        if (named || inDeletedNamespace) {
-          this.store.remove(o.kind, o.namespace, o.name);
-          deleted.push(objectKey(o));
-          if (o.kind === 'Pod') podsGone.push(o);
-        }
-      }
-    });
-    const gone = podsGone.map((o) => this.store.podNetwork(o.namespace, o.name)).filter((n) => n !== undefined);
-    const result = await this.sync();
-    await this.releasePods(gone);
-    return { created: [], updated: [], deleted, ...result };
-  }
-
-  private async releasePods(nets: readonly { namespace: string; name: string; slot: number; ips: readonly string[] }[]): Promise<void> {
-    await deletePods(this.names, nets);
-    this.store.transaction(() => nets.forEach((n) => this.store.removePodNetwork(n.namespace, n.name)));
-  }
-
-  /** Addresses and slots for pods about to be created: requested private IPs, else the pod CIDR's next free ones. */
-  private allocate(specs: readonly LabPodSpec[]): Map<string, { slot: number; ips: string[] }> {
-    const cidr = parseCIDR(this.settings.podCIDR).cidr!;
-    const used = new Set<string>([this.settings.gateways[4], this.settings.gateways[6]]);
-    const moving = new Set(specs.map((s) => `${s.namespace}/${s.name}`));
-    const usedSlots = new Set<number>();
-    for (const net of this.store.podNetworks()) {
-      if (moving.has(`${net.namespace}/${net.name}`)) continue;
-      net.ips.forEach((ip) => used.add(ip));
-      usedSlots.add(net.slot);
-    }
-    for (const s of specs) {
-      for (const ip of s.requestedIPs) {
-        if (!isPrivate(ip)) throw new LabInputError(`Pod ${s.namespace}/${s.name}: status.podIP ${ip}: lab pods may only use private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)`);
-        if (used.has(ip)) throw new LabInputError(`Pod ${s.namespace}/${s.name}: status.podIP ${ip} is already in use in the lab`);
-        used.add(ip);
+    let written = 0;
+    const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
+    const pods = new Set(input.endpoints.filter((e) => e.kind === 'Pod').map((e) => `${e.namespace}/${e.name}`));
+    for (const o of this.store.list('Pod')) {
+      const owner = ((metaOf(o.manifest).annotations as Record<string, string>) ?? {})[OWNER_ANNOTATION];
+      if (pods.has(`${o.namespace}/${o.name}`) || (owner && owners.has(`${o.namespace}/${owner}`))) {
+        written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${o.namespace}/pods/${o.name}`));
+        deleted.push(`Pod ${o.namespace}/${o.name}`);
       }
     }
-    const out = new Map<string, { slot: number; ips: string[] }>();
-    const hostBits = 32n - BigInt(cidr.prefix);
-    let next = cidr.network + 2n;
-    const last = cidr.network + (1n << hostBits) - 2n;
-    let slot = 1;
-    for (const s of specs) {
-      while (usedSlots.has(slot)) slot++;
-      if (slot > MAX_SLOT) throw new LabInputError(`the lab holds at most ${MAX_SLOT} pods`);
-      usedSlots.add(slot);
-      let ips = [...s.requestedIPs];
-      if (ips.length === 0) {
-        while (next <= last && used.has(formatIP({ family: 4, value: next }))) next++;
-        if (next > last) throw new LabInputError(`the pod CIDR ${this.settings.podCIDR} has no free address left`);
-        ips = [formatIP({ family: 4, value: next })];
-        used.add(ips[0]);
-      }
-      out.set(`${s.namespace}/${s.name}`, { slot, ips });
+    for (const p of input.policies) {
+      if (!this.store.get('NetworkPolicy', p.namespace, p.name)) continue;
+      written = Math.max(written, await this.remove(api, `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies/${p.name}`));
+      deleted.push(`NetworkPolicy ${p.namespace}/${p.name}`);
     }
-    return out;
-  }
-
-  /** Makes the kernel and the servers match the store. */
-  private async sync(): Promise<{ rulesetApplied: boolean; stats: RulesetStats; connectionsCut: number }> {
-    const compiled = compileCluster(this.cluster());
-    const counters = await readCounters(this.names.table);
-    const ruleset = compileRuleset(compiled, { table: this.names.table, log: this.settings.log, counterValues: counters });
-    const digest = this.store.getMeta<string>('rulesetDigest');
-    // A table removed behind the lab's back is put back even if nothing changed.
-    const force = !(await tableExists(this.names.table));
-    const applied = await this.applier.apply(ruleset, { previousDigest: digest, force });
-    if (applied) this.store.setMeta('rulesetDigest', this.applier.digest);
-    const gateways = new Set([this.settings.gateways[4], this.settings.gateways[6]]);
-    const { revoke, restore } = connectionChanges(compiled, await listConntrack(), gateways);
-    await markConntrack(revoke, true);
-    await markConntrack(restore, false);
-    const pid = await this.servers.sync(this.servedPods(compiled), this.store.getMeta<number>('serverPid'));
-    this.store.setMeta('serverPid', pid);
-    return { rulesetApplied: applied, stats: rulesetStats(ruleset), connectionsCut: revoke.length };
-  }
-
-  private servedPods(compiled: CompiledCluster): { netns: string; name: string; ips: string[]; ports: Endpoint['ports'] }[] {
-    const nets = new Map(this.store.podNetworks().map((n) => [`${n.namespace}/${n.name}`, n]));
-    return compiled.cluster.endpoints.flatMap((e) => {
-      const net = nets.get(`${e.namespace}/${e.name}`);
-      return net && !e.hostNetwork ? [{ netns: this.names.netns(net.slot), name: e.id, ips: [...net.ips], ports: e.ports }] : [];
-    });
+    for (const ns of declaredNamespaces) {
+      if (!this.store.get('Namespace', '', ns)) continue;
+      written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${ns}`));
+      deleted.push(`Namespace ${ns}`);
+    }
+    return this.finish({ created: [], updated: [], deleted }, before, written);
   }
 
   /** Probes every pod to every pod on the given ports (default: every declared port). */
@@ -414,15 +427,56 @@ export class Lab {
     const r = await exec(['ip', 'netns', 'exec', this.netnsOf(pod), ...argv], { inherit: true, check: false });
     return r.code;
   }
-
-  helperAlive(): boolean {
-    return isAlive(this.store.getMeta<number>('serverPid'));
-  }
 }
 
-function ownerOf(o: StoredObject): string | undefined {
-  const annotations = (o.manifest.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
-  return annotations?.[OWNER_ANNOTATION];
+/** What the daemon needs from the lab's state: the parts it wires together (see cli/lab-daemon.ts). */
+export async function labDaemonContext(name: string, stateRoot = defaultStateRoot()) {
+  const lab = Lab.open(name, stateRoot);
+  const credentials: Credentials = await labCredentials(lab.dir);
+  const { store, settings, names, dir } = lab;
+  let server: LabApiServer | undefined;
+  return {
+    dir,
+    node: name,
+    table: names.table,
+    log: settings.log,
+    nodeAddresses: [settings.gateways[4], settings.gateways[6]],
+    kubeconfig: kubeconfigPath(dir),
+    async startApiServer(): Promise<{ port: number; close: () => Promise<void> }> {
+      server = new LabApiServer({ store, credentials, port: settings.apiPort });
+      const { port } = await server.listen();
+      writeKubeconfig(dir, name, `https://127.0.0.1:${port}`, credentials);
+      return { port, close: () => server!.close() };
+    },
+    podRunner(enforced: (rv: number) => Promise<void>, logger: (line: string) => void): PodRunner {
+      return new PodRunner({
+        store,
+        names,
+        dir,
+        podCIDR: settings.podCIDR,
+        gateways: settings.gateways,
+        node: name,
+        enforced,
+        logger,
+        recordHostSettings: (previous) => recordHostSettings(stateRoot, previous),
+      });
+    },
+    recordSync(record: { applied: boolean; stats: RulesetStats; connectionsCut: number }): void {
+      const totals = store.getMeta<SyncTotals>('syncTotals') ?? { syncs: 0, applies: 0, revoked: 0, stats: EMPTY_STATS };
+      store.setMeta('syncTotals', {
+        syncs: totals.syncs + 1,
+        applies: totals.applies + (record.applied ? 1 : 0),
+        revoked: totals.revoked + record.connectionsCut,
+        stats: record.stats,
+      });
+    },
+    markReady(state: LabDaemonState): void {
+      store.setMeta('daemon', state);
+    },
+    close(): void {
+      lab.close();
+    },
+  };
 }
 
 function overlaps(a: CIDR, b: CIDR): boolean {
@@ -433,9 +487,8 @@ function overlaps(a: CIDR, b: CIDR): boolean {
 function defaultPodCIDR(root: string): string {
   const taken = Lab.list(root).map((name) => {
     const lab = Lab.open(name, root);
-    const cidr = lab.settings.podCIDR;
     lab.close();
-    return parseCIDR(cidr).cidr!;
+    return parseCIDR(lab.settings.podCIDR).cidr!;
   });
   for (let octet = 244; octet <= 254; octet++) {
     const candidate = parseCIDR(`10.${octet}.0.0/16`).cidr!;
@@ -444,19 +497,30 @@ function defaultPodCIDR(root: string): string {
   return DEFAULT_POD_CIDR;
 }
 
-/** Helper processes serving this lab's state directory, found even when their pid was lost. */
-function findHelperProcesses(dir: string): number[] {
+/** The lab's processes (daemon, pod servers), found by their command line even when their pids were lost. */
+function findLabProcesses(dir: string): number[] {
   const pids: number[] = [];
   for (const entry of existsSync('/proc') ? readdirSync('/proc') : []) {
-    if (!/^[0-9]+$/.test(entry)) continue;
+    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmdline.includes(PODNET_SCRIPT) && cmdline.some((arg) => arg.startsWith(`${dir}/`))) pids.push(Number(entry));
+      const helper = cmdline.includes(PODNET_SCRIPT) && cmdline.some((arg) => arg.startsWith(`${dir}/`));
+      const daemon = cmdline.includes('daemon') && cmdline.includes('--state-dir') && cmdline.some((arg) => dir.startsWith(`${arg}/labs/`)) && cmdline.includes(dir.split('/').pop()!);
+      if (helper || daemon) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
   }
   return pids;
+}
+
+/** The host settings are shared by all labs: the first records them, the last `lab down` restores them. */
+function recordHostSettings(root: string, previous: Readonly<Record<string, string>>): void {
+  const file = join(root, 'host-sysctls.json');
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  for (const [k, v] of Object.entries(previous)) if (!(k in saved)) saved[k] = v;
+  mkdirSync(root, { recursive: true });
+  writeFileSync(file, JSON.stringify(saved));
 }
 
 function restoreHostSettingsIfLast(root: string): void {

@@ -59,6 +59,11 @@ export class PodServers {
     renameSync(tmp, this.configPath);
   }
 
+  /** Whether the helper recorded as `pid` is alive and serving this lab. */
+  running(pid: number | undefined): boolean {
+    return isAlive(pid) && this.readStatus()?.pid === pid;
+  }
+
   /**
    * Serves exactly `pods`: starts the helper if it is not running, else reloads it; resolves once
    * the helper has opened every socket. `pid` is the helper's pid as last recorded.

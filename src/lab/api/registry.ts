@@ -226,6 +226,15 @@ export class Registry {
       next = { ...incoming };
       // The main resource never changes status: that is the status subresource's job.
       if (r.kind === 'Pod' || r.kind === 'Namespace') next.status = existing.manifest.status;
+      if (r.kind === 'Pod') {
+        // A pod stays bound to its node: spec.nodeName cannot change once set.
+        const bound = (existing.manifest.spec as { nodeName?: string } | undefined)?.nodeName;
+        const asked = (next.spec as { nodeName?: string } | undefined)?.nodeName;
+        if (bound && asked && asked !== bound) {
+          throw this.invalid(r, name, [{ type: 'Forbidden', path: ['spec', 'nodeName'], detail: 'pod updates may not change the node a pod is bound to' }]);
+        }
+        if (bound) next.spec = { ...((next.spec as Manifest) ?? {}), nodeName: bound };
+      }
     }
     const admitted = this.admit(r, namespace, next, fieldValidation, name);
     const stored = this.store.put(r.kind, key, name, admitted.object);

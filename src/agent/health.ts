@@ -1,0 +1,100 @@
+// The agent's own HTTP endpoints: /healthz (the watches are alive), /readyz (the first full sync
+// is applied) and /metrics in Prometheus format. Loopback by default.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Agent, SyncRecord } from './agent.js';
+
+export interface HealthOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** A watch silent for longer than this is unhealthy. */
+  readonly maxWatchSilenceMs?: number;
+}
+
+export function agentMetrics(agent: Agent): Registry {
+  const registry = new Registry();
+  const syncs = new Counter({ name: 'podwall_syncs_total', help: 'Syncs of the ruleset with the cluster state', registers: [registry] });
+  const applied = new Counter({ name: 'podwall_ruleset_applies_total', help: 'Syncs that changed the kernel ruleset', registers: [registry] });
+  const duration = new Histogram({
+    name: 'podwall_sync_duration_seconds',
+    help: 'Time to compute and apply one sync',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const rules = new Gauge({ name: 'podwall_ruleset_rules', help: 'Rules in the applied ruleset', registers: [registry] });
+  const elements = new Gauge({ name: 'podwall_ruleset_set_elements', help: 'Set and map elements in the applied ruleset', registers: [registry] });
+  const chains = new Gauge({ name: 'podwall_ruleset_chains', help: 'Chains in the applied ruleset', registers: [registry] });
+  const cut = new Counter({ name: 'podwall_connections_revoked_total', help: 'Established connections cut because a change no longer allows them', registers: [registry] });
+  new Gauge({
+    name: 'podwall_sync_errors_total',
+    help: 'Syncs that failed (and were retried)',
+    registers: [registry],
+    collect() {
+      this.set(agent.getStatus().errors);
+    },
+  });
+  new Gauge({
+    name: 'podwall_watch_restarts_total',
+    help: 'Watches restarted after an error, a 410 or a stall',
+    registers: [registry],
+    collect() {
+      this.set(agent.getStatus().watchRestarts);
+    },
+  });
+  new Gauge({
+    name: 'podwall_denied_packets',
+    help: 'Packets denied per pod and direction (the data plane counters)',
+    labelNames: ['pod', 'direction'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [name, value] of await agent.counters()) {
+        const [dir, ...pod] = name.split('/');
+        this.set({ pod: pod.join('/'), direction: dir === 'in' ? 'ingress' : 'egress' }, value.packets);
+      }
+    },
+  });
+  const previous = agent.onSync;
+  agent.onSync = (r: SyncRecord) => {
+    previous?.(r);
+    syncs.inc();
+    if (r.applied) applied.inc();
+    duration.observe(r.durationMs / 1000);
+    rules.set(r.stats.rules);
+    elements.set(r.stats.setElements);
+    chains.set(r.stats.chains);
+    cut.inc(r.connectionsCut);
+  };
+  return registry;
+}
+
+export function serveHealth(agent: Agent, registry: Registry, options: HealthOptions = {}): Promise<{ server: Server; port: number }> {
+  const maxSilence = options.maxWatchSilenceMs ?? 10 * 60_000;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const text = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(code, { 'Content-Type': type });
+      res.end(body);
+    };
+    if (path === '/healthz') {
+      const silence = agent.watchSilence();
+      return silence > maxSilence ? text(500, `watches silent for ${Math.round(silence / 1000)} s\n`) : text(200, 'ok\n');
+    }
+    if (path === '/readyz') return agent.getStatus().synced ? text(200, 'ok\n') : text(503, 'waiting for the first full sync\n');
+    if (path === '/metrics') {
+      registry
+        .metrics()
+        .then((body) => text(200, body, registry.contentType))
+        .catch((err: Error) => text(500, `${err.message}\n`));
+      return;
+    }
+    text(404, 'not found\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 9743, options.host ?? '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : (options.port ?? 9743) });
+    });
+  });
+}
