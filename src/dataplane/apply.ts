@@ -57,9 +57,18 @@ export async function tableExists(table: string, nft: readonly string[] = ['nft'
 
 /** The named counters of a table (drops per pod and direction), by name. */
 export async function readCounters(table: string, nft: readonly string[] = ['nft']): Promise<Map<string, CounterValue>> {
+  return (await readTableCounters(table, nft)) ?? new Map();
+}
+
+/**
+ * The named counters of a table, or undefined when the table cannot be listed (it does not exist):
+ * one nft call answers both questions. Every nft call costs about as much as listing the whole
+ * table (nft fetches every set's elements first), so a change makes as few as it can.
+ */
+export async function readTableCounters(table: string, nft: readonly string[] = ['nft']): Promise<Map<string, CounterValue> | undefined> {
   const r = await exec([...nft, '-j', 'list', 'counters', 'table', 'inet', table], { check: false, timeoutMs: 10_000 });
+  if (r.code !== 0) return undefined;
   const out = new Map<string, CounterValue>();
-  if (r.code !== 0) return out;
   const doc = JSON.parse(r.stdout) as { nftables?: { counter?: { name: string; packets: number; bytes: number } }[] };
   for (const item of doc.nftables ?? []) {
     if (item.counter) out.set(item.counter.name, { packets: item.counter.packets, bytes: item.counter.bytes });

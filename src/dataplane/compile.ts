@@ -89,8 +89,12 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
 
   const sets: NftSet[] = [];
   const setNames = new Map<string, string | null>();
+  // Rules whose sets hold the same elements share one set: the kernel's cost of a transaction grows
+  // faster than linearly with the number of sets in it (1,716 sets for 1,000 pods / 1,000 policies
+  // took about 2 s to apply, the 668 distinct ones a fraction of that).
+  const byContent = new Map<string, { index: number; users: number }>();
 
-  /** A named set, created once per content key; null when it would be empty (nothing matches). */
+  /** A named set, created once per key and shared by equal contents; null when it would be empty (nothing matches). */
   const internSet = (key: string, make: () => Omit<NftSet, 'name'>, prefix: string): string | null => {
     if (setNames.has(key)) return setNames.get(key)!;
     const body = make();
@@ -98,11 +102,22 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
       setNames.set(key, null);
       return null;
     }
+    const content = `${body.type}|${body.interval}|${body.elements.join(',')}`;
+    const same = byContent.get(content);
+    if (same) {
+      same.users++;
+      setNames.set(key, sets[same.index].name);
+      return sets[same.index].name;
+    }
     const name = `${prefix}${sets.length}`;
+    byContent.set(content, { index: sets.length, users: 1 });
     sets.push({ name, ...body });
     setNames.set(key, name);
     return name;
   };
+  /** A shared set's comment names the first rule and how many more use it. */
+  const commentedSets = (): NftSet[] =>
+    [...byContent.values()].map(({ index, users }) => (users > 1 ? { ...sets[index], comment: `${sets[index].comment} (+${users - 1} more)` } : sets[index]));
 
   const ruleLabel = (rule: CompiledRule): string =>
     `${rule.policy.namespace}/${rule.policy.name} ${rule.direction === 'Ingress' ? 'ingress' : 'egress'}[${rule.index}]`;
@@ -196,15 +211,18 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
       else if (wholeProtocols.length > 1) portConds.push({ text: `meta l4proto { ${wholeProtocols.join(', ')} }` });
       // Per protocol, overlapping or adjacent ranges merged: nft refuses overlapping interval elements
       // (`port: 8080` beside `port: 8000, endPort: 8100` would fail the whole transaction).
-      const rangesByProto = new Map<string, AddressRange[]>();
-      for (const p of rule.ports) {
-        if (p.kind !== 'range') continue;
-        const proto = nftProto(p.protocol);
-        rangesByProto.set(proto, [...(rangesByProto.get(proto) ?? []), { first: BigInt(p.port), last: BigInt(p.endPort) }]);
-      }
-      const numbered = [...rangesByProto.keys()].sort().flatMap((proto) =>
-        mergeRanges(rangesByProto.get(proto)!).map((r) => `${proto} . ${r.first === r.last ? r.first : `${r.first}-${r.last}`}`),
-      );
+      // Each merged range keeps the place of its first port in the rule.
+      const ranged = rule.ports.flatMap((p, at) => (p.kind === 'range' ? [{ proto: nftProto(p.protocol), first: p.port, last: p.endPort, at }] : []));
+      const numbered = [...new Set(ranged.map((r) => r.proto))]
+        .flatMap((proto) => {
+          const mine = ranged.filter((r) => r.proto === proto);
+          return mergeRanges(mine.map((r) => ({ first: BigInt(r.first), last: BigInt(r.last) }))).map((m) => ({
+            text: `${proto} . ${m.first === m.last ? m.first : `${m.first}-${m.last}`}`,
+            at: Math.min(...mine.filter((r) => BigInt(r.first) >= m.first && BigInt(r.last) <= m.last).map((r) => r.at)),
+          }));
+        })
+        .sort((a, b) => a.at - b.at)
+        .map((r) => r.text);
       if (numbered.length > 0) portConds.push({ text: `meta l4proto . th dport { ${numbered.join(', ')} }` });
       if (rule.ports.some((p) => p.kind === 'named')) {
         for (const family of [4, 6] as const) {
@@ -294,7 +312,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     family: 'inet',
     table,
     counters: counters.sort((a, b) => (a.name < b.name ? -1 : 1)),
-    sets,
+    sets: commentedSets(),
     maps,
     chains: [...base, ...chains],
   };
