@@ -8,6 +8,7 @@ import { parse as parseYAML } from 'yaml';
 import type { LabStore, StoreEvent } from '../store.js';
 import type { Credentials } from './credentials.js';
 import { openAPIv2, openAPIv3, openAPIv3Index } from './openapi.js';
+import { encodeOpenAPIv2, OPENAPI_V2_PROTOBUF } from './openapi-proto.js';
 import { ApiError, Registry, type FieldValidation, type PatchType } from './registry.js';
 import { apiVersionOf, RESOURCES, tableCells, tableColumns, VERBS, type Resource } from './resources.js';
 
@@ -181,7 +182,16 @@ export class LabApiServer {
     const host = req.headers.host ?? '127.0.0.1';
     const fixed = discovery(host)[path];
     if (fixed && req.method === 'GET') return send(res, 200, fixed);
-    if (path === '/openapi/v2' && req.method === 'GET') return send(res, 200, openAPIv2());
+    if (path === '/openapi/v2' && req.method === 'GET') {
+      // kubectl 1.2x asks for (and needs) the protobuf form; newer clients take JSON.
+      if ((req.headers.accept ?? '').includes('protobuf')) {
+        const body = encodeOpenAPIv2(openAPIv2());
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': body.length });
+        res.end(body);
+        return;
+      }
+      return send(res, 200, openAPIv2());
+    }
     if (path === '/openapi/v3' && req.method === 'GET') return send(res, 200, openAPIv3Index(this.openapiHash));
     if (path.startsWith('/openapi/v3/') && req.method === 'GET') {
       const gv = path.slice('/openapi/v3/'.length).replace(/^apis?\//, '');
