@@ -70,14 +70,17 @@ function probeOutput(reports: readonly ProbeReport[], format: 'text' | 'json', s
   return reports.some((r) => r.differences.length > 0) ? 1 : 0;
 }
 
-export async function runLabUp(options: InputOptions & LabCommonOptions & { podCidr?: string; log?: boolean; output?: string }, io: Output): Promise<number> {
+export async function runLabUp(options: InputOptions & LabCommonOptions & { podCidr?: string; log?: boolean; apiPort?: string; output?: string }, io: Output): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
+  const apiPort = options.apiPort === undefined ? undefined : Number(options.apiPort);
+  if (apiPort !== undefined && !(Number.isInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new UsageError(`--api-port: "${options.apiPort}" is not a port`);
   const cluster = loadCluster(options, io);
-  const { lab, report } = await Lab.up(cluster, { name: options.name, stateRoot: options.stateDir, podCIDR: options.podCidr, log: options.log });
+  const { lab, report } = await Lab.up(cluster, { name: options.name, stateRoot: options.stateDir, podCIDR: options.podCidr, log: options.log, apiPort });
   try {
     if (format === 'text') {
       const pods = lab.store.podNetworks();
       io.out(`lab "${lab.settings.name}" is up: bridge ${lab.names.bridge}, pod CIDR ${lab.settings.podCIDR}, table inet ${lab.names.table}, state in ${lab.dir}`);
+      io.out(`API server https://127.0.0.1:${lab.daemon()?.apiPort}: export KUBECONFIG=${lab.kubeconfig}`);
       for (const net of pods) io.out(`  pod ${net.namespace}/${net.name}  ${net.ips.join(', ')}  netns ${lab.names.netns(net.slot)}`);
       io.out(renderChange(report));
       io.out('');

@@ -70,6 +70,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
   labOptions(inputOptions(lab.command('up').description('build the lab from manifests, enforce the policies, and print the probed matrix')))
     .option('--pod-cidr <cidr>', 'addresses for pods without status.podIP (default 10.244.0.0/16)')
     .option('--log', 'log denied packets (rate-limited, prefix names the pod)')
+    .option('--api-port <n>', "the lab API server's port on 127.0.0.1 (default 6443 for the default lab, else a free one)")
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (opts) => setExit(await (await labCommands()).runLabUp(opts, io)));
   labOptions(inputOptions(lab.command('apply').description('create or update namespaces, pods, workloads and policies in the lab'))).action(async (opts) =>
