@@ -9,9 +9,9 @@ import {
   listConntrack,
   markConntrack,
   readCounters,
+  readTableCounters,
   RulesetApplier,
   rulesetStats,
-  tableExists,
   type CounterValue,
   type RulesetStats,
 } from '../dataplane/index.js';
@@ -134,16 +134,20 @@ export class Agent {
     if (!this.reflectors.every((r) => r.hasSynced)) return;
     const started = Date.now();
     const seen = this.highestSeen;
+    // The kernel's counters (and whether the table is there) are read while the ruleset is computed.
+    const counterRead = readTableCounters(this.table);
     const objects = this.reflectors.flatMap((r) => r.items());
     const built = clusterFromObjects(objects);
     const skipped = built.diagnostics.filter((d) => d.severity === 'error');
     for (const d of skipped.slice(0, 5)) this.options.logger?.(`skipping invalid object: ${formatDiagnostic(d)}`);
     const compiled = compileCluster(built.cluster!);
     const node = this.options.node;
-    const counterValues = await readCounters(this.table);
-    const ruleset = compileRuleset(compiled, { table: this.table, log: this.options.log, isLocal: (e) => e.nodeName === node, counterValues });
-    const force = !(await tableExists(this.table));
-    const applied = await this.applier.apply(ruleset, { force });
+    const isLocal = (e: { nodeName?: string }) => e.nodeName === node;
+    const unlabelled = compileRuleset(compiled, { table: this.table, log: this.options.log, isLocal });
+    const counterValues = await counterRead;
+    const ruleset = counterValues ? { ...unlabelled, counters: unlabelled.counters.map((c) => ({ ...c, ...counterValues.get(c.name) })) } : unlabelled;
+    // A table removed behind the agent's back is put back even if nothing changed.
+    const applied = await this.applier.apply(ruleset, { force: counterValues === undefined });
     const ignore = new Set([
       ...(this.options.nodeAddresses ?? []),
       ...compiled.cluster.endpoints.filter((e) => e.hostNetwork && e.nodeName === node).flatMap((e) => e.ips),

@@ -102,14 +102,20 @@ export async function listConntrack(): Promise<ConntrackEntry[]> {
   return parseConntrack(r.stdout);
 }
 
-/** Sets (revoked = true) or clears the revoked bit of each entry's ct mark. */
+/**
+ * Sets (revoked = true) or clears the revoked bit of each entry's ct mark. Every `conntrack -U`
+ * walks the whole table, so entries are updated per flow (protocol, addresses, destination port
+ * and the DNAT target: everything a verdict depends on, so one verdict holds for the whole group,
+ * whatever the source ports), and all groups go to one `conntrack -R -` process.
+ */
 export async function markConntrack(entries: readonly ConntrackEntry[], revoked: boolean): Promise<void> {
+  if (entries.length === 0) return;
   const mark = `${revoked ? REVOKED_MARK : 0}/${REVOKED_MARK}`;
+  const lines = new Set<string>();
   for (const e of entries) {
     const family = parseIP(e.source)?.family === 6 ? ['-f', 'ipv6'] : [];
-    await exec(
+    lines.add(
       [
-        'conntrack',
         '-U',
         ...family,
         '-p',
@@ -118,14 +124,19 @@ export async function markConntrack(entries: readonly ConntrackEntry[], revoked:
         e.source,
         '--orig-dst',
         e.destination,
-        '--sport',
-        String(e.sourcePort),
         '--dport',
         String(e.destinationPort),
+        '--reply-src',
+        e.target,
+        '--reply-port-src',
+        String(e.targetPort),
         '--mark',
         mark,
-      ],
-      { check: false, timeoutMs: 10_000 },
+      ].join(' '),
     );
   }
+  const batch = await exec(['conntrack', '-R', '-'], { input: `${[...lines].join('\n')}\n`, check: false, timeoutMs: 60_000 });
+  if (batch.code === 0) return;
+  // conntrack-tools before 1.4.6 has no -R: one process per flow.
+  for (const line of lines) await exec(['conntrack', ...line.split(' ')], { check: false, timeoutMs: 10_000 });
 }

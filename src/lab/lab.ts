@@ -5,7 +5,7 @@
 // lives in a directory per lab (SQLite); `lab down` (or a failed `lab up`) leaves nothing behind.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deleteTable, exec, readCounters, tableExists, type CounterValue, type RulesetStats } from '../dataplane/index.js';
 import { compileCluster, declaredPorts, type PortProtocol } from '../engine/index.js';
@@ -221,7 +221,7 @@ export class Lab {
       rmSync(dir, { recursive: true, force: true });
       removed = true;
     }
-    restoreHostSettingsIfLast(stateRoot);
+    await restoreHostSettingsIfLast(stateRoot);
     return { removed };
   }
 
@@ -514,18 +514,30 @@ function findLabProcesses(dir: string): number[] {
   return pids;
 }
 
-/** The host settings are shared by all labs: the first records them, the last `lab down` restores them. */
-function recordHostSettings(root: string, previous: Readonly<Record<string, string>>): void {
-  const file = join(root, 'host-sysctls.json');
+/**
+ * The host settings are shared by every lab on the machine, whatever its state root: the first lab
+ * records them (in a host-wide file), and the last `lab down` restores them: the last lab of its
+ * state root whose kernel sees no other lab's bridge. (A record per state root would let a lab
+ * that goes down turn forwarding off under another lab that is still up.)
+ */
+function hostSettingsFile(): string {
+  return join(process.env.PODWALL_RUN_DIR ?? '/run/podwall', 'host-sysctls.json');
+}
+
+function recordHostSettings(_root: string, previous: Readonly<Record<string, string>>): void {
+  const file = hostSettingsFile();
   const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   for (const [k, v] of Object.entries(previous)) if (!(k in saved)) saved[k] = v;
-  mkdirSync(root, { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(saved));
 }
 
-function restoreHostSettingsIfLast(root: string): void {
-  const file = join(root, 'host-sysctls.json');
+async function restoreHostSettingsIfLast(root: string): Promise<void> {
+  const file = hostSettingsFile();
   if (Lab.list(root).length > 0 || !existsSync(file)) return;
+  const links = await exec(['ip', '-o', 'link', 'show', 'type', 'bridge'], { check: false, timeoutMs: 10_000 });
+  const otherLab = links.stdout.split('\n').some((l) => /^\d+: pw-[a-z0-9]+-br[:@]/.test(l));
+  if (otherLab) return;
   restoreSysctls(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>);
   rmSync(file, { force: true });
 }

@@ -17,6 +17,7 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 import time
 
@@ -150,6 +151,13 @@ def probe_all(request):
             sel.unregister(sock)
         except (KeyError, ValueError):
             pass
+        if sock.type == socket.SOCK_STREAM:
+            # Close with a reset: no TIME_WAIT, so the host's conntrack table keeps no entry of
+            # the probe for minutes (every lab change walks that table).
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            except OSError:
+                pass
         sock.close()
         p = probes[state['i']]
         results[state['i']] = {
