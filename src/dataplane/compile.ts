@@ -1,15 +1,9 @@
-// Cluster state + the pods local to this node -> one nftables table. Pure. Rules grow with
-// policies, not pods: pods that the same policies isolate share one chain, peers are named
-// address sets per rule, and a pod reaches its chain through a verdict map keyed by its address.
-import {
-  isolatingPolicies,
-  peerMatches,
-  policySelects,
-  type CompiledCluster,
-  type CompiledPolicy,
-  type CompiledRule,
-  type Direction,
-} from '../engine/index.js';
+// Cluster state + the pods local to this node -> one nftables table. Pure. Pods isolated by the
+// same policies share one chain, reached through a verdict map keyed by pod address; each chain
+// is at most a few lookups per address family, whatever the number of rules, in interval sets
+// that hold everything its policies allow: peer addresses (pods resolved to their IPs, ipBlocks
+// with `except` cut out) with protocols and port ranges, and named ports resolved per pod.
+import { computeClasses, isolatingPolicies, peerMatches, type CompiledCluster, type CompiledPolicy, type CompiledRule, type Direction } from '../engine/index.js';
 import { parseCIDR, parseIP, type Endpoint, type IPAddress, type Protocol } from '../model/index.js';
 import { REVOKED_MARK } from './conntrack.js';
 import { cidrRange, formatRange, mergeRanges, subtractRanges, type AddressRange } from './ranges.js';
@@ -35,11 +29,22 @@ interface PodAddresses {
   readonly text: { readonly 4?: string; readonly 6?: string };
 }
 
+/** Traffic a class lets through, per family, before it is rendered as set elements. */
+interface Allowed {
+  /** Rules without ports: every protocol from/to these addresses. */
+  readonly anyProtocol: AddressRange[];
+  /** Rules with ports: (peer addresses, protocol, port range); egress named ports land here too. */
+  readonly ports: { readonly addresses: AddressRange; readonly protocol: string; readonly first: number; readonly last: number }[];
+  /** Ingress named ports: (destination pod, peer addresses, protocol, port). */
+  readonly named: { readonly destination: string; readonly addresses: AddressRange; readonly protocol: string; readonly port: number }[];
+}
+
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const ipKeyword = (f: Family): string => (f === 4 ? 'ip' : 'ip6');
 const addrType = (f: Family): string => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
 const nftProto = (p: Protocol): string => p.toLowerCase();
 const dirTag = (d: Direction): string => (d === 'Ingress' ? 'in' : 'eg');
+const wholeSpace = (f: Family): AddressRange => ({ first: 0n, last: (1n << (f === 4 ? 32n : 128n)) - 1n });
 
 function addressesOf(endpoint: Endpoint, index: number): PodAddresses {
   const ips: { 4?: IPAddress; 6?: IPAddress } = {};
@@ -63,12 +68,33 @@ export function counterName(direction: Direction, endpoint: Endpoint): string {
   return `${name.slice(0, 190)}.${h.toString(16)}`;
 }
 
+/**
+ * Boxes (addresses x port range) of one protocol made disjoint: the kernel's interval sets for
+ * concatenations refuse overlapping elements. Port boundaries cut the axis into pieces; each
+ * piece takes the merged addresses of the boxes covering it; equal neighbours join again.
+ */
+function disjoint(boxes: readonly { addresses: AddressRange; first: number; last: number }[]): { addresses: AddressRange; first: number; last: number }[] {
+  const cuts = [...new Set(boxes.flatMap((b) => [b.first, b.last + 1]))].sort((a, b) => a - b);
+  const pieces: { first: number; last: number; ranges: AddressRange[]; key: string }[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const first = cuts[i];
+    const last = cuts[i + 1] - 1;
+    const ranges = mergeRanges(boxes.filter((b) => b.first <= first && b.last >= last).map((b) => b.addresses));
+    if (ranges.length === 0) continue;
+    const key = ranges.map((r) => `${r.first}-${r.last}`).join(',');
+    const previous = pieces[pieces.length - 1];
+    if (previous && previous.key === key && previous.last + 1 === first) previous.last = last;
+    else pieces.push({ first, last, ranges, key });
+  }
+  return pieces.flatMap((p) => p.ranges.map((addresses) => ({ addresses, first: p.first, last: p.last })));
+}
+
 export function compileRuleset(compiled: CompiledCluster, options: DataplaneOptions = {}): Ruleset {
   const table = options.table ?? DEFAULT_TABLE;
   const isLocal = options.isLocal ?? (() => true);
   const pods = compiled.cluster.endpoints
     .map((e, i) => addressesOf(e, i))
-    .filter((p) => p.endpoint.ips.length > 0 && (p.ips[4] || p.ips[6]));
+    .filter((p) => p.ips[4] !== undefined || p.ips[6] !== undefined);
   // hostNetwork pods are not subject to policy and are the node's traffic: never dispatched. An
   // address claimed twice (a stale pod beside the one that reuses its IP) goes to the first pod
   // only, so one bad object cannot make the whole transaction fail.
@@ -87,158 +113,149 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
       return { ...p, text };
     });
 
-  const sets: NftSet[] = [];
-  const setNames = new Map<string, string | null>();
-  // Rules whose sets hold the same elements share one set: the kernel's cost of a transaction grows
-  // faster than linearly with the number of sets in it (1,716 sets for 1,000 pods / 1,000 policies
-  // took about 2 s to apply, the 668 distinct ones a fraction of that).
-  const byContent = new Map<string, { index: number; users: number }>();
-
-  /** A named set, created once per key and shared by equal contents; null when it would be empty (nothing matches). */
-  const internSet = (key: string, make: () => Omit<NftSet, 'name'>, prefix: string): string | null => {
-    if (setNames.has(key)) return setNames.get(key)!;
-    const body = make();
-    if (body.elements.length === 0) {
-      setNames.set(key, null);
-      return null;
+  // Which pods each pod peer matches, from the engine's classes (one selector match per class, not per pod).
+  const byIndex = new Map(pods.map((p) => [p.index, p]));
+  const { classes, classOf } = computeClasses(compiled);
+  const podsOfPeer = new Map<number, PodAddresses[]>();
+  compiled.cluster.endpoints.forEach((_, i) => {
+    const pod = byIndex.get(i);
+    if (!pod) return;
+    for (const id of classes[classOf[i]].podPeers) {
+      const list = podsOfPeer.get(id);
+      if (list) list.push(pod);
+      else podsOfPeer.set(id, [pod]);
     }
-    const content = `${body.type}|${body.interval}|${body.elements.join(',')}`;
-    const same = byContent.get(content);
-    if (same) {
-      same.users++;
-      setNames.set(key, sets[same.index].name);
-      return sets[same.index].name;
-    }
-    const name = `${prefix}${sets.length}`;
-    byContent.set(content, { index: sets.length, users: 1 });
-    sets.push({ name, ...body });
-    setNames.set(key, name);
-    return name;
-  };
-  /** A shared set's comment names the first rule and how many more use it. */
-  const commentedSets = (): NftSet[] =>
-    [...byContent.values()].map(({ index, users }) => (users > 1 ? { ...sets[index], comment: `${sets[index].comment} (+${users - 1} more)` } : sets[index]));
+  });
 
-  const ruleLabel = (rule: CompiledRule): string =>
-    `${rule.policy.namespace}/${rule.policy.name} ${rule.direction === 'Ingress' ? 'ingress' : 'egress'}[${rule.index}]`;
-
-  /** Addresses of the rule's peers, as pods and ipBlocks resolve them ("from"/"to"). */
-  const peerSet = (rule: CompiledRule, family: Family): string | null =>
-    internSet(
-      `peers|${rule.policy.namespace}|${rule.policy.name}|${rule.direction}|${rule.index}|${family}`,
-      () => {
+  /** Addresses a rule's peers stand for ("from"/"to"), per family; all of them when it has none. */
+  const peerRanges = new Map<CompiledRule, Record<Family, AddressRange[]>>();
+  const rangesOf = (rule: CompiledRule, family: Family): AddressRange[] => {
+    let cached = peerRanges.get(rule);
+    if (!cached) {
+      cached = { 4: [], 6: [] };
+      for (const f of [4, 6] as const) {
+        if (rule.peers === undefined) {
+          cached[f] = [wholeSpace(f)];
+          continue;
+        }
         const ranges: AddressRange[] = [];
-        for (const peer of rule.peers ?? []) {
+        for (const peer of rule.peers) {
           if (peer.kind === 'ipBlock') {
-            if (peer.cidr.family !== family) continue;
-            const holes = peer.except.map(cidrRange);
-            ranges.push(...subtractRanges(cidrRange(peer.cidr), holes));
+            if (peer.cidr.family === f) ranges.push(...subtractRanges(cidrRange(peer.cidr), peer.except.map(cidrRange)));
             continue;
           }
-          for (const p of pods) {
-            const ip = p.ips[family];
-            if (ip && peerMatches(compiled, peer, p.endpoint, ip)) ranges.push({ first: ip.value, last: ip.value });
+          for (const p of podsOfPeer.get(peer.id) ?? []) {
+            const ip = p.ips[f];
+            if (ip) ranges.push({ first: ip.value, last: ip.value });
           }
         }
-        return {
-          type: addrType(family),
-          interval: true,
-          elements: mergeRanges(ranges).map((r) => formatRange(r, family)),
-          comment: `${ruleLabel(rule)} peers`,
-        };
-      },
-      `peer${family}-`,
-    );
+        cached[f] = mergeRanges(ranges);
+      }
+      peerRanges.set(rule, cached);
+    }
+    return cached[family];
+  };
 
-  /**
-   * Named ports resolve per destination pod: (destination address . protocol . port) for every
-   * pod the name can land on: pods the policy selects (ingress) or pods the rule's peers match (egress).
-   */
-  const namedPortSet = (policy: CompiledPolicy, rule: CompiledRule, family: Family): string | null =>
-    internSet(
-      `named|${rule.policy.namespace}|${rule.policy.name}|${rule.direction}|${rule.index}|${family}`,
-      () => {
-        const named = (rule.ports ?? []).filter((p) => p.kind === 'named');
-        const destinations =
-          rule.direction === 'Ingress'
-            ? local.filter((p) => policySelects(policy, p.endpoint))
-            : pods.filter(
-                (p) =>
-                  p.ips[family] !== undefined &&
-                  (rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, p.endpoint, p.ips[family]))),
-              );
-        const elements = new Set<string>();
-        for (const d of destinations) {
-          const addr = d.text[family];
-          if (!addr) continue;
-          for (const entry of named) {
-            if (entry.kind !== 'named') continue;
-            for (const cp of d.endpoint.ports) {
-              if (cp.name === entry.name && cp.protocol === entry.protocol) {
-                elements.add(`${addr} . ${nftProto(cp.protocol)} . ${cp.containerPort}`);
+  /** Everything a class's policies allow in one direction, for one family. */
+  const allowedFor = (policies: readonly CompiledPolicy[], direction: Direction, family: Family, members: readonly PodAddresses[]): Allowed => {
+    const allowed: Allowed = { anyProtocol: [], ports: [], named: [] };
+    for (const policy of policies) {
+      for (const rule of policy.rules[direction]) {
+        const ranges = rangesOf(rule, family);
+        if (ranges.length === 0) continue; // peers that match nothing allow nothing
+        if (rule.ports === undefined) {
+          allowed.anyProtocol.push(...ranges);
+          continue;
+        }
+        for (const port of rule.ports) {
+          const protocol = nftProto(port.protocol);
+          if (port.kind === 'all') for (const addresses of ranges) allowed.ports.push({ addresses, protocol, first: 0, last: 65535 });
+          else if (port.kind === 'range') for (const addresses of ranges) allowed.ports.push({ addresses, protocol, first: port.port, last: port.endPort });
+          else if (direction === 'Ingress') {
+            // "a named port is resolved against the destination pod": each member on its own number.
+            for (const m of members) {
+              const destination = m.text[family];
+              if (!destination) continue;
+              for (const cp of m.endpoint.ports) {
+                if (cp.name !== port.name || cp.protocol !== port.protocol) continue;
+                for (const addresses of ranges) allowed.named.push({ destination, addresses, protocol, port: cp.containerPort });
+              }
+            }
+          } else {
+            // Egress: the destination is the peer, so its addresses carry their own numbers.
+            for (const d of pods) {
+              const ip = d.ips[family];
+              if (!ip) continue;
+              const inPeers = rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, d.endpoint, ip));
+              if (!inPeers) continue;
+              for (const cp of d.endpoint.ports) {
+                if (cp.name === port.name && cp.protocol === port.protocol) {
+                  allowed.ports.push({ addresses: { first: ip.value, last: ip.value }, protocol, first: cp.containerPort, last: cp.containerPort });
+                }
               }
             }
           }
         }
-        return {
-          type: `${addrType(family)} . inet_proto . inet_service`,
-          interval: false,
-          elements: [...elements].sort(),
-          comment: `${ruleLabel(rule)} named ports`,
-        };
-      },
-      `named${family}-`,
-    );
+      }
+    }
+    return allowed;
+  };
 
-  /** The nft rules for one policy rule; `verdict` is accept (ingress) or return (egress, so ingress is still checked). */
-  const renderRule = (policy: CompiledPolicy, rule: CompiledRule, verdict: 'accept' | 'return'): string[] => {
-    const peerField = rule.direction === 'Ingress' ? 'saddr' : 'daddr';
-    const comment = `comment ${quote(ruleLabel(rule))}`;
-    type Cond = { text: string; family?: Family };
-    const peerConds: Cond[] = [];
-    if (rule.peers === undefined) peerConds.push({ text: '' });
-    else {
-      for (const family of [4, 6] as const) {
-        const set = peerSet(rule, family);
-        if (set) peerConds.push({ text: `${ipKeyword(family)} ${peerField} @${set}`, family });
+  const sets: NftSet[] = [];
+  const byContent = new Map<string, number>();
+  /** A named set; sets of equal content are shared. */
+  const internSet = (body: Omit<NftSet, 'name'>, prefix: string): string => {
+    const content = `${body.type}|${body.elements.join(',')}`;
+    const existing = byContent.get(content);
+    if (existing !== undefined) return sets[existing].name;
+    const name = `${prefix}${sets.length}`;
+    byContent.set(content, sets.length);
+    sets.push({ name, ...body });
+    return name;
+  };
+
+  /** The lookups of one class chain: at most three per family. */
+  const classRules = (allowed: Record<Family, Allowed>, direction: Direction, label: string): string[] => {
+    const verdict = direction === 'Ingress' ? 'accept' : 'return';
+    const peerField = direction === 'Ingress' ? 'saddr' : 'daddr';
+    const rules: string[] = [];
+    for (const family of [4, 6] as const) {
+      const a = allowed[family];
+      const ip = ipKeyword(family);
+      const any = mergeRanges(a.anyProtocol);
+      if (any.length === 1 && any[0].first === 0n && any[0].last === wholeSpace(family).last) {
+        rules.push(`meta nfproto ipv${family} ${verdict}`);
+        continue;
       }
-    }
-    const portConds: Cond[] = [];
-    if (rule.ports === undefined) portConds.push({ text: '' });
-    else {
-      const wholeProtocols = [...new Set(rule.ports.filter((p) => p.kind === 'all').map((p) => nftProto(p.protocol)))].sort();
-      if (wholeProtocols.length === 1) portConds.push({ text: `meta l4proto ${wholeProtocols[0]}` });
-      else if (wholeProtocols.length > 1) portConds.push({ text: `meta l4proto { ${wholeProtocols.join(', ')} }` });
-      // Per protocol, overlapping or adjacent ranges merged: nft refuses overlapping interval elements
-      // (`port: 8080` beside `port: 8000, endPort: 8100` would fail the whole transaction).
-      // Each merged range keeps the place of its first port in the rule.
-      const ranged = rule.ports.flatMap((p, at) => (p.kind === 'range' ? [{ proto: nftProto(p.protocol), first: p.port, last: p.endPort, at }] : []));
-      const numbered = [...new Set(ranged.map((r) => r.proto))]
-        .flatMap((proto) => {
-          const mine = ranged.filter((r) => r.proto === proto);
-          return mergeRanges(mine.map((r) => ({ first: BigInt(r.first), last: BigInt(r.last) }))).map((m) => ({
-            text: `${proto} . ${m.first === m.last ? m.first : `${m.first}-${m.last}`}`,
-            at: Math.min(...mine.filter((r) => BigInt(r.first) >= m.first && BigInt(r.last) <= m.last).map((r) => r.at)),
-          }));
-        })
-        .sort((a, b) => a.at - b.at)
-        .map((r) => r.text);
-      if (numbered.length > 0) portConds.push({ text: `meta l4proto . th dport { ${numbered.join(', ')} }` });
-      if (rule.ports.some((p) => p.kind === 'named')) {
-        for (const family of [4, 6] as const) {
-          const set = namedPortSet(policy, rule, family);
-          if (set) portConds.push({ text: `${ipKeyword(family)} daddr . meta l4proto . th dport @${set}`, family });
+      if (any.length > 0) {
+        const set = internSet({ type: addrType(family), interval: true, elements: any.map((r) => formatRange(r, family)), comment: `${label}: any protocol` }, `any${family}-`);
+        rules.push(`${ip} ${peerField} @${set} ${verdict}`);
+      }
+      if (a.ports.length > 0) {
+        const elements: string[] = [];
+        for (const protocol of [...new Set(a.ports.map((p) => p.protocol))].sort()) {
+          for (const box of disjoint(a.ports.filter((p) => p.protocol === protocol))) {
+            elements.push(`${formatRange(box.addresses, family)} . ${protocol} . ${box.first === box.last ? box.first : `${box.first}-${box.last}`}`);
+          }
         }
+        const set = internSet({ type: `${addrType(family)} . inet_proto . inet_service`, interval: true, elements, comment: `${label}: ports` }, `ports${family}-`);
+        rules.push(`${ip} ${peerField} . meta l4proto . th dport @${set} ${verdict}`);
+      }
+      if (a.named.length > 0) {
+        const grouped = new Map<string, AddressRange[]>();
+        for (const n of a.named) {
+          const key = `${n.destination} . %s . ${n.protocol} . ${n.port}`;
+          grouped.set(key, [...(grouped.get(key) ?? []), n.addresses]);
+        }
+        const elements = [...grouped.entries()].flatMap(([key, ranges]) => mergeRanges(ranges).map((r) => key.replace('%s', formatRange(r, family)))).sort();
+        const set = internSet(
+          { type: `${addrType(family)} . ${addrType(family)} . inet_proto . inet_service`, interval: true, elements, comment: `${label}: named ports` },
+          `named${family}-`,
+        );
+        rules.push(`${ip} daddr . ${ip} saddr . meta l4proto . th dport @${set} ${verdict}`);
       }
     }
-    const lines: string[] = [];
-    for (const peer of peerConds) {
-      for (const port of portConds) {
-        if (peer.family && port.family && peer.family !== port.family) continue;
-        lines.push([peer.text, port.text, verdict, comment].filter((s) => s !== '').join(' '));
-      }
-    }
-    return lines;
+    return rules;
   };
 
   const counters: NftCounter[] = [];
@@ -249,44 +266,57 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     const tag = dirTag(direction);
     const addrField = direction === 'Ingress' ? 'daddr' : 'saddr';
     const dispatch: Record<Family, [string, string][]> = { 4: [], 6: [] };
-    const drops: Record<Family, [string, string][]> = { 4: [], 6: [] };
-    const classChains = new Map<string, string>();
-
+    const counted: Record<Family, [string, string][]> = { 4: [], 6: [] };
+    const logged: Record<Family, [string, string][]> = { 4: [], 6: [] };
+    const classes = new Map<string, { policies: CompiledPolicy[]; members: typeof local }>();
     for (const pod of local) {
       const policies = isolatingPolicies(compiled, pod.endpoint, direction);
       if (policies.length === 0) continue; // not isolated: no rule stands in its way
       const key = policies.map((p) => `${p.namespace}/${p.ref.name}`).join(',');
-      let chain = classChains.get(key);
-      if (!chain) {
-        chain = `${tag}-${classChains.size}`;
-        classChains.set(key, chain);
-        const verdict = direction === 'Ingress' ? 'accept' : 'return';
-        const rules = policies.flatMap((p) => p.rules[direction].flatMap((r) => renderRule(p, r, verdict)));
-        // Nothing allowed it: count and reject in the pod's own drop chain.
-        rules.push(`${ipKeyword(4)} ${addrField} vmap @drop-${tag}4`, `${ipKeyword(6)} ${addrField} vmap @drop-${tag}6`);
-        rules.push('reject with icmpx admin-prohibited');
-        chains.push({ name: chain, rules });
-      }
-      const counter = counterName(direction, pod.endpoint);
-      const previous = options.counterValues?.get(counter);
-      counters.push({ name: counter, packets: previous?.packets ?? 0, bytes: previous?.bytes ?? 0 });
-      const dropChain = `drop-${tag}-${pod.index}`;
-      const dropRules = [`counter name ${quote(counter, 255)}`];
-      if (options.log) {
-        dropRules.push(`limit rate 10/second burst 20 packets log prefix ${quote(`podwall drop ${tag} ${pod.endpoint.id}: `, 120)} level info`);
-      }
-      dropRules.push('meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited');
-      chains.push({ name: dropChain, rules: dropRules });
+      const cls = classes.get(key) ?? { policies, members: [] };
+      cls.members.push(pod);
+      classes.set(key, cls);
+    }
+    let index = 0;
+    for (const [key, cls] of classes) {
+      const chain = `${tag}-${index++}`;
+      const label = `${direction === 'Ingress' ? 'ingress' : 'egress'} of pods isolated by ${key}`;
+      const allowed = { 4: allowedFor(cls.policies, direction, 4, cls.members), 6: allowedFor(cls.policies, direction, 6, cls.members) };
+      const rules = classRules(allowed, direction, label);
+      // Nothing allowed it: counted in the pod's own counter, logged if asked, then refused at once.
       for (const family of [4, 6] as const) {
-        const addr = pod.text[family];
-        if (!addr) continue;
-        dispatch[family].push([addr, `jump ${chain}`]);
-        drops[family].push([addr, `goto ${dropChain}`]);
+        const key = `${ipKeyword(family)} ${addrField}`;
+        rules.push(options.log ? `${key} vmap @log-${tag}${family}` : `counter name ${key} map @count-${tag}${family}`);
+      }
+      rules.push('meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited');
+      chains.push({ name: chain, rules });
+      for (const pod of cls.members) {
+        const counter = counterName(direction, pod.endpoint);
+        const previous = options.counterValues?.get(counter);
+        counters.push({ name: counter, packets: previous?.packets ?? 0, bytes: previous?.bytes ?? 0 });
+        if (options.log) {
+          const logChain = `log-${tag}-${pod.index}`;
+          chains.push({
+            name: logChain,
+            rules: [
+              `counter name ${quote(counter, 255)}`,
+              `limit rate 10/second burst 20 packets log prefix ${quote(`podwall drop ${tag} ${pod.endpoint.id}: `, 120)} level info`,
+            ],
+          });
+          for (const family of [4, 6] as const) if (pod.text[family]) logged[family].push([pod.text[family]!, `jump ${logChain}`]);
+        }
+        for (const family of [4, 6] as const) {
+          const addr = pod.text[family];
+          if (!addr) continue;
+          dispatch[family].push([addr, `jump ${chain}`]);
+          counted[family].push([addr, quote(counter, 255)]);
+        }
       }
     }
     for (const family of [4, 6] as const) {
       maps.push({ name: `${direction === 'Ingress' ? 'ingress' : 'egress'}${family}`, type: addrType(family), elements: dispatch[family] });
-      maps.push({ name: `drop-${tag}${family}`, type: addrType(family), elements: drops[family] });
+      if (options.log) maps.push({ name: `log-${tag}${family}`, type: addrType(family), elements: logged[family] });
+      else maps.push({ name: `count-${tag}${family}`, type: addrType(family), valueType: 'counter', elements: counted[family] });
     }
   }
 
@@ -312,7 +342,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     family: 'inet',
     table,
     counters: counters.sort((a, b) => (a.name < b.name ? -1 : 1)),
-    sets: commentedSets(),
+    sets,
     maps,
     chains: [...base, ...chains],
   };

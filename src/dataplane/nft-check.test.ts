@@ -6,6 +6,7 @@
 // runs it as root with nft.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   SUPPLEMENTAL_CASES,
   UPSTREAM_CASES,
@@ -157,7 +158,7 @@ describe('nft -c is a real check', () => {
   const base = (): CompiledCluster =>
     load([{ file: 'one.yaml', text: textOf([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'i' }] }, status: { podIP: '10.0.0.1' } }]) }]);
 
-  test('it rejects a rule nft cannot parse, a reference to a missing set and a duplicate map key', options, async () => {
+  test('it rejects a rule nft cannot parse, a reference to a missing set, a duplicate map key and overlapping set elements', options, async () => {
     const r = compileRuleset(base());
     await checkRuleset(r);
     const broken = [
@@ -166,6 +167,11 @@ describe('nft -c is a real check', () => {
       {
         ...r,
         maps: r.maps.map((m) => (m.name === 'ingress4' ? { ...m, elements: [['10.0.0.1', 'jump forward'], ['10.0.0.1', 'jump input']] as const } : m)),
+      },
+      // Overlapping concatenated interval elements: why the compiler makes them disjoint.
+      {
+        ...r,
+        sets: [...r.sets, { name: 'overlap', type: 'ipv4_addr . inet_proto . inet_service', interval: true, elements: ['10.0.0.0/24 . tcp . 80-90', '10.0.0.0/25 . tcp . 85-100'] }],
       },
     ];
     for (const b of broken) await assert.rejects(checkRuleset(b), /nft exited with/);
@@ -237,5 +243,81 @@ describe('nft -c accepts edge cases', () => {
     const stats = rulesetStats(compileRuleset(compiled));
     assert.ok(stats.setElements > 1000);
     await accepts(compiled, { log: true });
+  });
+});
+
+describe('nft -c accepts the interval sets of overlapping rules (the kernel refuses overlapping elements)', () => {
+  const pod = (name: string, ips: string[], labels: Record<string, string> = {}, ports: Json[] = []): Json => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'overlap', labels },
+    spec: { containers: [{ name: 'main', image: 'i', ports }] },
+    status: { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) },
+  });
+  const policy = (name: string, spec: Json): Json => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'overlap' }, spec });
+  const pods = [
+    pod('server', ['10.0.3.1', 'fd00::3:1'], { role: 'server' }, [{ name: 'http', containerPort: 85 }]),
+    pod('other-server', ['10.0.3.2', 'fd00::3:2'], { role: 'server' }, [{ name: 'http', containerPort: 95 }]),
+    pod('b', ['10.0.0.200', 'fd00::c8'], { role: 'b' }, [{ name: 'http', containerPort: 90 }]),
+  ];
+
+  test('overlapping peers and port ranges, numbered and named, in both families', options, async () => {
+    const both = (v4: string, v6: string): Json[] => [{ ipBlock: { cidr: v4 } }, { ipBlock: { cidr: v6 } }];
+    const rules = [
+      { peers: both('10.0.0.0/24', 'fd00::/120'), ports: [{ port: 80, endPort: 90 }] },
+      { peers: [...both('10.0.0.0/25', 'fd00::/121'), { podSelector: { matchLabels: { role: 'b' } } }], ports: [{ port: 85, endPort: 100 }, { port: 53, protocol: 'UDP' }, { port: 'http' }] },
+      { peers: both('10.0.0.0/16', 'fd00::/64'), ports: [{ port: 'http' }, { port: 85 }, { protocol: 'UDP' }] },
+      { peers: [{ podSelector: {} }], ports: [{ port: 'http' }, { port: 1, endPort: 65535 }] },
+    ];
+    const compiled = load([
+      {
+        file: 'overlap.yaml',
+        text: textOf([
+          ...pods,
+          policy('server', {
+            podSelector: { matchLabels: { role: 'server' } },
+            policyTypes: ['Ingress', 'Egress'],
+            ingress: rules.map((r) => ({ from: r.peers, ports: r.ports })),
+            egress: rules.map((r) => ({ to: r.peers, ports: r.ports })),
+          }),
+        ]),
+      },
+    ]);
+    await accepts(compiled);
+    await accepts(compiled, { log: true });
+  });
+
+  test('at random: rules over a small address and port space', options, async () => {
+    const block = fc.record({ prefix: fc.integer({ min: 24, max: 32 }), offset: fc.integer({ min: 0, max: 255 }) }).map(({ prefix, offset }) => {
+      const size = 2 ** (32 - prefix);
+      return { ipBlock: { cidr: `10.0.0.${offset - (offset % size)}/${prefix}` } };
+    });
+    const peer = fc.oneof(block, fc.constantFrom<Json>({ podSelector: { matchLabels: { role: 'b' } } }, { podSelector: {} }));
+    const port = fc.oneof(
+      fc.record({ protocol: fc.constantFrom('TCP', 'UDP'), port: fc.integer({ min: 80, max: 100 }), len: fc.integer({ min: 0, max: 10 }) }).map(({ protocol, port, len }) => ({ protocol, port, endPort: port + len })),
+      fc.record({ protocol: fc.constantFrom('TCP', 'UDP') }),
+      fc.constant({ port: 'http' }),
+    );
+    const rule = fc.record({ peers: fc.option(fc.array(peer, { minLength: 1, maxLength: 3 }), { nil: undefined }), ports: fc.option(fc.array(port, { minLength: 1, maxLength: 3 }), { nil: undefined }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rule, { minLength: 2, maxLength: 5 }), async (rules) => {
+        const compiled = load([
+          {
+            file: 'random.yaml',
+            text: textOf([
+              ...pods,
+              policy('server', {
+                podSelector: { matchLabels: { role: 'server' } },
+                policyTypes: ['Ingress', 'Egress'],
+                ingress: rules.map((r) => ({ ...(r.peers ? { from: r.peers } : {}), ...(r.ports ? { ports: r.ports } : {}) })),
+                egress: rules.map((r) => ({ ...(r.peers ? { to: r.peers } : {}), ...(r.ports ? { ports: r.ports } : {}) })),
+              }),
+            ]),
+          },
+        ]);
+        await accepts(compiled);
+      }),
+      { numRuns: 25 },
+    );
   });
 });

@@ -14,7 +14,9 @@ export interface NftSet {
 export interface NftVerdictMap {
   readonly name: string;
   readonly type: string;
-  /** [key, verdict] such as ['10.244.0.5', 'jump in-0']. */
+  /** What the map gives: a verdict (default), or a named counter (an objref map). */
+  readonly valueType?: 'verdict' | 'counter';
+  /** [key, value] such as ['10.244.0.5', 'jump in-0'] or ['10.244.0.5', '"in/default/web"']. */
   readonly elements: readonly (readonly [string, string])[];
 }
 
@@ -98,7 +100,7 @@ export function renderTable(r: Ruleset): string {
     out += `${elementsBlock(s.elements)}\t}\n`;
   }
   for (const m of r.maps) {
-    out += `\tmap ${checkIdentifier(m.name)} {\n\t\ttype ${m.type} : verdict\n`;
+    out += `\tmap ${checkIdentifier(m.name)} {\n\t\ttype ${m.type} : ${m.valueType ?? 'verdict'}\n`;
     out += `${elementsBlock(m.elements.map(([k, v]) => `${k} : ${v}`))}\t}\n`;
   }
   for (const c of r.chains) {
