@@ -1,12 +1,13 @@
-// Runs the benchmarks, each in its own process: the engine's, then the data plane's.
+// Runs the benchmarks, each in its own process: the engine's, the data plane's, then the control
+// plane's (kubectl apply -> enforced).
 //
-//   npm run bench                          both
-//   npm run bench -- --only engine         one of them (engine | dataplane); other flags go to it
+//   npm run bench                          all of them
+//   npm run bench -- --only engine         one of them (engine | dataplane | controlplane); other flags go to it
 //   npm run bench -- --only dataplane --rounds 9 --trials 20
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts' } as const;
+const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts', controlplane: 'controlplane.bench.ts' } as const;
 type Name = keyof typeof BENCHES;
 
 const args = process.argv.slice(2);
@@ -30,7 +31,7 @@ let status = 0;
 for (const name of Object.keys(BENCHES) as Name[]) {
   if (only && only !== name) continue;
   const file = fileURLToPath(new URL(`./${BENCHES[name]}`, import.meta.url));
-  // Flags other than --only are for the benchmark asked for; with both, each ignores what it does not know.
+  // Flags other than --only are for the benchmark asked for; with all, each ignores what it does not know.
   const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...rest], { stdio: 'inherit' });
   if (r.status !== 0) status = r.status ?? 1;
   if (!only) console.log('');

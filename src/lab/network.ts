@@ -1,6 +1,7 @@
 // The lab's kernel topology: one bridge, and per pod a network namespace with a veth into the
 // bridge. Pods hold /32 (/128) addresses and route everything via the bridge's gateway address,
 // so all pod traffic is routed by the host and passes its forward hook, whatever the subnets.
+import { createHash } from 'node:crypto';
 import { exec } from '../dataplane/index.js';
 import { parseIP } from '../model/index.js';
 import type { LabNames } from './names.js';
@@ -23,8 +24,19 @@ async function ipBatch(args: readonly string[], lines: readonly string[]): Promi
   await exec(['ip', ...args, '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 60_000 });
 }
 
+/**
+ * The bridge's own (the pods' gateway's) MAC address, fixed: a bridge left to itself takes the
+ * lowest MAC of its ports, so removing the pod whose veth held it would change the gateway's MAC
+ * under every other pod's ARP cache and cut their traffic until it expires (seconds to a minute).
+ * Locally administered, derived from the bridge's name.
+ */
+export function bridgeMAC(names: LabNames): string {
+  const bytes = [0x02, ...createHash('sha256').update(names.bridge).digest().subarray(0, 5)];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 export async function createBridge(names: LabNames, gateways: Gateways, ipv6: boolean): Promise<void> {
-  const lines = [`link add ${names.bridge} type bridge`, `link set ${names.bridge} up`, `addr add ${gateways[4]}/32 dev ${names.bridge}`];
+  const lines = [`link add ${names.bridge} address ${bridgeMAC(names)} type bridge`, `link set ${names.bridge} up`, `addr add ${gateways[4]}/32 dev ${names.bridge}`];
   if (ipv6) lines.push(`-6 addr add ${gateways[6]}/128 dev ${names.bridge} nodad`);
   await ipBatch([], lines);
 }
