@@ -283,3 +283,35 @@ describe('failures leave nothing behind', { skip }, () => {
     assert.match(r.err, /no lab "life" is up \(start one with: podwall lab up -f PATH --name life\)/);
   });
 });
+
+describe('IPv6 pods', { skip }, () => {
+  test('pods with IPv6 addresses reach each other through the host, and an IPv6 ipBlock except is enforced', async () => {
+    await Lab.down(LAB, stateRoot);
+    const pod = (name: string) =>
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, labels: {app: ${name}}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}\nstatus: {podIP: "fd00:10::${name}", podIPs: [{ip: "fd00:10::${name}"}]}\n`;
+    const policy = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-ingress}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{ipBlock: {cidr: "fd00:10::/64", except: ["fd00:10::c/128"]}}]}]
+`;
+    const { lab } = await Lab.up(loadTexts([{ file: 'v6.yaml', text: [pod('a'), pod('b'), pod('c'), policy].join('---\n') }]).cluster!, {
+      name: LAB,
+      stateRoot,
+      podCIDR: '10.249.0.0/16',
+    });
+    try {
+      const [r] = await lab.probe([{ port: 80, protocol: 'TCP' }]);
+      const cell = (from: string, to: string) => r.allowed[r.pods.indexOf(`default/${from}`)][r.pods.indexOf(`default/${to}`)];
+      assert.equal(r.differences.length, 0);
+      assert.equal(cell('a', 'b'), true);
+      assert.equal(cell('c', 'b'), false, 'fd00:10::c is in the except');
+      assert.equal(cell('c', 'a'), true);
+    } finally {
+      lab.close();
+      await Lab.down(LAB, stateRoot);
+    }
+    assert.deepEqual(leftovers(), []);
+  });
+});

@@ -268,6 +268,8 @@ export class Lab {
     const deadline = Date.now() + 60_000;
     while ((this.store.getMeta<number>('convergedResourceVersion') ?? 0) < resourceVersion) {
       if (!this.daemon()) throw new Error(`the daemon of lab "${this.settings.name}" stopped (see ${join(this.dir, 'daemon.log')})`);
+      const failure = this.store.getMeta<string | null>('runnerError');
+      if (failure) throw new Error(`lab "${this.settings.name}" could not run its pods: ${failure}`);
       if (Date.now() > deadline) throw new Error(`lab "${this.settings.name}" did not catch up with the change within 60 s`);
       await new Promise((r) => setTimeout(r, 5));
     }

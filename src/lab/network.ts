@@ -37,7 +37,7 @@ export function bridgeMAC(names: LabNames): string {
 
 export async function createBridge(names: LabNames, gateways: Gateways, ipv6: boolean): Promise<void> {
   const lines = [`link add ${names.bridge} address ${bridgeMAC(names)} type bridge`, `link set ${names.bridge} up`, `addr add ${gateways[4]}/32 dev ${names.bridge}`];
-  if (ipv6) lines.push(`-6 addr add ${gateways[6]}/128 dev ${names.bridge} nodad`);
+  if (ipv6) lines.push(`addr add ${gateways[6]}/128 dev ${names.bridge} nodad`);
   await ipBatch([], lines);
 }
 
@@ -73,10 +73,11 @@ export async function createPods(names: LabNames, gateways: Gateways, pods: read
     for (const ip of p.ips) {
       const v6 = parseIP(ip)?.family === 6;
       const gw = v6 ? gateways[6] : gateways[4];
+      // Batch lines take no global options (no -6): the family follows from the addresses.
       lines.push(
-        `${v6 ? '-6 ' : ''}addr add ${hostPrefix(ip)} dev eth0${v6 ? ' nodad' : ''}`,
-        `${v6 ? '-6 ' : ''}route add ${gw} dev eth0 scope link`,
-        `${v6 ? '-6 ' : ''}route add default via ${gw} dev eth0`,
+        `addr add ${hostPrefix(ip)} dev eth0${v6 ? ' nodad' : ''}`,
+        `route add ${gw} dev eth0 scope link`,
+        `route add ${v6 ? '::/0' : '0.0.0.0/0'} via ${gw} dev eth0`,
       );
     }
     await ipBatch(['-n', names.netns(p.slot)], lines);

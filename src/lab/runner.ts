@@ -72,7 +72,10 @@ export class PodRunner {
       this.requested = false;
       try {
         await this.reconcile();
+        this.ctx.store.setMeta('runnerError', null);
       } catch (err) {
+        // Recorded so a command waiting for the lab to catch up can say why it will not.
+        this.ctx.store.setMeta('runnerError', (err as Error).message);
         this.ctx.logger?.(`pod runner: ${(err as Error).message}`);
       }
     }
