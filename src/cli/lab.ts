@@ -1,16 +1,12 @@
 // `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
 import { Lab, type ChangeReport, type ProbeReport } from '../lab/index.js';
-import { clusterFromObjects, formatLabelSelector, type Cluster } from '../model/index.js';
+import { clusterFromObjects, formatLabelSelector } from '../model/index.js';
 import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
 
 export interface LabCommonOptions {
   readonly name: string;
   readonly stateDir?: string;
-}
-
-function loadCluster(options: InputOptions, io: Output): Cluster {
-  return loadInput(options, io).cluster;
 }
 
 export function renderProbeText(r: ProbeReport, color: boolean): string {
@@ -74,7 +70,7 @@ export async function runLabUp(options: InputOptions & LabCommonOptions & { podC
   const format = parseFormat(options.output, ['text', 'json'] as const);
   const apiPort = options.apiPort === undefined ? undefined : Number(options.apiPort);
   if (apiPort !== undefined && !(Number.isInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new UsageError(`--api-port: "${options.apiPort}" is not a port`);
-  const cluster = loadCluster(options, io);
+  const cluster = loadInput(options, io).cluster;
   const { lab, report } = await Lab.up(cluster, { name: options.name, stateRoot: options.stateDir, podCIDR: options.podCidr, log: options.log, apiPort });
   try {
     if (format === 'text') {
@@ -92,7 +88,7 @@ export async function runLabUp(options: InputOptions & LabCommonOptions & { podC
 }
 
 export async function runLabApply(options: InputOptions & LabCommonOptions, io: Output): Promise<number> {
-  const cluster = loadCluster(options, io);
+  const cluster = loadInput(options, io).cluster;
   const lab = Lab.open(options.name, options.stateDir);
   try {
     io.out(renderChange(await lab.apply(cluster)));
@@ -103,7 +99,7 @@ export async function runLabApply(options: InputOptions & LabCommonOptions, io: 
 }
 
 export async function runLabDelete(options: InputOptions & LabCommonOptions, io: Output): Promise<number> {
-  const cluster = loadCluster(options, io);
+  const cluster = loadInput(options, io).cluster;
   // Namespaces named in the files are deleted with what they hold; implicit ones are not.
   const declared = new Set(cluster.namespaces.filter((n) => n.declared).map((n) => n.name));
   const lab = Lab.open(options.name, options.stateDir);

@@ -178,7 +178,7 @@ export class Lab {
     store.setMeta('settings', settings);
     const lab = new Lab(names, dir, store, settings, root);
     try {
-      recordHostSettings(root, applySysctls(LAB_SYSCTLS));
+      recordHostSettings(applySysctls(LAB_SYSCTLS));
       await createBridge(names, settings.gateways, false);
       await lab.startDaemon();
       const report = await lab.apply(input);
@@ -460,7 +460,7 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
         node: name,
         enforced,
         logger,
-        recordHostSettings: (previous) => recordHostSettings(stateRoot, previous),
+        recordHostSettings,
       });
     },
     recordSync(record: { applied: boolean; stats: RulesetStats; connectionsCut: number }): void {
@@ -526,7 +526,7 @@ function hostSettingsFile(): string {
   return join(process.env.PODWALL_RUN_DIR ?? '/run/podwall', 'host-sysctls.json');
 }
 
-function recordHostSettings(_root: string, previous: Readonly<Record<string, string>>): void {
+function recordHostSettings(previous: Readonly<Record<string, string>>): void {
   const file = hostSettingsFile();
   const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   for (const [k, v] of Object.entries(previous)) if (!(k in saved)) saved[k] = v;
