@@ -28,6 +28,7 @@ import { checkLabName, DEFAULT_LAB, labNames, type LabNames } from './names.js';
 import { createBridge, deleteLabObjects, findLabObjects } from './network.js';
 import { OWNER_ANNOTATION, podManifest, podsForEndpoint } from './pods.js';
 import { probeMatrix, type ProbeReport } from './probe.js';
+import { inParallel } from './parallel.js';
 import { PodRunner } from './runner.js';
 import { isAlive, stopProcess, PODNET_SCRIPT } from './servers.js';
 import { LabStore, type StoredKind } from './store.js';
@@ -79,6 +80,8 @@ export interface LabDaemonState {
   readonly healthPort: number;
   readonly startedAt: string;
 }
+
+const COLLECTIONS = { Namespace: '/api/v1/namespaces', Pod: '/api/v1/pods', NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies' } as const;
 
 /** Running totals of the agent's syncs, so a command can tell what its change did. */
 interface SyncTotals {
@@ -286,7 +289,7 @@ export class Lab {
 
   /** Objects of one kind, read through the API as `kubectl get` would. */
   async list(kind: StoredKind): Promise<Manifest[]> {
-    const path = { Namespace: '/api/v1/namespaces', Pod: '/api/v1/pods', NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies' }[kind];
+    const path = COLLECTIONS[kind];
     const r = await (await this.client()).call('GET', path);
     if (r.status !== 200) throw new Error(`GET ${path}: ${String(r.body.message ?? r.status)}`);
     return (r.body.items as Manifest[]) ?? [];
@@ -302,43 +305,73 @@ export class Lab {
     const before = this.syncTotals();
     const report = { created: [] as string[], updated: [] as string[], deleted: [] as string[] };
     let written = 0;
+    // What the API holds now, one list per kind, so each object costs a request only if it changes.
+    const current = new Map<string, Manifest>();
+    for (const [kind, path] of Object.entries(COLLECTIONS)) {
+      const r = await api.call('GET', path);
+      if (r.status !== 200) throw new Error(`GET ${path}: ${String(r.body.message ?? r.status)}`);
+      for (const m of (r.body.items as Manifest[]) ?? []) current.set(`${kind}/${String(metaOf(m).namespace ?? '')}/${String(metaOf(m).name)}`, m);
+    }
     const fail = (what: string, r: { status: number; body: Manifest }): never => {
       const message = String(r.body.message ?? `HTTP ${r.status}`);
       throw r.status === 422 || r.status === 400 || r.status === 409 ? new LabInputError(`${what}: ${message}`) : new Error(`${what}: ${message}`);
     };
-    const upsert = async (label: string, collection: string, name: string, manifest: Manifest, same: (current: Manifest) => boolean): Promise<void> => {
-      const current = await api.call('GET', `${collection}/${name}`);
+    type Write = { label: string; key: string; collection: string; name: string; manifest: Manifest; same: (current: Manifest) => boolean };
+    const upsert = async ({ label, key, collection, name, manifest, same }: Write): Promise<void> => {
+      const existing = current.get(key);
       let r;
-      if (current.status === 404) {
+      if (!existing) {
         r = await api.call('POST', `${collection}?fieldValidation=Strict`, manifest);
         if (r.status !== 201) fail(`create ${label}`, r);
         report.created.push(label);
-      } else if (current.status === 200) {
-        if (same(current.body)) return;
-        const merged = { ...manifest, metadata: { ...metaOf(current.body), ...metaOf(manifest), resourceVersion: metaOf(current.body).resourceVersion } };
+      } else {
+        if (same(existing)) return;
+        const merged = { ...manifest, metadata: { ...metaOf(existing), ...metaOf(manifest), resourceVersion: metaOf(existing).resourceVersion } };
         r = await api.call('PUT', `${collection}/${name}?fieldValidation=Strict`, merged);
         if (r.status !== 200) fail(`update ${label}`, r);
         report.updated.push(label);
-      } else return fail(`get ${label}`, current);
+      }
       written = Math.max(written, Number(metaOf(r.body).resourceVersion ?? 0));
     };
     const labels = (m: Manifest): string => JSON.stringify(Object.entries((metaOf(m).labels as Record<string, string>) ?? {}).sort());
 
-    for (const ns of input.namespaces) {
-      const m = namespaceManifest(ns);
-      // A namespace the input only uses (not declares) is made if missing, never relabelled.
-      await upsert(`Namespace ${ns.name}`, '/api/v1/namespaces', ns.name, m, (c) => !ns.declared || labels(c) === labels(m));
-    }
+    // Namespaces first: pods and policies can only be created in one that exists.
+    await inParallel(
+      input.namespaces.map((ns): Write => {
+        const m = namespaceManifest(ns);
+        // A namespace the input only uses (not declares) is made if missing, never relabelled.
+        return { label: `Namespace ${ns.name}`, key: `Namespace//${ns.name}`, collection: '/api/v1/namespaces', name: ns.name, manifest: m, same: (c) => !ns.declared || labels(c) === labels(m) };
+      }),
+      8,
+      upsert,
+    );
     const specs = input.endpoints.flatMap(podsForEndpoint);
-    for (const spec of specs) {
-      const m = podManifest(spec, spec.requestedIPs);
-      const podSpec = (x: Manifest) => JSON.stringify(((x.spec as Manifest)?.containers as Manifest[] | undefined)?.map((c) => c.ports) ?? []) + String((x.spec as Manifest)?.hostNetwork ?? false);
-      await upsert(`Pod ${spec.namespace}/${spec.name}`, `/api/v1/namespaces/${spec.namespace}/pods`, spec.name, m, (c) => labels(c) === labels(m) && podSpec(c) === podSpec(m));
-    }
-    for (const p of input.policies) {
-      const m = networkPolicyManifest(p);
-      await upsert(`NetworkPolicy ${p.namespace}/${p.name}`, `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies`, p.name, m, (c) => JSON.stringify(c.spec) === JSON.stringify(m.spec));
-    }
+    const podSpec = (x: Manifest) => JSON.stringify(((x.spec as Manifest)?.containers as Manifest[] | undefined)?.map((c) => c.ports) ?? []) + String((x.spec as Manifest)?.hostNetwork ?? false);
+    const writes: Write[] = [
+      ...specs.map((spec): Write => {
+        const m = podManifest(spec, spec.requestedIPs);
+        return {
+          label: `Pod ${spec.namespace}/${spec.name}`,
+          key: `Pod/${spec.namespace}/${spec.name}`,
+          collection: `/api/v1/namespaces/${spec.namespace}/pods`,
+          name: spec.name,
+          manifest: m,
+          same: (c) => labels(c) === labels(m) && podSpec(c) === podSpec(m),
+        };
+      }),
+      ...input.policies.map((p): Write => {
+        const m = networkPolicyManifest(p);
+        return {
+          label: `NetworkPolicy ${p.namespace}/${p.name}`,
+          key: `NetworkPolicy/${p.namespace}/${p.name}`,
+          collection: `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies`,
+          name: p.name,
+          manifest: m,
+          same: (c) => JSON.stringify(c.spec) === JSON.stringify(m.spec),
+        };
+      }),
+    ];
+    await inParallel(writes, 8, upsert);
     // Pods a workload made earlier but no longer makes (fewer replicas, a new template) go.
     const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
     const wanted = new Set(specs.map((s) => `${s.namespace}/${s.name}`));
@@ -349,6 +382,10 @@ export class Lab {
         report.deleted.push(`Pod ${o.namespace}/${o.name}`);
       }
     }
+    // Reports list objects in input order, whatever order the requests finished in.
+    const order = new Map([...input.namespaces.map((n) => `Namespace ${n.name}`), ...writes.map((w) => w.label)].map((l, i) => [l, i]));
+    report.created.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    report.updated.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     return this.finish(report, before, written);
   }
 

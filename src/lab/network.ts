@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { exec } from '../dataplane/index.js';
 import { parseIP } from '../model/index.js';
 import type { LabNames } from './names.js';
+import { inParallel } from './parallel.js';
 
 /** The host's side of the pod network: addresses on the bridge that pods use as their gateway. */
 export interface Gateways {
@@ -43,15 +44,6 @@ export async function createBridge(names: LabNames, gateways: Gateways, ipv6: bo
 
 export async function addIPv6Gateway(names: LabNames, gateways: Gateways): Promise<void> {
   await exec(['ip', '-6', 'addr', 'replace', `${gateways[6]}/128`, 'dev', names.bridge, 'nodad'], { timeoutMs: 10_000 });
-}
-
-/** Runs `work` over items with at most `limit` at a time. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  });
-  await Promise.all(runners);
 }
 
 export async function createPods(names: LabNames, gateways: Gateways, pods: readonly PodLink[]): Promise<void> {
