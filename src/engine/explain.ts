@@ -2,9 +2,10 @@
 // admit traffic, and the concrete endpoints it may reach and be reached from on declared ports.
 import type { Endpoint, PolicyType } from '../model/index.js';
 import { computeClasses } from './classes.js';
-import { policySelects, type CompiledCluster, type CompiledRule } from './compile.js';
+import { policySelects, type CompiledCluster } from './compile.js';
 import { describeRule } from './describe.js';
 import { isolatingPolicies } from './evaluate.js';
+import { externalAccess } from './external.js';
 import { computeMatrix, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
 import type { Direction, PolicyRef, RuleRef } from './types.js';
 
@@ -41,11 +42,12 @@ export interface EndpointExplanation {
   readonly egress: DirectionExplanation;
 }
 
-function externalAccess(rules: readonly CompiledRule[], isolated: boolean): 'all' | 'some' | 'none' {
-  if (!isolated) return 'all';
-  const open = rules.filter((r) => r.peers === undefined || r.peers.some((p) => p.kind === 'ipBlock'));
-  if (open.some((r) => r.peers === undefined && r.ports === undefined)) return 'all';
-  return open.length > 0 ? 'some' : 'none';
+/** Outside the cluster in one word: everything, some addresses or ports, or nothing. */
+function outsideSummary(compiled: CompiledCluster, endpoint: Endpoint, direction: Direction): 'all' | 'some' | 'none' {
+  const access = externalAccess(compiled, endpoint, direction);
+  if (access.open) return 'all';
+  if (access.rules.some((r) => r.peers === 'anywhere' && r.ports === 'all ports')) return 'all';
+  return access.rules.length > 0 ? 'some' : 'none';
 }
 
 /** Explains the given endpoints (all of them by default) against the whole cluster. */
@@ -85,7 +87,7 @@ export function explainEndpoints(compiled: CompiledCluster, subjects?: readonly 
       isolatingPolicies: policies.map((p) => p.ref),
       rules: rules.map((r) => ({ rule: { tier: 'NetworkPolicy', policy: r.policy, direction, index: r.index }, ...describeRule(r) })),
       reach: reachFrom(index.get(endpoint)!, direction),
-      external: externalAccess(rules, policies.length > 0),
+      external: outsideSummary(compiled, endpoint, direction),
     };
   };
 
