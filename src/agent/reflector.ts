@@ -1,6 +1,6 @@
 // A small list/watch reflector on @kubernetes/client-node's Watch: list (raw JSON), then watch
-// from the list's resourceVersion; on a closed or failed watch, watch again from the last seen
-// version; on 410 Gone, list again. A watchdog restarts a watch that went silent, because a
+// from the list's resourceVersion; when the server closes a watch, watch again from the last seen
+// version; on 410 Gone or a lost connection, list again (a full resync). A watchdog restarts a watch that went silent, because a
 // stalled connection would otherwise look like a quiet cluster.
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
@@ -106,7 +106,8 @@ export class Reflector {
         if (signal.aborted) break;
         this.events.error?.(err);
         this.events.restarted?.();
-        needList = needList || (err as { statusCode?: number }).statusCode === 410;
+        // After a lost connection, a full list: the one way to be sure nothing (a deletion) was missed.
+        needList = true;
         await sleep(retry, signal);
       }
     }
