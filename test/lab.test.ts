@@ -3,7 +3,7 @@
 // must leave nothing behind, and clean-up. Kernel objects use the lab name "life".
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -46,6 +46,12 @@ function leftovers(lab = LAB): string[] {
   return [...netns, ...links, ...tables, ...helpers];
 }
 
+/** The host settings a lab changes while it is up. */
+function hostSettings(): string[] {
+  return ['net/ipv4/ip_forward', 'net/ipv4/conf/all/send_redirects'].map((k) => readFileSync(`/proc/sys/${k}`, 'utf8').trim());
+}
+const hostBefore = hostSettings();
+
 function probeCell(json: string, from: string, to: string): boolean | null {
   const r = JSON.parse(json) as { pods: string[]; allowed: (boolean | null)[][] };
   return r.allowed[r.pods.indexOf(from)][r.pods.indexOf(to)];
@@ -66,6 +72,7 @@ describe('lab lifecycle with the three-tier example', { skip }, () => {
     const r = await cli(['lab', 'up', '-f', threeTier, '--pod-cidr', '10.249.0.0/16']);
     assert.equal(r.code, 0, r.err + r.out);
     assert.match(r.out, /lab "life" is up: bridge pw-life-br, pod CIDR 10\.249\.0\.0\/16, table inet podwall-life/);
+    assert.deepEqual(hostSettings(), ['1', '0'], 'the host forwards, and sends no ICMP redirects that would teach pods a way around it');
     assert.match(r.out, /pod default\/web {2}10\.249\.0\.\d+ {2}netns pw-life-\d+/);
     assert.doesNotMatch(r.out, /differ from the engine/);
     assert.equal((r.out.match(/kernel = engine/g) ?? []).length, 3, 'one verdict line per port');
@@ -144,6 +151,7 @@ describe('lab lifecycle with the three-tier example', { skip }, () => {
     assert.deepEqual(leftovers(), []);
     assert.match((await cli(['lab', 'down'])).out, /nothing to remove/);
     assert.equal(existsSync(join(stateRoot, 'labs', LAB)), false);
+    assert.deepEqual(hostSettings(), hostBefore, 'forwarding and ICMP redirects are as they were before the lab');
   });
 });
 
