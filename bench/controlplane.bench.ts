@@ -27,6 +27,7 @@ import { compileCluster, evaluateConnection } from '../src/engine/index.js';
 import { Lab } from '../src/lab/index.js';
 import { loadTexts, type Cluster } from '../src/model/index.js';
 import { Rng, toYAML } from './generate.js';
+import { flag } from './flags.js';
 
 const LAB = 'bkcp';
 const POD_CIDR = '10.247.0.0/16';
@@ -45,13 +46,7 @@ interface Options {
 
 /** Flags this benchmark knows; others (meant for the other benchmarks) are ignored. */
 function parseArgs(argv: readonly string[]): Options {
-  const get = (name: string): string | undefined => {
-    for (let i = 0; i < argv.length; i++) {
-      if (argv[i] === `--${name}`) return argv[i + 1];
-      if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
-    }
-    return undefined;
-  };
+  const get = (name: string): string | undefined => flag(argv, name);
   return {
     trials: Number(get('trials') ?? 20),
     policies: Number(get('policies') ?? 1000),

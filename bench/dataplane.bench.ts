@@ -35,6 +35,7 @@ import {
 } from '../src/dataplane/index.js';
 import { Lab } from '../src/lab/index.js';
 import { generateCluster, Rng, toYAML } from './generate.js';
+import { flag } from './flags.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -54,13 +55,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const get = (name: string): string | undefined => {
-    for (let i = 0; i < argv.length; i++) {
-      if (argv[i] === `--${name}`) return argv[i + 1];
-      if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
-    }
-    return undefined;
-  };
+  const get = (name: string): string | undefined => flag(argv, name);
   const parts = new Set((get('parts') ?? 'apply,latency,rate').split(',').filter(Boolean) as Part[]);
   for (const p of parts) if (!['apply', 'latency', 'rate'].includes(p)) throw new Error(`unknown part "${p}" (apply, latency, rate)`);
   return {

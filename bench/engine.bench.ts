@@ -24,6 +24,7 @@ import {
   type PortProtocol,
 } from '../src/engine/index.js';
 import { generateCluster, Rng } from './generate.js';
+import { flag } from './flags.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -34,13 +35,7 @@ interface Size {
 }
 
 function parseArgs(argv: readonly string[]): { sizes: Size[]; budgetMs: number; runs?: number; target: PortProtocol; seed: number } {
-  const get = (name: string): string | undefined => {
-    for (let i = 0; i < argv.length; i++) {
-      if (argv[i] === `--${name}`) return argv[i + 1];
-      if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
-    }
-    return undefined;
-  };
+  const get = (name: string): string | undefined => flag(argv, name);
   const sizes = (get('sizes') ?? '1000,5000,20000').split(',').filter(Boolean).map((s): Size => {
     const [pods, policies] = s.split(/[:x]/).map((x) => Number(x.replace(/_/g, '')));
     if (!Number.isInteger(pods) || pods < 10) throw new Error(`bad size "${s}"`);

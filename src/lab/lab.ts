@@ -100,6 +100,8 @@ export function defaultStateRoot(): string {
 const labDir = (root: string, name: string): string => join(root, 'labs', name);
 type Manifest = Record<string, unknown>;
 const metaOf = (m: Manifest): Record<string, unknown> => (m.metadata ?? {}) as Record<string, unknown>;
+/** The workload (`Deployment/web`) a lab pod was made from, if any. */
+const ownerOf = (m: Manifest): string | undefined => ((metaOf(m).annotations as Record<string, string> | undefined) ?? {})[OWNER_ANNOTATION];
 
 /** The daemon's entry: the CLI run as a process of its own (from src under tsx, from dist when built). */
 function daemonCommand(name: string, root: string): string[] {
@@ -375,11 +377,13 @@ export class Lab {
     // Pods a workload made earlier but no longer makes (fewer replicas, a new template) go.
     const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
     const wanted = new Set(specs.map((s) => `${s.namespace}/${s.name}`));
-    for (const o of this.store.list('Pod')) {
-      const owner = ((metaOf(o.manifest).annotations as Record<string, string>) ?? {})[OWNER_ANNOTATION];
-      if (owner && owners.has(`${o.namespace}/${owner}`) && !wanted.has(`${o.namespace}/${o.name}`)) {
-        written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${o.namespace}/pods/${o.name}`));
-        report.deleted.push(`Pod ${o.namespace}/${o.name}`);
+    for (const [key, m] of current) {
+      if (!key.startsWith('Pod/')) continue;
+      const [namespace, name] = [String(metaOf(m).namespace), String(metaOf(m).name)];
+      const owner = ownerOf(m);
+      if (owner && owners.has(`${namespace}/${owner}`) && !wanted.has(`${namespace}/${name}`)) {
+        written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${namespace}/pods/${name}`));
+        report.deleted.push(`Pod ${namespace}/${name}`);
       }
     }
     // Reports list objects in input order, whatever order the requests finished in.
@@ -415,7 +419,7 @@ export class Lab {
     const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
     const pods = new Set(input.endpoints.filter((e) => e.kind === 'Pod').map((e) => `${e.namespace}/${e.name}`));
     for (const o of this.store.list('Pod')) {
-      const owner = ((metaOf(o.manifest).annotations as Record<string, string>) ?? {})[OWNER_ANNOTATION];
+      const owner = ownerOf(o.manifest);
       if (pods.has(`${o.namespace}/${o.name}`) || (owner && owners.has(`${o.namespace}/${owner}`))) {
         written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${o.namespace}/pods/${o.name}`));
         deleted.push(`Pod ${o.namespace}/${o.name}`);
