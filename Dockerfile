@@ -1,10 +1,10 @@
 # Podwall's image: `podwall agent` for a real cluster's nodes (see deploy/daemonset.yaml).
 #   docker build -t podwall:0.1.0 .
-# Build stage: the full toolchain (better-sqlite3 is built from source, see .npmrc), the
+# Build stage: the full toolchain (better-sqlite3 is built from source, see .prebuild-installrc), the
 # TypeScript build, then the production dependencies only.
 FROM node:20-bookworm AS build
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json .prebuild-installrc ./
 # `npm ci` runs `prepare` (the build), which needs the sources: skip scripts here, build below.
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./

@@ -1,6 +1,6 @@
 // Shared `-f`/`-n` handling: load manifests, print diagnostics, refuse to go on with errors.
 import { compileCluster, type CompiledCluster } from '../engine/index.js';
-import { formatDiagnostic, InvalidInputError, loadManifests, type Cluster } from '../model/index.js';
+import { formatDiagnostic, InvalidInputError, loadManifests, parsePortText, parseProtocolText, type Cluster } from '../model/index.js';
 import { UsageError, type Output } from './output.js';
 import type { Protocol } from '../model/index.js';
 
@@ -31,16 +31,16 @@ export function loadInput(options: InputOptions, io: Output): { cluster: Cluster
 
 export function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^[0-9]+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`--port: "${text}" is not a port number (1-65535)`);
-  return n;
+  const r = parsePortText(text);
+  if ('error' in r) throw new UsageError(`--port: ${r.error}`);
+  return r.port;
 }
 
 export function parseProtocol(text: string | undefined): Protocol | undefined {
   if (text === undefined) return undefined;
-  const upper = text.toUpperCase();
-  if (upper !== 'TCP' && upper !== 'UDP' && upper !== 'SCTP') throw new UsageError(`--protocol: "${text}" is not TCP, UDP or SCTP`);
-  return upper;
+  const r = parseProtocolText(text);
+  if ('error' in r) throw new UsageError(`--protocol: ${r.error}`);
+  return r.protocol;
 }
 
 export function parseFormat<T extends string>(text: string | undefined, allowed: readonly T[]): T {

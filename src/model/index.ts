@@ -2,6 +2,7 @@
 export * from './types.js';
 export * from './diagnostics.js';
 export { parseIP, parseCIDR, cidrContains, formatIP, formatCIDR, type IPAddress, type CIDR, type IPFamily } from './cidr.js';
+export { parsePortText, parseProtocolText } from './ports.js';
 export { selectorMatches } from './selector-match.js';
 export { formatLabelSelector, isEmptySelector } from './labels.js';
 export { buildCluster, compareEndpoints, compareStrings, NAMESPACE_NAME_LABEL, type BuildResult } from './cluster.js';

@@ -3,6 +3,9 @@
 
 export type Labels = Readonly<Record<string, string>>;
 
+/** A Kubernetes object as plain JSON (a manifest, an API body, a stored object). */
+export type Manifest = Record<string, unknown>;
+
 export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
 export interface LabelSelectorRequirement {

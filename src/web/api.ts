@@ -11,7 +11,7 @@
 //   POST /api/export/policies {text}         the same with the editor's policies laid over
 //   GET  /api/lab/probe  /api/lab/counters   (lab only) real connections; drop counters
 import { resolvePeer, type CompiledCluster } from '../engine/index.js';
-import { networkPolicyManifest, type Protocol } from '../model/index.js';
+import { networkPolicyManifest, parsePortText, parseProtocolText, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
 import { diagnosticView, overlayPolicies } from './preview.js';
 import type { ClusterSource } from './source.js';
@@ -29,12 +29,11 @@ const json = (body: unknown, status = 200): ApiResponse => ({ status, body });
 const problem = (status: number, message: string): ApiResponse => ({ status, body: { error: message } });
 
 function parseTarget(query: URLSearchParams): { port: number; protocol: Protocol } | string {
-  const portText = query.get('port') ?? '';
-  const port = Number(portText);
-  if (!/^[0-9]+$/.test(portText) || port < 1 || port > 65535) return `port: "${portText}" is not a port number (1-65535)`;
-  const protocol = (query.get('protocol') ?? 'TCP').toUpperCase();
-  if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') return `protocol: "${protocol}" is not TCP, UDP or SCTP`;
-  return { port, protocol };
+  const port = parsePortText(query.get('port') ?? '');
+  if ('error' in port) return `port: ${port.error}`;
+  const protocol = parseProtocolText(query.get('protocol') ?? 'TCP');
+  if ('error' in protocol) return `protocol: ${protocol.error}`;
+  return { port: port.port, protocol: protocol.protocol };
 }
 
 function endpointOf(compiled: CompiledCluster, text: string): ReturnType<typeof resolvePeer> {
