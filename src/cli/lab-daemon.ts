@@ -5,7 +5,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, agentMetrics, serveHealth } from '../agent/index.js';
-import { labDaemonContext, type LabDaemonState } from '../lab/index.js';
+import { labDaemonContext } from '../lab/index.js';
 
 export async function runLabDaemon(options: { name: string; stateDir?: string }): Promise<number> {
   const ctx = await labDaemonContext(options.name, options.stateDir);
@@ -36,7 +36,7 @@ export async function runLabDaemon(options: { name: string; stateDir?: string })
   const health = await serveHealth(agent, registry, { port: 0 });
   const runner = ctx.podRunner((rv) => agent.waitForSync(rv), (l) => log(l));
   runner.start(controller.signal);
-  const state: LabDaemonState = { pid: process.pid, apiPort: api.port, healthPort: health.port, startedAt: new Date().toISOString() };
+  const state = { pid: process.pid, apiPort: api.port, healthPort: health.port, startedAt: new Date().toISOString() };
   ctx.markReady(state);
   log(`up: API https://127.0.0.1:${api.port}, health http://127.0.0.1:${health.port}`);
 

@@ -1,5 +1,5 @@
 // `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
-import { Lab, type ChangeReport, type ProbeReport } from '../lab/index.js';
+import { Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport } from '../lab/index.js';
 import { clusterFromObjects, formatLabelSelector } from '../model/index.js';
 import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
@@ -18,20 +18,26 @@ export function renderProbeText(r: ProbeReport, color: boolean): string {
   // Only destinations that were probed (that listen on the port) get a column, unless none was.
   const probedColumns = r.pods.map((_, j) => j).filter((j) => r.allowed.some((row) => row[j] !== null));
   const columns = probedColumns.length > 0 ? probedColumns : r.pods.map((_, j) => j);
+  const unsure = new Set(r.inconclusive.map((c) => `${c.from} ${c.to}`));
   const cell = (i: number, j: number): string => {
     const got = r.allowed[i][j];
-    if (got === null) return p.dim('-');
+    if (got === null) return unsure.has(`${r.pods[i]} ${r.pods[j]}`) ? p.bad('~') : p.dim('-');
     if (got !== r.predicted[i][j]) return p.bad(got ? '!' : '?');
     return got ? p.ok('✓') : p.dim('·');
   };
   const lines = [
-    `${p.bold(`${r.port}/${r.protocol}`)}  probed: ✓ connected, · refused, - not probed; ! connected but predicted denied, ? refused but predicted allowed`,
+    `${p.bold(`${r.port}/${r.protocol}`)}  probed: ✓ connected, · refused, - not probed; ! connected but predicted denied, ? refused but predicted allowed${r.inconclusive.length > 0 ? ', ~ no answer either way (see below)' : ''}`,
     `${'from \\ to'.padEnd(nameWidth)}  ${columns.map((j) => String(j + 1).padStart(width)).join(' ')}`,
   ];
   for (let i = 0; i < n; i++) lines.push(`${names[i].padEnd(nameWidth)}  ${columns.map((j) => ' '.repeat(width - 1) + cell(i, j)).join(' ')}`);
   const probed = r.allowed.flat().filter((c) => c !== null).length;
   const verdict = r.differences.length === 0 ? p.ok(`kernel = engine on all ${probed} probed cells`) : p.bad(`${r.differences.length} of ${probed} probed cells differ from the engine`);
   lines.push(verdict);
+  if (r.inconclusive.length > 0) {
+    lines.push(p.bad(`${r.inconclusive.length} cell${r.inconclusive.length === 1 ? '' : 's'} could not be probed (not a verdict either way):`));
+    for (const c of r.inconclusive.slice(0, 20)) lines.push(`  ${c.from} -> ${c.to}: ${c.reason}`);
+    if (r.inconclusive.length > 20) lines.push(`  ... and ${r.inconclusive.length - 20} more`);
+  }
   const at = (id: string): number => r.pods.indexOf(id);
   for (const d of r.differences) {
     lines.push(`  ${d.from} -> ${d.to}: kernel ${r.allowed[at(d.from)][at(d.to)] ? 'connected' : 'refused'}, engine predicted ${r.predicted[at(d.from)][at(d.to)] ? 'allowed' : 'denied'}`);
@@ -56,14 +62,20 @@ function renderChange(r: ChangeReport): string {
 
 function probeOutput(reports: readonly ProbeReport[], format: 'text' | 'json', single: boolean, io: Output): number {
   if (format === 'json') {
-    const json = reports.map((r) => ({ port: r.port, protocol: r.protocol, pods: r.pods, allowed: r.allowed, predicted: r.predicted, differences: r.differences }));
+    const json = reports.map((r) => ({ port: r.port, protocol: r.protocol, pods: r.pods, allowed: r.allowed, predicted: r.predicted, differences: r.differences, inconclusive: r.inconclusive }));
     io.out(JSON.stringify(single ? json[0] : json));
   } else if (reports.length === 0) {
     io.out('no pod declares a container port: nothing to probe (choose one with --port)');
   } else {
     io.out(reports.map((r) => renderProbeText(r, io.color)).join('\n\n'));
   }
-  return reports.some((r) => r.differences.length > 0) ? 1 : 0;
+  // A difference is a verdict (1); cells nothing could decide are a failure of the lab (3), never a verdict.
+  if (reports.some((r) => r.differences.length > 0)) return 1;
+  if (reports.some((r) => r.inconclusive.length > 0)) {
+    io.err(`error: some cells could not be probed (nothing listening, or no answer after retries): the lab is not serving every pod; see ${'`podwall lab get pods`'}`);
+    return 3;
+  }
+  return 0;
 }
 
 export async function runLabUp(options: InputOptions & LabCommonOptions & { podCidr?: string; log?: boolean; apiPort?: string; output?: string }, io: Output): Promise<number> {
@@ -71,10 +83,11 @@ export async function runLabUp(options: InputOptions & LabCommonOptions & { podC
   const apiPort = options.apiPort === undefined ? undefined : Number(options.apiPort);
   if (apiPort !== undefined && !(Number.isInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new UsageError(`--api-port: "${options.apiPort}" is not a port`);
   const cluster = loadInput(options, io).cluster;
-  const { lab, report } = await Lab.up(cluster, { name: options.name, stateRoot: options.stateDir, podCIDR: options.podCidr, log: options.log, apiPort });
+  const { lab, report, resumed } = await Lab.up(cluster, { name: options.name, stateRoot: options.stateDir, podCIDR: options.podCidr, log: options.log, apiPort });
   try {
     if (format === 'text') {
       const pods = lab.store.podNetworks();
+      if (resumed) io.out(`lab "${lab.settings.name}" was not running: resumed from its store (its pods keep their addresses), then the input applied`);
       io.out(`lab "${lab.settings.name}" is up: bridge ${lab.names.bridge}, pod CIDR ${lab.settings.podCIDR}, table inet ${lab.names.table}, state in ${lab.dir}`);
       io.out(`API server https://127.0.0.1:${lab.daemon()?.apiPort}: export KUBECONFIG=${lab.kubeconfig}`);
       for (const net of pods) io.out(`  pod ${net.namespace}/${net.name}  ${net.ips.join(', ')}  netns ${lab.names.netns(net.slot)}`);
@@ -87,12 +100,33 @@ export async function runLabUp(options: InputOptions & LabCommonOptions & { podC
   }
 }
 
+/**
+ * Runs a change that Ctrl-C (or SIGTERM) may interrupt: no new request starts, those under way
+ * finish, and what was written is said; exit 130 as a shell expects of an interrupted command.
+ */
+async function interruptible(io: Output, change: (signal: AbortSignal) => Promise<ChangeReport>): Promise<number> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    io.out(renderChange(await change(controller.signal)));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof LabChangeInterrupted) || !controller.signal.aborted) throw err;
+    io.err(`error: ${err.message}`);
+    return 130;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
 export async function runLabApply(options: InputOptions & LabCommonOptions, io: Output): Promise<number> {
   const cluster = loadInput(options, io).cluster;
   const lab = Lab.open(options.name, options.stateDir);
   try {
-    io.out(renderChange(await lab.apply(cluster)));
-    return 0;
+    return await interruptible(io, (signal) => lab.apply(cluster, signal));
   } finally {
     lab.close();
   }
@@ -104,8 +138,7 @@ export async function runLabDelete(options: InputOptions & LabCommonOptions, io:
   const declared = new Set(cluster.namespaces.filter((n) => n.declared).map((n) => n.name));
   const lab = Lab.open(options.name, options.stateDir);
   try {
-    io.out(renderChange(await lab.delete(cluster, declared)));
-    return 0;
+    return await interruptible(io, (signal) => lab.delete(cluster, declared, signal));
   } finally {
     lab.close();
   }

@@ -1,7 +1,11 @@
 // What the lab needs from the host, checked before anything is made, and the few host settings
-// it changes (forwarding, redirects), recorded so `lab down` can put them back.
-import { readFileSync, writeFileSync } from 'node:fs';
+// it changes (forwarding, redirects), recorded so `lab down` can put them back; the host-wide lock
+// that keeps concurrent lab commands from undoing each other; the host's routes a pod CIDR must avoid.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { exec, MissingProgramError } from '../dataplane/index.js';
+import { cidrContains, parseCIDR, type CIDR } from '../model/index.js';
+import { isRunning, processRecord, type ProcessRecord } from './process.js';
 
 /** A missing prerequisite: one line saying what to install; the CLI exits 2. */
 export class LabPrerequisiteError extends Error {
@@ -77,4 +81,76 @@ export function restoreSysctls(previous: Readonly<Record<string, string>>): void
       // A setting that cannot be restored is not worth failing a clean-up for.
     }
   }
+}
+
+/** Per bridge: no ICMP redirects from the pods' gateway either (`all` alone does not cover an interface made later). */
+export function bridgeSysctls(bridge: string): readonly (readonly [string, string])[] {
+  return [[`net.ipv4.conf.${bridge}.send_redirects`, '0']];
+}
+
+/**
+ * One lab command at a time may change what every lab shares (host settings, the set of lab
+ * bridges): `lab up` records settings and makes its bridge, `lab down` removes its bridge and,
+ * when it is the last, restores the settings; without the lock, one could undo the other.
+ * The lock is a file holding its owner's pid and start time; one whose owner is gone is taken over.
+ */
+export async function withHostLock<T>(runDir: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
+  const file = join(runDir, 'host.lock');
+  mkdirSync(runDir, { recursive: true });
+  const me = processRecord(process.pid)!;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let owner: ProcessRecord | undefined;
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+      owner = JSON.parse(text) as ProcessRecord;
+    } catch {
+      // Being written or removed right now: look again.
+    }
+    if (owner && !isRunning(owner) && readFileSync(file, 'utf8') === text) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another lab command (pid ${owner?.pid ?? '?'}) holds ${file}; try again when it is done`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      if (readFileSync(file, 'utf8') === JSON.stringify(me)) rmSync(file, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Host routes (any table) that overlap `cidr`, described for an error message; the default route is not one. */
+export async function overlappingRoutes(cidr: CIDR): Promise<string[]> {
+  const out: string[] = [];
+  for (const family of ['-4', '-6'] as const) {
+    if ((family === '-4') !== (cidr.family === 4)) continue;
+    const r = await exec(['ip', '-j', family, 'route', 'show', 'table', 'all'], { check: false, timeoutMs: 10_000 });
+    let routes: { dst?: string; dev?: string; table?: string; type?: string }[] = [];
+    try {
+      routes = JSON.parse(r.stdout || '[]') as typeof routes;
+    } catch {
+      continue;
+    }
+    for (const route of routes) {
+      if (!route.dst || route.dst === 'default' || route.type === 'multicast') continue;
+      const parsed = parseCIDR(route.dst.includes('/') ? route.dst : `${route.dst}/${cidr.family === 4 ? 32 : 128}`).cidr;
+      if (!parsed || parsed.family !== cidr.family) continue;
+      const overlaps = cidrContains(parsed, { family: cidr.family, value: cidr.network }) || cidrContains(cidr, { family: parsed.family, value: parsed.network });
+      if (overlaps) out.push(`${route.type && route.type !== 'unicast' ? `${route.type} ` : ''}${route.dst}${route.dev ? ` dev ${route.dev}` : ''}${route.table && route.table !== 'main' ? ` table ${route.table}` : ''}`);
+    }
+  }
+  return [...new Set(out)];
 }

@@ -2,6 +2,9 @@
 export {
   Lab,
   LabInputError,
+  LabChangeInterrupted,
+  LabPodsNotReady,
+  LAB_MAX_PODS,
   defaultStateRoot,
   labDaemonContext,
   DEFAULT_POD_CIDR,
@@ -10,6 +13,7 @@ export {
   type LabOptions,
   type LabSettings,
   type LabDaemonState,
+  type Convergence,
 } from './lab.js';
 export { LabPrerequisiteError } from './host.js';
 export { DEFAULT_LAB } from './names.js';

@@ -4,8 +4,8 @@
 // `lab up` starts; `lab apply`, `lab delete` and `lab get` talk to its API like kubectl does. State
 // lives in a directory per lab (SQLite); `lab down` (or a failed `lab up`) leaves nothing behind.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deleteTable, exec, readCounters, tableExists, type CounterValue, type RulesetStats } from '../dataplane/index.js';
 import { compileCluster, declaredPorts, type PortProtocol } from '../engine/index.js';
@@ -18,31 +18,56 @@ import {
   parseCIDR,
   type CIDR,
   type Cluster,
+  type Endpoint,
+  type Manifest,
 } from '../model/index.js';
 import { isPrivateAddress, requestedAddressProblem } from './addresses.js';
 import { LabApiClient } from './api/client.js';
 import { kubeconfigPath, labCredentials, writeKubeconfig, type Credentials } from './api/credentials.js';
 import { LabApiServer } from './api/server.js';
-import { applySysctls, checkPrerequisites, LAB_SYSCTLS, restoreSysctls } from './host.js';
+import { applySysctls, bridgeSysctls, checkPrerequisites, LAB_SYSCTLS, overlappingRoutes, restoreSysctls, withHostLock } from './host.js';
 import { checkLabName, DEFAULT_LAB, labNames, type LabNames } from './names.js';
-import { createBridge, deleteLabObjects, findLabObjects } from './network.js';
+import { addIPv6Gateway, createBridge, createPods, deleteLabObjects, deletePods, findLabObjects } from './network.js';
 import { OWNER_ANNOTATION, podManifest, podsForEndpoint } from './pods.js';
 import { probeMatrix, type ProbeReport } from './probe.js';
 import { inParallel } from './parallel.js';
+import { commandLine, flagValue, isRunning, processRecord, stopProcess, type ProcessRecord } from './process.js';
 import { PodRunner } from './runner.js';
-import { isAlive, stopProcess, PODNET_SCRIPT } from './servers.js';
+import { PodServers, PODNET_SCRIPT } from './servers.js';
 import { LabStore, type StoredKind } from './store.js';
 
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
 const IPV6_GATEWAY = 'fd70:77::1';
 /** The default lab serves its API where kubectl expects one; other labs pick a free port. */
 export const DEFAULT_API_PORT = 6443;
+/** The most pods one lab holds (each is a network namespace with a veth): more is refused before anything is made. */
+export const LAB_MAX_PODS = 2000;
 
 /** A problem with what the user asked of the lab (exit 2), as opposed to a failure of the host. */
 export class LabInputError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'LabInputError';
+  }
+}
+
+/** A change that stopped part-way (a failed request, an interrupt): what was written before it stopped. */
+export class LabChangeInterrupted extends Error {
+  constructor(
+    reason: unknown,
+    readonly written: readonly string[],
+  ) {
+    const why = reason instanceof Error ? (reason.name === 'AbortError' ? 'interrupted' : reason.message) : String(reason);
+    super(`${why}${written.length > 0 ? `\nwritten before it stopped: ${written.join(', ')}` : '\nnothing was written'}`, { cause: reason });
+    this.name = reason instanceof Error && reason.name === 'LabInputError' ? 'LabInputError' : 'LabChangeInterrupted';
+  }
+}
+
+/** Pods the lab could not serve (no address, a socket that does not open): named, never shown as a verdict. */
+export class LabPodsNotReady extends Error {
+  constructor(readonly pods: readonly { readonly pod: string; readonly reason: string }[]) {
+    super(`${pods.length} pod${pods.length === 1 ? ' is' : 's are'} not running: ${pods.map((p) => `${p.pod} (${p.reason})`).join('; ')}`);
+    this.name = 'LabPodsNotReady';
   }
 }
 
@@ -74,11 +99,16 @@ export interface ChangeReport {
 }
 
 /** What the daemon records about itself. */
-export interface LabDaemonState {
-  readonly pid: number;
+export interface LabDaemonState extends ProcessRecord {
   readonly apiPort: number;
   readonly healthPort: number;
   readonly startedAt: string;
+}
+
+/** What the pod runner claims after a pass: every pod in the store at `resourceVersion` was handled; those not running, and why. */
+export interface Convergence {
+  readonly resourceVersion: number;
+  readonly notReady: readonly { readonly pod: string; readonly reason: string }[];
 }
 
 const COLLECTIONS = { Namespace: '/api/v1/namespaces', Pod: '/api/v1/pods', NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies' } as const;
@@ -97,9 +127,13 @@ export function defaultStateRoot(): string {
   return process.env.PODWALL_STATE_DIR ?? '/var/lib/podwall';
 }
 
+/** Where host-wide lab records live (the settings the first lab changed, the lock). */
+function runDir(): string {
+  return process.env.PODWALL_RUN_DIR ?? '/run/podwall';
+}
+
 const labDir = (root: string, name: string): string => join(root, 'labs', name);
-type Manifest = Record<string, unknown>;
-const metaOf = (m: Manifest): Record<string, unknown> => (m.metadata ?? {}) as Record<string, unknown>;
+const metaOf = (m: Manifest): Manifest => (m.metadata ?? {}) as Manifest;
 /** The workload (`Deployment/web`) a lab pod was made from, if any. */
 const ownerOf = (m: Manifest): string | undefined => ((metaOf(m).annotations as Record<string, string> | undefined) ?? {})[OWNER_ANNOTATION];
 
@@ -108,6 +142,12 @@ function daemonCommand(name: string, root: string): string[] {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = fileURLToPath(new URL(`../cli/entry.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   return [process.execPath, ...(fromSource ? ['--import', 'tsx'] : []), entry, 'lab', 'daemon', '--name', name, '--state-dir', root];
+}
+
+/** How many pods an input stands for, counted without making them (a workload may ask for millions). */
+function podCount(e: Endpoint): number {
+  if (e.kind === 'Pod' || e.kind === 'DaemonSet' || e.kind === 'CronJob') return 1;
+  return Math.max(0, e.replicas ?? 1);
 }
 
 export class Lab {
@@ -120,57 +160,57 @@ export class Lab {
   ) {}
 
   static list(stateRoot = defaultStateRoot()): string[] {
-    const dir = join(stateRoot, 'labs');
+    const dir = join(resolve(stateRoot), 'labs');
     return existsSync(dir) ? readdirSync(dir).filter((n) => existsSync(join(dir, n, 'lab.db'))).sort() : [];
   }
 
   static open(name = DEFAULT_LAB, stateRoot = defaultStateRoot()): Lab {
-    const dir = labDir(stateRoot, name);
+    const root = resolve(stateRoot);
+    const dir = labDir(root, name);
     if (!existsSync(join(dir, 'lab.db'))) {
       throw new LabInputError(`no lab "${name}" is up (start one with: podwall lab up -f PATH${name === DEFAULT_LAB ? '' : ` --name ${name}`})`);
     }
     const store = LabStore.open(join(dir, 'lab.db'));
     const settings = store.getMeta<LabSettings>('settings')!;
-    return new Lab(labNames(name), dir, store, settings, stateRoot);
+    return new Lab(labNames(name), dir, store, settings, root);
   }
 
-  /** Builds the lab and applies the cluster; on any failure, everything made so far is removed. */
-  static async up(input: Cluster, options: LabOptions = {}): Promise<{ lab: Lab; report: ChangeReport }> {
+  /**
+   * Builds the lab and applies the cluster; on any failure, everything made so far is removed.
+   * A lab whose daemon died (a crash, a reboot) is resumed from its store instead: same pods, same
+   * addresses, the input applied on top.
+   */
+  static async up(input: Cluster, options: LabOptions = {}): Promise<{ lab: Lab; report: ChangeReport; resumed: boolean }> {
     const name = options.name ?? DEFAULT_LAB;
-    const root = options.stateRoot ?? defaultStateRoot();
+    const root = resolve(options.stateRoot ?? defaultStateRoot());
     const nameProblem = checkLabName(name);
     if (nameProblem) throw new LabInputError(nameProblem);
-    const podCIDR = options.podCIDR ?? defaultPodCIDR(root);
+    checkInput(input);
+    const dir = labDir(root, name);
+    if (existsSync(join(dir, 'lab.db'))) {
+      const lab = Lab.open(name, root);
+      try {
+        if (lab.daemon()) throw new LabInputError(`lab "${name}" is already up: change it with \`podwall lab apply\`, or remove it with \`podwall lab down\``);
+        if (options.podCIDR !== undefined && options.podCIDR !== lab.settings.podCIDR) {
+          throw new LabInputError(`lab "${name}" is resumed with its own pod CIDR ${lab.settings.podCIDR}, not ${options.podCIDR}: run \`podwall lab down\` first to change it`);
+        }
+        await checkPrerequisites();
+        await lab.resume();
+        return { lab, report: await lab.apply(input), resumed: true };
+      } catch (err) {
+        lab.close();
+        throw err;
+      }
+    }
+    const podCIDR = options.podCIDR ?? (await defaultPodCIDR(root));
     const cidr = parseCIDR(podCIDR);
     if (!cidr.cidr || cidr.errors.length > 0 || cidr.cidr.family !== 4 || cidr.cidr.prefix > 28) {
       throw new LabInputError(`--pod-cidr ${podCIDR}: must be an IPv4 network of at least /28 (e.g. 10.244.0.0/16)`);
     }
     if (!isPrivateAddress(formatIP({ family: 4, value: cidr.cidr.network }))) throw new LabInputError(`--pod-cidr ${podCIDR}: must be a private range`);
-    for (const e of input.endpoints) {
-      const problem = requestedAddressProblem({ namespace: e.namespace, name: e.name, requestedIPs: e.ips });
-      if (problem) throw new LabInputError(problem);
-    }
     await checkPrerequisites();
 
     const names = labNames(name);
-    const dir = labDir(root, name);
-    if (existsSync(join(dir, 'lab.db'))) {
-      throw new LabInputError(`lab "${name}" is already up: change it with \`podwall lab apply\`, or remove it with \`podwall lab down\``);
-    }
-    const leftovers = await findLabObjects(names);
-    if (leftovers.netns.length + leftovers.links.length > 0 || (await tableExists(names.table))) {
-      throw new LabInputError(`kernel objects of an earlier lab "${name}" remain: run \`podwall lab down${name === DEFAULT_LAB ? '' : ` --name ${name}`}\` to clean them`);
-    }
-    for (const other of Lab.list(root)) {
-      const theirs = Lab.open(other, root);
-      theirs.close();
-      if (overlaps(parseCIDR(theirs.settings.podCIDR).cidr!, cidr.cidr)) {
-        throw new LabInputError(`pod CIDR ${podCIDR} overlaps lab "${other}" (${theirs.settings.podCIDR}): choose another with --pod-cidr`);
-      }
-    }
-
-    mkdirSync(dir, { recursive: true });
-    const store = LabStore.open(join(dir, 'lab.db'));
     const gateway = formatIP({ family: 4, value: cidr.cidr.network + 1n });
     const settings: LabSettings = {
       name,
@@ -180,14 +220,41 @@ export class Lab {
       apiPort: options.apiPort ?? (name === DEFAULT_LAB ? DEFAULT_API_PORT : 0),
       createdAt: new Date().toISOString(),
     };
-    store.setMeta('settings', settings);
-    const lab = new Lab(names, dir, store, settings, root);
+    // Checked and made under the host lock, so no other lab's up or down interleaves.
+    const lab = await withHostLock(runDir(), async () => {
+      const leftovers = await findLabObjects(names);
+      if (leftovers.netns.length + leftovers.links.length > 0 || (await tableExists(names.table))) {
+        throw new LabInputError(`kernel objects of an earlier lab "${name}" remain: run \`podwall lab down${name === DEFAULT_LAB ? '' : ` --name ${name}`}\` to clean them`);
+      }
+      for (const other of Lab.list(root)) {
+        const theirs = Lab.open(other, root);
+        theirs.close();
+        if (overlaps(parseCIDR(theirs.settings.podCIDR).cidr!, cidr.cidr!)) {
+          throw new LabInputError(`pod CIDR ${podCIDR} overlaps lab "${other}" (${theirs.settings.podCIDR}): choose another with --pod-cidr`);
+        }
+      }
+      const routes = await overlappingRoutes(cidr.cidr!);
+      if (routes.length > 0) {
+        throw new LabInputError(`pod CIDR ${podCIDR} overlaps routes on this host (${routes.slice(0, 3).join('; ')}${routes.length > 3 ? '; ...' : ''}): choose another with --pod-cidr`);
+      }
+      mkdirSync(dir, { recursive: true });
+      const store = LabStore.open(join(dir, 'lab.db'));
+      store.setMeta('settings', settings);
+      const made = new Lab(names, dir, store, settings, root);
+      try {
+        recordHostSettings(applySysctls(LAB_SYSCTLS));
+        await createBridge(names, settings.gateways, false);
+        applySysctls(bridgeSysctls(names.bridge));
+      } catch (err) {
+        made.close();
+        throw err;
+      }
+      return made;
+    });
     try {
-      recordHostSettings(applySysctls(LAB_SYSCTLS));
-      await createBridge(names, settings.gateways, false);
       await lab.startDaemon();
       const report = await lab.apply(input);
-      return { lab, report };
+      return { lab, report, resumed: false };
     } catch (err) {
       lab.close();
       await Lab.down(name, root);
@@ -199,34 +266,38 @@ export class Lab {
   static async down(name = DEFAULT_LAB, stateRoot = defaultStateRoot()): Promise<{ removed: boolean }> {
     const nameProblem = checkLabName(name);
     if (nameProblem) throw new LabInputError(nameProblem);
+    const root = resolve(stateRoot);
     const names = labNames(name);
-    const dir = labDir(stateRoot, name);
+    const dir = labDir(root, name);
     let removed = false;
     if (existsSync(join(dir, 'lab.db'))) {
       const store = LabStore.open(join(dir, 'lab.db'));
-      await stopProcess(store.getMeta<LabDaemonState>('daemon')?.pid);
-      await stopProcess(store.getMeta<number>('serverPid'));
+      // Recorded processes are signalled only if they are still the ones the lab started.
+      await stopProcess(store.getMeta<LabDaemonState>('daemon'));
+      await stopProcess(store.getMeta<ProcessRecord>('serverProcess'));
       store.close();
       removed = true;
     }
-    for (const pid of findLabProcesses(dir)) {
-      await stopProcess(pid);
+    for (const pid of findLabProcesses(name, root)) {
+      await stopProcess(processRecord(pid));
       removed = true;
     }
-    if (await tableExists(names.table)) {
-      await deleteTable(names.table);
-      removed = true;
-    }
-    const leftovers = await findLabObjects(names);
-    if (leftovers.netns.length + leftovers.links.length > 0) {
-      await deleteLabObjects(names);
-      removed = true;
-    }
-    if (existsSync(dir)) {
-      rmSync(dir, { recursive: true, force: true });
-      removed = true;
-    }
-    await restoreHostSettingsIfLast(stateRoot);
+    await withHostLock(runDir(), async () => {
+      if (await tableExists(names.table)) {
+        await deleteTable(names.table);
+        removed = true;
+      }
+      const leftovers = await findLabObjects(names);
+      if (leftovers.netns.length + leftovers.links.length > 0) {
+        await deleteLabObjects(names);
+        removed = true;
+      }
+      if (existsSync(dir)) {
+        rmSync(dir, { recursive: true, force: true });
+        removed = true;
+      }
+      await restoreHostSettingsIfLast(root);
+    });
     return { removed };
   }
 
@@ -240,7 +311,18 @@ export class Lab {
 
   daemon(): LabDaemonState | undefined {
     const state = this.store.getMeta<LabDaemonState>('daemon');
-    return state && isAlive(state.pid) ? state : undefined;
+    return isRunning(state) ? state : undefined;
+  }
+
+  /** After a crash or a reboot: the host settings and the bridge again if they are gone, then the daemon. */
+  private async resume(): Promise<void> {
+    await withHostLock(runDir(), async () => {
+      recordHostSettings(applySysctls(LAB_SYSCTLS));
+      const found = await findLabObjects(this.names);
+      if (!found.links.includes(this.names.bridge)) await createBridge(this.names, this.settings.gateways, false);
+      applySysctls(bridgeSysctls(this.names.bridge));
+    });
+    await this.startDaemon();
   }
 
   /** Starts the control-plane daemon and waits until its API answers. */
@@ -253,8 +335,8 @@ export class Lab {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const state = this.store.getMeta<LabDaemonState>('daemon');
-      if (state && state.pid === child.pid) break;
-      if (!isAlive(child.pid) || Date.now() > deadline) {
+      if (state && state.pid === child.pid && isRunning(state)) break;
+      if (!isRunning(child.pid ? processRecord(child.pid) : undefined) || Date.now() > deadline) {
         const said = readFileSync(join(this.dir, 'daemon.log'), 'utf8').trim().split('\n').slice(-5).join('\n');
         throw new Error(`the lab daemon did not start${said ? `: ${said}` : ''}`);
       }
@@ -264,20 +346,35 @@ export class Lab {
 
   private async client(): Promise<LabApiClient> {
     const state = this.daemon();
-    if (!state) throw new Error(`the daemon of lab "${this.settings.name}" is not running (see ${join(this.dir, 'daemon.log')}); \`podwall lab down\` cleans up`);
+    if (!state) {
+      throw new Error(
+        `the daemon of lab "${this.settings.name}" is not running (see ${join(this.dir, 'daemon.log')}): \`podwall lab up${this.settings.name === DEFAULT_LAB ? '' : ` --name ${this.settings.name}`} -f PATH\` resumes it, \`podwall lab down\` removes it`,
+      );
+    }
     return new LabApiClient(`https://127.0.0.1:${state.apiPort}`, await labCredentials(this.dir));
   }
 
-  /** Waits until the pod runner and the agent have caught up with `resourceVersion`. */
+  /**
+   * Waits until the pod runner and the agent have caught up with `resourceVersion`, then insists
+   * that every pod the lab should run is running, with every declared socket open.
+   */
   private async converge(resourceVersion: number): Promise<void> {
     const deadline = Date.now() + 60_000;
-    while ((this.store.getMeta<number>('convergedResourceVersion') ?? 0) < resourceVersion) {
+    let claim = this.store.getMeta<Convergence>('converged');
+    while ((claim?.resourceVersion ?? 0) < resourceVersion) {
       if (!this.daemon()) throw new Error(`the daemon of lab "${this.settings.name}" stopped (see ${join(this.dir, 'daemon.log')})`);
       const failure = this.store.getMeta<string | null>('runnerError');
       if (failure) throw new Error(`lab "${this.settings.name}" could not run its pods: ${failure}`);
-      if (Date.now() > deadline) throw new Error(`lab "${this.settings.name}" did not catch up with the change within 60 s`);
+      if (Date.now() > deadline) throw new Error(`lab "${this.settings.name}" did not catch up with the change within 60 s (see ${join(this.dir, 'daemon.log')})`);
       await new Promise((r) => setTimeout(r, 5));
+      claim = this.store.getMeta<Convergence>('converged');
     }
+    if (claim && claim.notReady.length > 0) throw new LabPodsNotReady(claim.notReady);
+  }
+
+  /** Waits until the lab has caught up with everything its store holds now (a change made by kubectl, say). */
+  async settle(): Promise<void> {
+    await this.converge(this.store.currentResourceVersion());
   }
 
   private syncTotals(): SyncTotals {
@@ -289,6 +386,21 @@ export class Lab {
     return clusterFromObjects(this.store.list().map((o) => o.manifest)).cluster!;
   }
 
+  /**
+   * The cluster with every pod at the addresses the kernel gives it (its network), whatever its
+   * status says; a pod without a network has no address: what probes are compared against.
+   */
+  kernelCluster(): Cluster {
+    const nets = new Map(this.store.podNetworks().map((n) => [`${n.namespace}/${n.name}`, n.ips]));
+    const objects = this.store.list().map((o) => {
+      if (o.kind !== 'Pod' || (o.manifest.spec as Manifest | undefined)?.hostNetwork === true) return o.manifest;
+      const ips = nets.get(`${o.namespace}/${o.name}`) ?? [];
+      const { podIP: _podIP, podIPs: _podIPs, ...status } = (o.manifest.status ?? {}) as Manifest;
+      return { ...o.manifest, status: { ...status, ...(ips.length > 0 ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}) } };
+    });
+    return clusterFromObjects(objects).cluster!;
+  }
+
   /** Objects of one kind, read through the API as `kubectl get` would. */
   async list(kind: StoredKind): Promise<Manifest[]> {
     const path = COLLECTIONS[kind];
@@ -297,12 +409,13 @@ export class Lab {
     return (r.body.items as Manifest[]) ?? [];
   }
 
-  /** `kubectl apply` for the lab, through its API: namespaces, pods (workloads become pods), policies. */
-  async apply(input: Cluster): Promise<ChangeReport> {
-    for (const e of input.endpoints) {
-      const problem = requestedAddressProblem({ namespace: e.namespace, name: e.name, requestedIPs: e.ips });
-      if (problem) throw new LabInputError(problem);
-    }
+  /**
+   * `kubectl apply` for the lab, through its API: namespaces, pods (workloads become pods),
+   * policies. Everything that can be checked before writing is (pod count, addresses), so bad
+   * input writes nothing; a change that stops part-way says what it wrote.
+   */
+  async apply(input: Cluster, signal?: AbortSignal): Promise<ChangeReport> {
+    checkInput(input);
     const api = await this.client();
     const before = this.syncTotals();
     const report = { created: [] as string[], updated: [] as string[], deleted: [] as string[] };
@@ -314,6 +427,8 @@ export class Lab {
       if (r.status !== 200) throw new Error(`GET ${path}: ${String(r.body.message ?? r.status)}`);
       for (const m of (r.body.items as Manifest[]) ?? []) current.set(`${kind}/${String(metaOf(m).namespace ?? '')}/${String(metaOf(m).name)}`, m);
     }
+    this.checkCapacity(input, current);
+    this.checkAddresses(input);
     const fail = (what: string, r: { status: number; body: Manifest }): never => {
       const message = String(r.body.message ?? `HTTP ${r.status}`);
       throw r.status === 422 || r.status === 400 || r.status === 409 ? new LabInputError(`${what}: ${message}`) : new Error(`${what}: ${message}`);
@@ -336,22 +451,11 @@ export class Lab {
       written = Math.max(written, Number(metaOf(r.body).resourceVersion ?? 0));
     };
     const labels = (m: Manifest): string => JSON.stringify(Object.entries((metaOf(m).labels as Record<string, string>) ?? {}).sort());
-
-    // Namespaces first: pods and policies can only be created in one that exists.
-    await inParallel(
-      input.namespaces.map((ns): Write => {
-        const m = namespaceManifest(ns);
-        // A namespace the input only uses (not declares) is made if missing, never relabelled.
-        return { label: `Namespace ${ns.name}`, key: `Namespace//${ns.name}`, collection: '/api/v1/namespaces', name: ns.name, manifest: m, same: (c) => !ns.declared || labels(c) === labels(m) };
-      }),
-      8,
-      upsert,
-    );
     const specs = input.endpoints.flatMap(podsForEndpoint);
     const podSpec = (x: Manifest) => JSON.stringify(((x.spec as Manifest)?.containers as Manifest[] | undefined)?.map((c) => c.ports) ?? []) + String((x.spec as Manifest)?.hostNetwork ?? false);
     const writes: Write[] = [
       ...specs.map((spec): Write => {
-        const m = podManifest(spec, spec.requestedIPs);
+        const m = podManifest(spec);
         return {
           label: `Pod ${spec.namespace}/${spec.name}`,
           key: `Pod/${spec.namespace}/${spec.name}`,
@@ -373,24 +477,74 @@ export class Lab {
         };
       }),
     ];
-    await inParallel(writes, 8, upsert);
-    // Pods a workload made earlier but no longer makes (fewer replicas, a new template) go.
-    const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
-    const wanted = new Set(specs.map((s) => `${s.namespace}/${s.name}`));
-    for (const [key, m] of current) {
-      if (!key.startsWith('Pod/')) continue;
-      const [namespace, name] = [String(metaOf(m).namespace), String(metaOf(m).name)];
-      const owner = ownerOf(m);
-      if (owner && owners.has(`${namespace}/${owner}`) && !wanted.has(`${namespace}/${name}`)) {
-        written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${namespace}/pods/${name}`));
-        report.deleted.push(`Pod ${namespace}/${name}`);
+    try {
+      // Namespaces first: pods and policies can only be created in one that exists.
+      await inParallel(
+        input.namespaces.map((ns): Write => {
+          const m = namespaceManifest(ns);
+          // A namespace the input only uses (not declares) is made if missing, never relabelled.
+          return { label: `Namespace ${ns.name}`, key: `Namespace//${ns.name}`, collection: '/api/v1/namespaces', name: ns.name, manifest: m, same: (c) => !ns.declared || labels(c) === labels(m) };
+        }),
+        8,
+        upsert,
+        signal,
+      );
+      await inParallel(writes, 8, upsert, signal);
+      // Pods a workload made earlier but no longer makes (fewer replicas, a new template) go.
+      const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
+      const wanted = new Set(specs.map((s) => `${s.namespace}/${s.name}`));
+      for (const [key, m] of current) {
+        signal?.throwIfAborted();
+        if (!key.startsWith('Pod/')) continue;
+        const [namespace, name] = [String(metaOf(m).namespace), String(metaOf(m).name)];
+        const owner = ownerOf(m);
+        if (owner && owners.has(`${namespace}/${owner}`) && !wanted.has(`${namespace}/${name}`)) {
+          written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${namespace}/pods/${name}`));
+          report.deleted.push(`Pod ${namespace}/${name}`);
+        }
       }
+    } catch (err) {
+      throw new LabChangeInterrupted(err, [...report.created.map((c) => `${c} created`), ...report.updated.map((c) => `${c} configured`), ...report.deleted.map((c) => `${c} deleted`)]);
     }
     // Reports list objects in input order, whatever order the requests finished in.
     const order = new Map([...input.namespaces.map((n) => `Namespace ${n.name}`), ...writes.map((w) => w.label)].map((l, i) => [l, i]));
     report.created.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     report.updated.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     return this.finish(report, before, written);
+  }
+
+  /** Refuses an input that would take the lab past LAB_MAX_PODS, before a single pod is made. */
+  private checkCapacity(input: Cluster, current: ReadonlyMap<string, Manifest>): void {
+    const asked = input.endpoints.reduce((n, e) => n + podCount(e), 0);
+    const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
+    const named = new Set(input.endpoints.filter((e) => e.kind === 'Pod').map((e) => `${e.namespace}/${e.name}`));
+    let kept = 0;
+    for (const [key, m] of current) {
+      if (!key.startsWith('Pod/')) continue;
+      const namespace = String(metaOf(m).namespace);
+      const owner = ownerOf(m);
+      if (!named.has(`${namespace}/${String(metaOf(m).name)}`) && !(owner && owners.has(`${namespace}/${owner}`))) kept++;
+    }
+    if (asked + kept <= LAB_MAX_PODS) return;
+    const biggest = [...input.endpoints].sort((a, b) => podCount(b) - podCount(a))[0];
+    const where = biggest && biggest.kind !== 'Pod' ? `${biggest.kind} ${biggest.namespace}/${biggest.name}: spec.replicas: ${podCount(biggest)}: ` : '';
+    throw new LabInputError(`${where}a lab holds at most ${LAB_MAX_PODS} pods; this would make ${asked + kept}${kept > 0 ? ` (${kept} already in the lab)` : ''}: nothing was changed`);
+  }
+
+  /** Refuses addresses another pod holds (in the lab, or asked twice in the input), before anything is written. */
+  private checkAddresses(input: Cluster): void {
+    const holders = new Map<string, string>();
+    for (const net of this.store.podNetworks()) for (const ip of net.ips) holders.set(ip, `${net.namespace}/${net.name}`);
+    for (const gw of [this.settings.gateways[4], this.settings.gateways[6]]) holders.set(gw, 'the lab\'s gateway');
+    for (const e of input.endpoints) {
+      if (e.kind !== 'Pod' || e.hostNetwork) continue;
+      const pod = `${e.namespace}/${e.name}`;
+      for (const ip of e.ips) {
+        const holder = holders.get(ip);
+        if (holder !== undefined && holder !== pod) throw new LabInputError(`Pod ${pod}: status.podIP ${ip} is already used by ${holder.startsWith('the') ? holder : `Pod ${holder}`}: nothing was changed`);
+        holders.set(ip, pod);
+      }
+    }
   }
 
   private async remove(api: LabApiClient, path: string): Promise<number> {
@@ -411,42 +565,53 @@ export class Lab {
   }
 
   /** `kubectl delete -f` for the lab: the objects named in the input, and what they own. */
-  async delete(input: Cluster, declaredNamespaces: ReadonlySet<string>): Promise<ChangeReport> {
+  async delete(input: Cluster, declaredNamespaces: ReadonlySet<string>, signal?: AbortSignal): Promise<ChangeReport> {
     const api = await this.client();
     const before = this.syncTotals();
     const deleted: string[] = [];
     let written = 0;
     const owners = new Set(input.endpoints.filter((e) => e.kind !== 'Pod').map((e) => `${e.namespace}/${e.kind}/${e.name}`));
     const pods = new Set(input.endpoints.filter((e) => e.kind === 'Pod').map((e) => `${e.namespace}/${e.name}`));
-    for (const o of this.store.list('Pod')) {
-      const owner = ownerOf(o.manifest);
-      if (pods.has(`${o.namespace}/${o.name}`) || (owner && owners.has(`${o.namespace}/${owner}`))) {
-        written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${o.namespace}/pods/${o.name}`));
-        deleted.push(`Pod ${o.namespace}/${o.name}`);
+    try {
+      for (const o of this.store.list('Pod')) {
+        signal?.throwIfAborted();
+        const owner = ownerOf(o.manifest);
+        if (pods.has(`${o.namespace}/${o.name}`) || (owner && owners.has(`${o.namespace}/${owner}`))) {
+          written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${o.namespace}/pods/${o.name}`));
+          deleted.push(`Pod ${o.namespace}/${o.name}`);
+        }
       }
-    }
-    for (const p of input.policies) {
-      if (!this.store.get('NetworkPolicy', p.namespace, p.name)) continue;
-      written = Math.max(written, await this.remove(api, `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies/${p.name}`));
-      deleted.push(`NetworkPolicy ${p.namespace}/${p.name}`);
-    }
-    for (const ns of declaredNamespaces) {
-      if (!this.store.get('Namespace', '', ns)) continue;
-      written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${ns}`));
-      deleted.push(`Namespace ${ns}`);
+      for (const p of input.policies) {
+        signal?.throwIfAborted();
+        if (!this.store.get('NetworkPolicy', p.namespace, p.name)) continue;
+        written = Math.max(written, await this.remove(api, `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies/${p.name}`));
+        deleted.push(`NetworkPolicy ${p.namespace}/${p.name}`);
+      }
+      for (const ns of declaredNamespaces) {
+        signal?.throwIfAborted();
+        if (!this.store.get('Namespace', '', ns)) continue;
+        written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${ns}`));
+        deleted.push(`Namespace ${ns}`);
+      }
+    } catch (err) {
+      throw new LabChangeInterrupted(err, deleted.map((d) => `${d} deleted`));
     }
     return this.finish({ created: [], updated: [], deleted }, before, written);
   }
 
-  /** Probes every pod to every pod on the given ports (default: every declared port). */
+  /**
+   * Probes every pod to every pod on the given ports (default: every declared port), once the lab
+   * has caught up with its store; the prediction uses the addresses the kernel gives the pods.
+   */
   async probe(ports?: readonly PortProtocol[], timeoutSeconds = 1): Promise<ProbeReport[]> {
-    const compiled = compileCluster(this.cluster());
+    await this.settle();
+    const compiled = compileCluster(this.kernelCluster());
     const nets = new Map(this.store.podNetworks().map((n) => [`${n.namespace}/${n.name}`, n]));
     const targets = compiled.cluster.endpoints.map((endpoint) => {
       const net = nets.get(`${endpoint.namespace}/${endpoint.name}`);
-      return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined };
+      return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined, ips: net?.ips };
     });
-    return probeMatrix(compiled, targets, ports ?? declaredPorts(compiled.cluster.endpoints), timeoutSeconds);
+    return probeMatrix(compiled, targets, ports ?? declaredPorts(compiled.cluster.endpoints), { timeoutSeconds });
   }
 
   /** Denied connections per pod and direction, from the data plane's named counters. */
@@ -472,6 +637,20 @@ export class Lab {
   }
 }
 
+/** What can be refused in an input before the lab is touched at all. */
+function checkInput(input: Cluster): void {
+  for (const e of input.endpoints) {
+    const problem = requestedAddressProblem({ namespace: e.namespace, name: e.name, requestedIPs: e.ips });
+    if (problem) throw new LabInputError(problem);
+  }
+  const asked = input.endpoints.reduce((n, e) => n + podCount(e), 0);
+  if (asked > LAB_MAX_PODS) {
+    const biggest = [...input.endpoints].sort((a, b) => podCount(b) - podCount(a))[0];
+    const where = biggest.kind !== 'Pod' ? `${biggest.kind} ${biggest.namespace}/${biggest.name}: spec.replicas: ${podCount(biggest)}: ` : '';
+    throw new LabInputError(`${where}a lab holds at most ${LAB_MAX_PODS} pods; this input makes ${asked}: nothing was changed`);
+  }
+}
+
 /** What the daemon needs from the lab's state: the parts it wires together (see cli/lab-daemon.ts). */
 export async function labDaemonContext(name: string, stateRoot = defaultStateRoot()) {
   const lab = Lab.open(name, stateRoot);
@@ -494,8 +673,17 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
     podRunner(enforced: (rv: number) => Promise<void>, logger: (line: string) => void): PodRunner {
       return new PodRunner({
         store,
-        names,
-        dir,
+        network: {
+          createPods: (links) => createPods(names, settings.gateways, links),
+          deletePods: (links) => deletePods(names, links),
+          enableIPv6: () => addIPv6Gateway(names, settings.gateways),
+          listNamespaces: async () => (await findLabObjects(names)).netns.filter((n) => /^[0-9]+$/.test(n.slice(names.prefix.length))),
+          deleteNamespaces: async (namespaces) => {
+            await exec(['ip', '-force', '-batch', '-'], { input: `${namespaces.map((n) => `netns del ${n}`).join('\n')}\n`, check: false, timeoutMs: 60_000 });
+          },
+          netns: (slot) => names.netns(slot),
+        },
+        servers: new PodServers(dir),
         podCIDR: settings.podCIDR,
         gateways: settings.gateways,
         node: name,
@@ -513,8 +701,8 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
         stats: record.stats,
       });
     },
-    markReady(state: LabDaemonState): void {
-      store.setMeta('daemon', state);
+    markReady(state: Omit<LabDaemonState, 'start'>): void {
+      store.setMeta('daemon', { ...state, start: processRecord(state.pid)?.start ?? '' });
     },
     close(): void {
       lab.close();
@@ -526,8 +714,8 @@ function overlaps(a: CIDR, b: CIDR): boolean {
   return cidrContains(a, { family: b.family, value: b.network }) || cidrContains(b, { family: a.family, value: a.network });
 }
 
-/** 10.244.0.0/16 for the first lab; later labs take the next free /16 up to 10.254.0.0/16. */
-function defaultPodCIDR(root: string): string {
+/** 10.244.0.0/16 for the first lab; later labs take the next /16 up to 10.254.0.0/16 that no lab and no host route uses. */
+async function defaultPodCIDR(root: string): Promise<string> {
   const taken = Lab.list(root).map((name) => {
     const lab = Lab.open(name, root);
     lab.close();
@@ -535,24 +723,27 @@ function defaultPodCIDR(root: string): string {
   });
   for (let octet = 244; octet <= 254; octet++) {
     const candidate = parseCIDR(`10.${octet}.0.0/16`).cidr!;
-    if (!taken.some((t) => overlaps(t, candidate))) return `10.${octet}.0.0/16`;
+    if (!taken.some((t) => overlaps(t, candidate)) && (await overlappingRoutes(candidate)).length === 0) return `10.${octet}.0.0/16`;
   }
   return DEFAULT_POD_CIDR;
 }
 
-/** The lab's processes (daemon, pod servers), found by their command line even when their pids were lost. */
-function findLabProcesses(dir: string): number[] {
+/**
+ * The lab's processes (daemon, pod servers), found by their command line even when their pids
+ * were lost: the daemon by the exact values of its --name and --state-dir (the word `lab` is also
+ * the subcommand, so it names nothing), the helper by its files in the lab's directory.
+ */
+function findLabProcesses(name: string, root: string): number[] {
+  const dir = labDir(root, name);
   const pids: number[] = [];
   for (const entry of existsSync('/proc') ? readdirSync('/proc') : []) {
     if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const helper = cmdline.includes(PODNET_SCRIPT) && cmdline.some((arg) => arg.startsWith(`${dir}/`));
-      const daemon = cmdline.includes('daemon') && cmdline.includes('--state-dir') && cmdline.some((arg) => dir.startsWith(`${arg}/labs/`)) && cmdline.includes(dir.split('/').pop()!);
-      if (helper || daemon) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
+    const argv = commandLine(Number(entry));
+    const helper = argv.includes(PODNET_SCRIPT) && argv.some((arg) => arg.startsWith(`${dir}/`));
+    const daemonAt = argv.indexOf('daemon');
+    const stateDir = flagValue(argv, '--state-dir');
+    const daemon = daemonAt > 0 && argv[daemonAt - 1] === 'lab' && flagValue(argv, '--name') === name && stateDir !== undefined && resolve(stateDir) === root;
+    if (helper || daemon) pids.push(Number(entry));
   }
   return pids;
 }
@@ -564,7 +755,7 @@ function findLabProcesses(dir: string): number[] {
  * that goes down turn forwarding off under another lab that is still up.)
  */
 function hostSettingsFile(): string {
-  return join(process.env.PODWALL_RUN_DIR ?? '/run/podwall', 'host-sysctls.json');
+  return join(runDir(), 'host-sysctls.json');
 }
 
 function recordHostSettings(previous: Readonly<Record<string, string>>): void {
@@ -572,7 +763,8 @@ function recordHostSettings(previous: Readonly<Record<string, string>>): void {
   const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   for (const [k, v] of Object.entries(previous)) if (!(k in saved)) saved[k] = v;
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(saved));
+  writeFileSync(`${file}.tmp`, JSON.stringify(saved));
+  renameSync(`${file}.tmp`, file);
 }
 
 async function restoreHostSettingsIfLast(root: string): Promise<void> {
@@ -584,3 +776,4 @@ async function restoreHostSettingsIfLast(root: string): Promise<void> {
   restoreSysctls(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>);
   rmSync(file, { force: true });
 }
+

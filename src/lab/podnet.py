@@ -7,8 +7,13 @@ enters each namespace with setns(2) only long enough to create a socket there (a
 the namespace it was created in), then serves or probes all of them from one event loop.
 
   podnet.py serve CONFIG STATUS   serve the pods in CONFIG (JSON); SIGHUP reloads it, and STATUS
-                                  receives {"generation": N, "errors": [...]} once a load is done
-  podnet.py probe                 read {"timeout": s, "probes": [...]} on stdin, print results
+                                  receives {"generation": N, "pid": P, "errors": [...],
+                                  "listening": {POD: ["80/TCP/4", ...]}} once a load is done: the
+                                  sockets that are bound and listening, per pod, so a pod is only
+                                  called ready when every one of its sockets is
+  podnet.py probe                 read {"timeout": s, "probes": [...]} on stdin, print results (each
+                                  with the errno of a failure and the probe's own source port, so
+                                  the caller can look the flow up in conntrack)
 """
 import ctypes
 import errno
@@ -61,7 +66,7 @@ class Server:
         self.status_path = status_path
         self.ns = Namespaces()
         self.sel = selectors.DefaultSelector()
-        self.listeners = {}  # (netns, family, protocol, port) -> (socket, answer)
+        self.listeners = {}  # (netns, inode, family, protocol, port) -> (socket, answer)
         self.reload_requested = True
         self.stop_requested = False
 
@@ -69,15 +74,24 @@ class Server:
         with open(self.config_path) as f:
             config = json.load(f)
         wanted = {}
+        owner = {}
+        errors = []
         for pod in config.get('pods', []):
             answer = (pod['name'] + '\n').encode()
+            # A namespace is known by its inode too: one deleted and made again under the same
+            # name is another namespace, and a socket left in the old one serves nobody.
+            try:
+                inode = os.stat(os.path.join('/run/netns', pod['netns'])).st_ino
+            except OSError as e:
+                errors.append('%s: %s' % (pod['netns'], e.strerror or e))
+                continue
+            owner[(pod['netns'], inode)] = pod['name']
             families = sorted({family_of(ip) for ip in pod.get('ips', [])}) or [socket.AF_INET]
             for port in pod.get('ports', []):
                 if port['protocol'] not in ('TCP', 'UDP'):
                     continue  # SCTP sockets are not available on the machines this runs on
                 for fam in families:
-                    wanted[(pod['netns'], fam, port['protocol'], port['containerPort'])] = answer
-        errors = []
+                    wanted[(pod['netns'], inode, fam, port['protocol'], port['containerPort'])] = answer
         for key in list(self.listeners):
             if key not in wanted or wanted[key] != self.listeners[key][1]:
                 sock, _ = self.listeners.pop(key)
@@ -86,7 +100,7 @@ class Server:
         for key, answer in sorted(wanted.items()):
             if key in self.listeners:
                 continue
-            netns, fam, protocol, port = key
+            netns, _, fam, protocol, port = key
             try:
                 kind = socket.SOCK_STREAM if protocol == 'TCP' else socket.SOCK_DGRAM
                 sock = self.ns.socket_in(netns, fam, kind)
@@ -101,9 +115,16 @@ class Server:
                 self.listeners[key] = (sock, answer)
             except OSError as e:
                 errors.append('%s %s/%s: %s' % (netns, port, protocol, e.strerror or e))
+        listening = {}
+        for (netns, inode, fam, protocol, port) in self.listeners:
+            name = owner.get((netns, inode))
+            if name is not None:
+                listening.setdefault(name, []).append('%d/%s/%d' % (port, protocol, 6 if fam == socket.AF_INET6 else 4))
+        for ports in listening.values():
+            ports.sort()
         tmp = self.status_path + '.tmp'
         with open(tmp, 'w') as f:
-            json.dump({'generation': config.get('generation', 0), 'errors': errors, 'pid': os.getpid()}, f)
+            json.dump({'generation': config.get('generation', 0), 'errors': errors, 'pid': os.getpid(), 'listening': listening}, f)
         os.replace(tmp, self.status_path)
 
     def run(self):
@@ -151,6 +172,11 @@ def probe_all(request):
             sel.unregister(sock)
         except (KeyError, ValueError):
             pass
+        if state['sport'] is None:
+            try:
+                state['sport'] = sock.getsockname()[1]
+            except OSError:
+                pass
         if sock.type == socket.SOCK_STREAM:
             # Close with a reset: no TIME_WAIT, so the host's conntrack table keeps no entry of
             # the probe for minutes (every lab change walks that table).
@@ -165,6 +191,7 @@ def probe_all(request):
             'ok': bool(ok and (p.get('expect') is None or answer == p['expect'])),
             'answer': answer,
             'error': error,
+            'sport': state['sport'],
             'ms': round((time.monotonic() - state['t0']) * 1000, 2),
         }
 
@@ -180,17 +207,17 @@ def probe_all(request):
                     sock = ns.socket_in(p['netns'], fam, socket.SOCK_STREAM)
                     sock.setblocking(False)
                     sock.connect_ex((p['ip'], p['port']))
-                    pending[sock] = {'i': i, 't0': t0, 'phase': 'connect', 'buf': b''}
+                    pending[sock] = {'i': i, 't0': t0, 'phase': 'connect', 'buf': b'', 'sport': sock.getsockname()[1]}
                     sel.register(sock, selectors.EVENT_WRITE)
                 else:
                     sock = ns.socket_in(p['netns'], fam, socket.SOCK_DGRAM)
                     sock.setblocking(False)
                     sock.connect((p['ip'], p['port']))
                     sock.send(b'podwall?\n')
-                    pending[sock] = {'i': i, 't0': t0, 'phase': 'read', 'buf': b''}
+                    pending[sock] = {'i': i, 't0': t0, 'phase': 'read', 'buf': b'', 'sport': sock.getsockname()[1]}
                     sel.register(sock, selectors.EVENT_READ)
             except OSError as e:
-                results[i] = {'id': p.get('id', i), 'ok': False, 'answer': None, 'error': errno.errorcode.get(e.errno, str(e)), 'ms': 0}
+                results[i] = {'id': p.get('id', i), 'ok': False, 'answer': None, 'error': errno.errorcode.get(e.errno, str(e)), 'sport': None, 'ms': 0}
                 continue
         for key, _ in sel.select(timeout=0.05):
             sock = key.fileobj

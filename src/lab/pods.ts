@@ -6,6 +6,9 @@ import { nameHash } from './names.js';
 /** The annotation that records which workload a lab pod stands for. */
 export const OWNER_ANNOTATION = 'podwall.dev/owner';
 
+/** Lab-only: the addresses a pod asks for (status.podIP(s) in its manifest); the lab honours private, free ones. */
+export const REQUESTED_IPS_ANNOTATION = 'podwall.dev/requested-ips';
+
 export interface LabPodSpec {
   readonly namespace: string;
   readonly name: string;
@@ -65,10 +68,16 @@ export function podsForEndpoint(e: Endpoint): LabPodSpec[] {
   return pods;
 }
 
-/** A Pod manifest for the lab's store, as the apiserver would hold it once scheduled. */
-export function podManifest(spec: LabPodSpec, ips: readonly string[]): Record<string, unknown> {
+/**
+ * A Pod manifest as the lab's API server receives it. Its status is the pod runner's alone (the API
+ * server drops a client's), so the addresses a manifest asked for travel in an annotation.
+ */
+export function podManifest(spec: LabPodSpec): Record<string, unknown> {
+  const annotations: Record<string, string> = {};
+  if (spec.owner) annotations[OWNER_ANNOTATION] = spec.owner;
+  if (spec.requestedIPs.length > 0) annotations[REQUESTED_IPS_ANNOTATION] = spec.requestedIPs.join(',');
   const metadata: Record<string, unknown> = { name: spec.name, namespace: spec.namespace, labels: { ...spec.labels } };
-  if (spec.owner) metadata.annotations = { [OWNER_ANNOTATION]: spec.owner };
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -82,10 +91,6 @@ export function podManifest(spec: LabPodSpec, ips: readonly string[]): Record<st
           ports: spec.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, protocol: p.protocol })),
         },
       ],
-    },
-    status: {
-      phase: 'Running',
-      ...(ips.length > 0 ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
     },
   };
 }

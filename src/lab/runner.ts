@@ -1,19 +1,41 @@
 // The lab's pod runner, its kubelet: it follows the Pods in the store, gives each new one a
-// network namespace, a veth and addresses, writes its status (podIP(s), phase Running, nodeName),
-// and starts its servers only once the policies are enforced for it (so a new pod is isolated
-// before its first packet); a deleted pod's servers stop and its namespace goes.
-import { addIPv6Gateway, createPods, deletePods } from './network.js';
+// network namespace, a veth and addresses (it alone assigns them), writes its status, and starts
+// its servers only once the policies are enforced for it (so a new pod is isolated before its
+// first packet); a pod is Running and Ready only when every declared socket listens. A deleted
+// pod's servers stop and its namespace goes. What a pass claims to have caught up with is the
+// store's version at the moment it listed the pods, never a version read after an await.
 import { allocateAddresses, AddressError } from './addresses.js';
 import { applySysctls, LAB_SYSCTLS_IPV6 } from './host.js';
-import type { LabNames } from './names.js';
-import { PodServers, type ServedPod } from './servers.js';
+import { REQUESTED_IPS_ANNOTATION } from './pods.js';
+import type { PodLink } from './network.js';
+import type { ProcessRecord } from './process.js';
+import type { ServedPod, ServeResult } from './servers.js';
 import type { LabStore, StoredObject } from './store.js';
-import { parseIP, type ContainerPort, type Protocol } from '../model/index.js';
+import { decodePod, parseIP, type Manifest } from '../model/index.js';
+
+/** The kernel side of pods, behind an interface so the runner's ordering can be tested without root. */
+export interface PodNetworkOps {
+  createPods(links: readonly PodLink[]): Promise<void>;
+  deletePods(links: readonly PodLink[]): Promise<void>;
+  /** Makes the host route IPv6 to pods (once the first IPv6 pod appears). */
+  enableIPv6(): Promise<void>;
+  /** The lab's pod network namespaces the kernel holds now. */
+  listNamespaces(): Promise<string[]>;
+  deleteNamespaces(names: readonly string[]): Promise<void>;
+  netns(slot: number): string;
+}
+
+/** The pods' servers (src/lab/servers.ts), behind an interface for the same reason. */
+export interface PodServing {
+  sync(pods: readonly ServedPod[], current: ProcessRecord | undefined): Promise<ServeResult>;
+  running(process: ProcessRecord | undefined): boolean;
+  onExit(listener: () => void): void;
+}
 
 export interface RunnerContext {
   readonly store: LabStore;
-  readonly names: LabNames;
-  readonly dir: string;
+  readonly network: PodNetworkOps;
+  readonly servers: PodServing;
   readonly podCIDR: string;
   readonly gateways: { readonly 4: string; readonly 6: string };
   /** The node name pods are bound to (the lab's name). */
@@ -23,42 +45,75 @@ export interface RunnerContext {
   readonly logger?: (line: string) => void;
   /** Records host settings the lab changes, so `lab down` can restore them. */
   readonly recordHostSettings?: (previous: Record<string, string>) => void;
+  /** How often a helper that died behind the runner's back is looked for (ms). */
+  readonly superviseIntervalMs?: number;
 }
 
-type Manifest = Record<string, unknown>;
-const key = (o: { namespace: string; name: string }): string => `${o.namespace}/${o.name}`;
-const spec = (m: Manifest): Record<string, unknown> => (m.spec ?? {}) as Record<string, unknown>;
-const status = (m: Manifest): Record<string, unknown> => (m.status ?? {}) as Record<string, unknown>;
 
-function requestedIPs(m: Manifest): string[] {
+/** Why a pod has no network yet, in the words kubectl shows (the kubelet's sandbox failure). */
+export const SANDBOX_FAILED = 'FailedCreatePodSandBox';
+
+const key = (o: { namespace: string; name: string }): string => `${o.namespace}/${o.name}`;
+const spec = (m: Manifest): Manifest => (m.spec && typeof m.spec === 'object' ? (m.spec as Manifest) : {});
+const status = (m: Manifest): Manifest => (m.status && typeof m.status === 'object' ? (m.status as Manifest) : {});
+const annotations = (m: Manifest): Record<string, unknown> => ((m.metadata as Manifest | undefined)?.annotations ?? {}) as Record<string, unknown>;
+
+/** The addresses the pod has in its status (written by this runner), as strings. */
+export function statusIPs(m: Manifest): string[] {
   const s = status(m);
-  const ips = Array.isArray(s.podIPs) ? (s.podIPs as { ip?: string }[]).map((p) => p.ip ?? '') : [];
+  const ips = Array.isArray(s.podIPs) ? (s.podIPs as { ip?: unknown }[]).map((p) => (typeof p?.ip === 'string' ? p.ip : '')) : [];
   if (typeof s.podIP === 'string' && s.podIP && !ips.includes(s.podIP)) ips.unshift(s.podIP);
   return ips.filter((ip) => parseIP(ip) !== undefined);
 }
 
-function portsOf(m: Manifest): ContainerPort[] {
-  const containers = (spec(m).containers ?? []) as { ports?: { name?: string; containerPort?: number; protocol?: string }[] }[];
-  return containers.flatMap((c) =>
-    (c.ports ?? []).flatMap((p) => (typeof p.containerPort === 'number' ? [{ name: p.name, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP') as Protocol }] : [])),
-  );
+function requestedIPs(m: Manifest): string[] {
+  const asked = annotations(m)[REQUESTED_IPS_ANNOTATION];
+  // A pod that had addresses before (a restart of the lab) keeps them.
+  if (typeof asked !== 'string' || asked.trim() === '') return statusIPs(m);
+  return asked.split(',').map((ip) => ip.trim());
+}
+
+const terminated = (m: Manifest): boolean => status(m).phase === 'Succeeded' || status(m).phase === 'Failed';
+const hostNetwork = (o: StoredObject): boolean => spec(o.manifest).hostNetwork === true;
+
+/** The pod's container ports, decoded by the model as everywhere else (restartable init containers included). */
+function portsOf(m: Manifest): ServedPod['ports'] {
+  return decodePod(m, { ignoreUnknownFields: true }).ports;
+}
+
+interface PodCondition {
+  readonly phase: 'Pending' | 'Running';
+  readonly ready: boolean;
+  readonly reason?: string;
+  readonly message?: string;
 }
 
 export class PodRunner {
-  private readonly servers: PodServers;
   private requested = false;
   private running = false;
+  private verified = false;
   private served = '';
 
-  constructor(private readonly ctx: RunnerContext) {
-    this.servers = new PodServers(ctx.dir);
-  }
+  constructor(private readonly ctx: RunnerContext) {}
 
-  /** Follows the store until the signal aborts. */
+  /** Follows the store until the signal aborts; a pod-server helper that dies is restarted at once. */
   start(signal: AbortSignal): void {
     const unsubscribe = this.ctx.store.subscribe(() => this.request());
-    signal.addEventListener('abort', unsubscribe);
+    this.ctx.servers.onExit(() => this.request());
+    // A helper this daemon did not start (it outlived a restart) is watched by polling.
+    const supervise = setInterval(() => {
+      if (this.served !== '' && !this.ctx.servers.running(this.helper())) this.request();
+    }, this.ctx.superviseIntervalMs ?? 1000);
+    supervise.unref();
+    signal.addEventListener('abort', () => {
+      unsubscribe();
+      clearInterval(supervise);
+    });
     this.request();
+  }
+
+  private helper(): ProcessRecord | undefined {
+    return this.ctx.store.getMeta<ProcessRecord>('serverProcess');
   }
 
   private request(): void {
@@ -82,37 +137,77 @@ export class PodRunner {
     this.running = false;
   }
 
-  private bindStatus(o: StoredObject, ips: readonly string[], phase: string, message?: string): void {
+  /** Writes the pod's status (and binds it to this node) when it differs from what the store holds. */
+  private bindStatus(o: StoredObject, ips: readonly string[], condition: PodCondition): void {
     const m = o.manifest;
-    const next = {
-      ...m,
-      spec: { ...spec(m), nodeName: this.ctx.node },
-      status: {
-        ...status(m),
-        phase,
-        hostIP: this.ctx.gateways[4],
-        ...(ips.length > 0 ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
-        ...(message ? { message, reason: 'PodwallLab' } : {}),
-        ...(phase === 'Running' ? { startTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } : {}),
-      },
+    const old = status(m);
+    const ready = condition.ready ? 'True' : 'False';
+    const startedAt = typeof old.startTime === 'string' ? old.startTime : new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const containers = ((spec(m).containers ?? []) as { name?: string; image?: string }[]).map((c) => ({
+      name: c.name ?? '',
+      image: c.image ?? '',
+      imageID: '',
+      ready: condition.ready,
+      started: condition.phase === 'Running',
+      restartCount: 0,
+      state: condition.phase === 'Running' ? { running: { startedAt } } : { waiting: { reason: condition.reason ?? 'ContainerCreating' } },
+    }));
+    const next: Manifest = {
+      phase: condition.phase,
+      conditions: [
+        { type: 'PodScheduled', status: 'True' },
+        { type: 'Initialized', status: 'True' },
+        { type: 'ContainersReady', status: ready },
+        { type: 'Ready', status: ready, ...(condition.reason && !condition.ready ? { reason: condition.reason } : {}) },
+      ],
+      hostIP: this.ctx.gateways[4],
+      hostIPs: [{ ip: this.ctx.gateways[4] }],
+      ...(ips.length > 0 ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
+      ...(condition.phase === 'Running' ? { startTime: startedAt } : {}),
+      ...(condition.message ? { message: condition.message } : {}),
+      ...(condition.reason ? { reason: condition.reason } : {}),
+      containerStatuses: containers,
     };
-    this.ctx.store.put('Pod', o.namespace, o.name, next);
+    const bound = spec(m).nodeName === this.ctx.node;
+    if (bound && JSON.stringify(next) === JSON.stringify(old)) return;
+    this.ctx.store.put('Pod', o.namespace, o.name, { ...m, spec: { ...spec(m), nodeName: this.ctx.node }, status: next });
+  }
+
+  /** Once per daemon: what the kernel holds and the store does not (a crash mid-pass), and the reverse. */
+  private async verifyKernel(): Promise<void> {
+    const { store, network } = this.ctx;
+    const present = new Set(await network.listNamespaces());
+    const nets = store.podNetworks();
+    const known = new Set(nets.map((n) => network.netns(n.slot)));
+    // A pod whose namespace is gone (the machine restarted) gets a new one, with the same addresses.
+    store.transaction(() => nets.filter((n) => !present.has(network.netns(n.slot))).forEach((n) => store.removePodNetwork(n.namespace, n.name)));
+    const orphans = [...present].filter((n) => !known.has(n));
+    if (orphans.length > 0) await network.deleteNamespaces(orphans);
   }
 
   private async reconcile(): Promise<void> {
-    const { store, names, gateways } = this.ctx;
+    const { store, network, gateways } = this.ctx;
+    if (!this.verified) {
+      await this.verifyKernel();
+      this.verified = true;
+    }
+    // The version this pass may claim, read in the same synchronous step as the listing: pods the
+    // API server stores while this pass awaits are not in `pods`, so the claim must not cover them.
+    const snapshot = store.currentResourceVersion();
     const pods = store.list('Pod');
     const nets = new Map(store.podNetworks().map((n) => [key(n), n]));
-    const byKey = new Map(pods.map((p) => [key(p), p]));
-    const hostNetwork = (o: StoredObject): boolean => spec(o.manifest).hostNetwork === true;
-    const unbound = (o: StoredObject): boolean => spec(o.manifest).nodeName !== this.ctx.node && status(o.manifest).phase !== 'Failed';
+    const runsHere = (o: StoredObject): boolean => {
+      const node = spec(o.manifest).nodeName;
+      return (node === undefined || node === '' || node === this.ctx.node) && !terminated(o.manifest);
+    };
 
     // New pods: addresses, then their namespaces (empty: nothing can send yet), then status.
-    const fresh = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && unbound(p));
-    const assigned = new Map<string, { slot: number; ips: string[] }>();
+    const fresh = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && runsHere(p));
+    const assigned = new Map<string, PodLink>();
+    const failed = new Map<string, string>();
     const taken = [...nets.values()];
     for (const p of fresh) {
-      // One pod at a time, so a pod whose address cannot be had fails alone.
+      // One pod at a time, so a pod whose address cannot be had fails alone (and is retried later).
       try {
         const request = { namespace: p.namespace, name: p.name, requestedIPs: requestedIPs(p.manifest) };
         const link = allocateAddresses(this.ctx.podCIDR, [gateways[4], gateways[6]], taken, [request]).get(key(p))!;
@@ -120,44 +215,86 @@ export class PodRunner {
         taken.push({ namespace: p.namespace, name: p.name, ...link });
       } catch (err) {
         if (!(err instanceof AddressError)) throw err;
-        this.bindStatus(p, [], 'Failed', err.message);
+        failed.set(key(p), err.message);
       }
     }
     const links = [...assigned.values()];
     if (links.some((l) => l.ips.some((ip) => parseIP(ip)?.family === 6))) {
       this.ctx.recordHostSettings?.(applySysctls(LAB_SYSCTLS_IPV6));
-      await addIPv6Gateway(names, gateways);
+      await network.enableIPv6();
     }
-    await createPods(names, gateways, links);
+    await network.createPods(links);
     store.transaction(() => {
-      for (const [k, link] of assigned) {
-        const [namespace, name] = k.split('/');
-        store.setPodNetwork({ namespace, name, slot: link.slot, ips: link.ips });
-        this.bindStatus(byKey.get(k)!, link.ips, 'Running');
+      for (const p of pods) {
+        const current = store.get('Pod', p.namespace, p.name);
+        // Deleted, or replaced, while this pass waited: its namespace goes with the next pass.
+        if (!current || current.manifest.metadata === undefined || (current.manifest.metadata as Manifest).uid !== (p.manifest.metadata as Manifest).uid) continue;
+        const link = assigned.get(key(p));
+        if (link) {
+          store.setPodNetwork({ namespace: p.namespace, name: p.name, slot: link.slot, ips: link.ips });
+          this.bindStatus(current, link.ips, { phase: 'Pending', ready: false, reason: 'ContainerCreating' });
+        } else if (failed.has(key(p))) {
+          this.bindStatus(current, [], { phase: 'Pending', ready: false, reason: SANDBOX_FAILED, message: failed.get(key(p)) });
+        } else if (hostNetwork(p) && runsHere(p)) {
+          this.bindStatus(current, [gateways[4]], { phase: 'Running', ready: true });
+        } else {
+          // Only this runner assigns addresses: a status that claims others is put right.
+          const net = nets.get(key(p));
+          if (net && statusIPs(current.manifest).join(',') !== net.ips.join(',')) {
+            const s = status(current.manifest);
+            this.bindStatus(current, net.ips, { phase: s.phase === 'Running' ? 'Running' : 'Pending', ready: s.phase === 'Running' });
+          }
+        }
       }
-      for (const p of pods.filter((p) => hostNetwork(p) && unbound(p))) this.bindStatus(p, [gateways[4]], 'Running');
     });
 
-    // Servers start only once the ruleset covers every pod made so far.
-    const resourceVersion = store.currentResourceVersion();
-    await this.ctx.enforced(resourceVersion);
+    // Servers start only once the ruleset covers every pod made so far (read now, synchronously
+    // after the writes above, so it covers them).
+    await this.ctx.enforced(store.currentResourceVersion());
     const current = new Map(store.podNetworks().map((n) => [key(n), n]));
-    const gone = [...current.values()].filter((n) => !byKey.has(key(n)) && !store.get('Pod', n.namespace, n.name));
-    const served: ServedPod[] = store
-      .list('Pod')
-      .flatMap((p) => {
-        const net = current.get(key(p));
-        return net && !hostNetwork(p) ? [{ netns: names.netns(net.slot), name: key(p), ips: [...net.ips], ports: portsOf(p.manifest) }] : [];
-      });
+    const live = store.list('Pod');
+    const liveKeys = new Set(live.map(key));
+    const gone = [...current.values()].filter((n) => !liveKeys.has(key(n)));
+    const served: ServedPod[] = live.flatMap((p) => {
+      const net = current.get(key(p));
+      return net && !hostNetwork(p) ? [{ netns: network.netns(net.slot), name: key(p), ips: [...net.ips], ports: portsOf(p.manifest) }] : [];
+    });
     const servedKey = JSON.stringify(served);
-    if (servedKey !== this.served || !this.servers.running(store.getMeta<number>('serverPid'))) {
-      store.setMeta('serverPid', await this.servers.sync(served, store.getMeta<number>('serverPid')));
+    // A pod still waiting for a socket is tried again on every pass.
+    const waiting = live.some((p) => current.has(key(p)) && !hostNetwork(p) && status(p.manifest).phase !== 'Running');
+    if (servedKey !== this.served || waiting || !this.ctx.servers.running(this.helper())) {
+      const result = await this.ctx.servers.sync(served, this.helper());
+      store.setMeta('serverProcess', result.process);
       this.served = servedKey;
+      store.transaction(() => {
+        for (const pod of served) {
+          const [namespace, name] = pod.name.split('/');
+          const o = store.get('Pod', namespace, name);
+          if (!o || !current.has(key(o))) continue;
+          const lacking = result.missing.get(pod.name);
+          if (lacking) {
+            const why = lacking.errors.length > 0 ? lacking.errors.join('; ') : 'not listening';
+            this.bindStatus(o, pod.ips, { phase: 'Pending', ready: false, reason: 'ContainersNotReady', message: `sockets ${lacking.sockets.join(', ')}: ${why}` });
+          } else {
+            this.bindStatus(o, pod.ips, { phase: 'Running', ready: true });
+          }
+        }
+      });
     }
     if (gone.length > 0) {
-      await deletePods(names, gone);
+      await network.deletePods(gone);
       store.transaction(() => gone.forEach((n) => store.removePodNetwork(n.namespace, n.name)));
     }
-    store.setMeta('convergedResourceVersion', resourceVersion);
+    // The claim: every pod of the snapshot was handled; those that do not run (no address to be
+    // had, a socket that did not open) are named, so a command waiting on the claim can say so.
+    const notReady = pods
+      .filter((p) => runsHere(p) && !hostNetwork(p))
+      .flatMap((p) => {
+        const now = store.get('Pod', p.namespace, p.name);
+        if (!now || (now.manifest.metadata as Manifest).uid !== (p.manifest.metadata as Manifest).uid) return [];
+        const s = status(now.manifest);
+        return s.phase === 'Running' ? [] : [{ pod: key(p), reason: typeof s.message === 'string' ? s.message : String(s.reason ?? s.phase ?? 'Pending') }];
+      });
+    store.setMeta('converged', { resourceVersion: snapshot, notReady });
   }
 }

@@ -9,6 +9,7 @@ export { buildCluster, compareEndpoints, compareStrings, NAMESPACE_NAME_LABEL, t
 export { parseManifests, type ManifestObject } from './parse.js';
 export { loadManifests, loadTexts, clusterFromObjects, type LoadOptions } from './load.js';
 export { decodeNetworkPolicy } from './networkpolicy.js';
+export { decodePod } from './workload.js';
 export { networkPolicyManifest, namespaceManifest } from './manifest.js';
 export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';
 export { admitObject, type AdmittedKind, type Admission } from './admit.js';
