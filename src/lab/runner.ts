@@ -284,6 +284,8 @@ export class PodRunner {
     if (gone.length > 0) {
       await network.deletePods(gone);
       store.transaction(() => gone.forEach((n) => store.removePodNetwork(n.namespace, n.name)));
+      // Their addresses are free only now: a pod that waited for one gets another pass.
+      if (failed.size > 0) this.requested = true;
     }
     // The claim: every pod of the snapshot was handled; those that do not run (no address to be
     // had, a socket that did not open) are named, so a command waiting on the claim can say so.
