@@ -48,8 +48,11 @@ export function leftovers(name: string, table: string, stateDir: string): string
     if (!/^[0-9]+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      // The pod server helper (podnet.py with the lab's files) and the lab daemon (--state-dir ROOT).
-      const ours = cmdline.some((a) => a.startsWith(`${stateDir}/`) || a === stateRoot);
+      // The pod server helper (podnet.py with the lab's files) and the lab daemon (its exact --name
+      // and --state-dir: other labs may share the state root).
+      const flag = (f: string): string | undefined => cmdline[cmdline.indexOf(f) + 1];
+      const daemon = cmdline.includes('daemon') && flag('--name') === name && flag('--state-dir') === stateRoot;
+      const ours = daemon || cmdline.some((a) => a.startsWith(`${stateDir}/`));
       if (ours && Number(entry) !== process.pid) out.push(`process ${entry}: ${cmdline.join(' ').trim()}`);
     } catch {
       // the process ended while we looked
