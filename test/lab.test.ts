@@ -162,7 +162,6 @@ function startEchoPair(lab: Lab, serverPod: string, clientPod: string, serverIP:
   const server = spawn('ip', ['netns', 'exec', lab.netnsOf(serverPod), 'python3', '-c', serverCode], { stdio: 'ignore' });
   const events: { t: number; ok: boolean }[] = [];
   let client!: ChildProcess;
-  // Give the server a moment to listen before the client connects.
   const startClient = (): void => {
     client = spawn('ip', ['netns', 'exec', lab.netnsOf(clientPod), 'python3', '-c', clientCode], { stdio: ['ignore', 'pipe', 'ignore'] });
     let buffer = '';
@@ -173,7 +172,11 @@ function startEchoPair(lab: Lab, serverPod: string, clientPod: string, serverIP:
       for (const line of lines) events.push({ t: Date.now(), ok: line.startsWith('ok') });
     });
   };
-  spawnSync('sleep', ['0.3']);
+  // The client connects once the server listens (checked from inside the server's pod).
+  const deadline = Date.now() + 10_000;
+  while (spawnSync('ip', ['netns', 'exec', lab.netnsOf(serverPod), 'python3', '-c', `import socket;socket.create_connection(('127.0.0.1',${port}),timeout=1).close()`]).status !== 0) {
+    if (Date.now() > deadline) throw new Error(`the echo server in ${serverPod} did not listen on ${port}`);
+  }
   startClient();
   return { client, server, events };
 }
