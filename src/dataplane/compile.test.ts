@@ -287,9 +287,14 @@ function checkInvariants(r: Ruleset): void {
   const referenced = new Set<string>();
   for (const c of r.chains) {
     if (c.base) continue;
-    if (/^log-(in|eg)-\d+$/.test(c.name)) {
+    if (/^log-(in|eg)-(conflict-)?\d+$/.test(c.name)) {
       assert.ok(logged, `${c.name} exists without logging`);
       assert.equal(c.rules.length, 2, `${c.name}: a counter and a rate-limited log`);
+      continue;
+    }
+    const conflict = /^(in|eg)-conflict$/.exec(c.name)?.[1];
+    if (conflict) {
+      assert.deepEqual(c.rules, (logged ? LOG_TAIL : DENY_TAIL)[conflict as 'in' | 'eg'], `${c.name}: a shared address is only counted and refused`);
       continue;
     }
     const tag = /^(in|eg)-\d+$/.exec(c.name)?.[1] as 'in' | 'eg' | undefined;
@@ -1222,13 +1227,64 @@ describe('compileRuleset', () => {
     }
   });
 
-  test('two pods with one address (a finished pod whose IP was reused) never give a map two elements with one key', () => {
+  test('two pods with one address never give a map two elements with one key', () => {
     const objects = [pod('default/job-1', { ips: ['10.0.0.1'] }), pod('default/web', { ips: ['10.0.0.1'] }), denyIngress('default/deny')];
     for (const log of [false, true]) {
       const r = compile(objects, { log });
       for (const m of r.maps) assert.equal(new Set(m.elements.map(([k]) => k)).size, m.elements.length, `${m.name} has a duplicate key`);
       assert.equal(map(r, 'ingress4').size, 1);
     }
+  });
+
+  // Issue 13: "when two live pods claim one address, that address gets the verdict of the most
+  // restrictive claimant (or is dropped), never 'no entry'".
+  test('an impostor claiming the db address does not open the db: every connection from or to the shared address is refused and counted', () => {
+    const objects = [
+      pod('default/web', { ips: ['10.0.0.1'], labels: { app: 'web' } }),
+      pod('default/api', { ips: ['10.0.0.2'], labels: { app: 'api' } }),
+      pod('default/db', { ips: ['10.0.0.3'], labels: { app: 'db' }, ports: [{ containerPort: 3306 }] }),
+      // No policy selects the impostor: before, whichever pod came first by name took the address.
+      pod('default/aaa-impostor', { ips: ['10.0.0.3'], labels: { app: 'impostor' }, ports: [{ containerPort: 3306 }] }),
+      ingressPolicy('default/db', app('db'), [{ from: [{ podSelector: app('api') }], ports: [{ port: 3306 }] }]),
+    ];
+    const r = compile(objects);
+    expectOutcomes(r, 'ingress', [
+      [tcp('10.0.0.1', '10.0.0.3', 3306), 'denied'],
+      [tcp('10.0.0.2', '10.0.0.3', 3306), 'denied'],
+    ]);
+    expectOutcomes(r, 'egress', [[tcp('10.0.0.3', '10.0.0.1', 80), 'denied']]);
+    assert.equal(counterOf(r, 'in', '10.0.0.3'), 'in/conflict/10.0.0.3');
+    assert.equal(counterOf(r, 'eg', '10.0.0.3'), 'eg/conflict/10.0.0.3');
+  });
+
+  test('a Failed pod claiming a live pod\'s address changes nothing: the model gives finished pods no address', () => {
+    const live = [
+      pod('default/api', { ips: ['10.0.0.2'], labels: { app: 'api' } }),
+      pod('default/db', { ips: ['10.0.0.3'], labels: { app: 'db' }, ports: [{ containerPort: 3306 }] }),
+      ingressPolicy('default/db', app('db'), [{ from: [{ podSelector: app('api') }], ports: [{ port: 3306 }] }]),
+    ];
+    const finished = { ...pod('default/aaa-old', { ips: ['10.0.0.3'] }), status: { phase: 'Failed', podIP: '10.0.0.3', podIPs: [{ ip: '10.0.0.3' }] } };
+    const r = compile([...live, finished]);
+    assert.deepEqual(renderTable(r), renderTable(compile(live)));
+    expectOutcomes(r, 'ingress', [[tcp('10.0.0.2', '10.0.0.3', 3306), 'allowed']]);
+  });
+
+  test('an address shared by a pod a peer matches and one it does not is not admitted through that peer; an ipBlock still admits it', () => {
+    const objects = [
+      pod('default/api', { ips: ['10.0.0.2'], labels: { app: 'api' } }),
+      pod('default/other', { ips: ['10.0.0.2'], labels: { app: 'other' } }),
+      pod('default/api2', { ips: ['10.0.0.4'], labels: { app: 'api' } }),
+      pod('default/db', { ips: ['10.0.0.3'], labels: { app: 'db' }, ports: [{ containerPort: 3306 }] }),
+      pod('default/cache', { ips: ['10.0.0.5'], labels: { app: 'cache' }, ports: [{ containerPort: 6379 }] }),
+      ingressPolicy('default/db', app('db'), [{ from: [{ podSelector: app('api') }], ports: [{ port: 3306 }] }]),
+      ingressPolicy('default/cache', app('cache'), [{ from: [{ ipBlock: { cidr: '10.0.0.0/29' } }] }]),
+    ];
+    const r = compile(objects);
+    expectOutcomes(r, 'ingress', [
+      [tcp('10.0.0.2', '10.0.0.3', 3306), 'denied'],
+      [tcp('10.0.0.4', '10.0.0.3', 3306), 'allowed'],
+      [tcp('10.0.0.2', '10.0.0.5', 6379), 'allowed'],
+    ]);
   });
 
   test('ipBlockRanges: cidr minus except as ranges', () => {

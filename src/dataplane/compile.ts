@@ -95,20 +95,29 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
   const pods = compiled.cluster.endpoints
     .map((e, i) => addressesOf(e, i))
     .filter((p) => p.ips[4] !== undefined || p.ips[6] !== undefined);
-  // hostNetwork pods are not subject to policy and are the node's traffic: never dispatched. An
-  // address claimed twice (a stale pod beside the one that reuses its IP) goes to the first pod
-  // only, so one bad object cannot make the whole transaction fail.
-  const claimed = new Set<string>();
+  // "The data plane never lets a shared address weaken isolation": an address two live pods claim
+  // (a terminating pod beside the new one that reuses its IP, or a forged status) cannot be told
+  // apart by a packet, so it gets the strictest verdict there is: every new connection from or to
+  // it is counted (`in|eg/conflict/<address>`) and refused, whichever claimant is local. A pod peer admits
+  // it only when every claimant matches the peer. (Terminated pods hold no address: the model drops
+  // them.) hostNetwork pods share the node's address by design and are never dispatched.
+  const claimants = new Map<string, number[]>();
+  for (const p of pods) {
+    if (p.endpoint.hostNetwork) continue;
+    for (const family of [4, 6] as const) {
+      const addr = p.text[family];
+      if (addr) claimants.set(addr, [...(claimants.get(addr) ?? []), p.index]);
+    }
+  }
+  const shared = new Set([...claimants].filter(([, who]) => who.length > 1).map(([addr]) => addr));
+  const conflicted = [...shared].filter((addr) => claimants.get(addr)!.some((i) => isLocal(compiled.cluster.endpoints[i]))).sort();
   const local = pods
     .filter((p) => isLocal(p.endpoint) && !p.endpoint.hostNetwork)
     .map((p) => {
       const text: { 4?: string; 6?: string } = {};
       for (const family of [4, 6] as const) {
         const addr = p.text[family];
-        if (addr && !claimed.has(addr)) {
-          claimed.add(addr);
-          text[family] = addr;
-        }
+        if (addr && !shared.has(addr)) text[family] = addr;
       }
       return { ...p, text };
     });
@@ -144,9 +153,15 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
             if (peer.cidr.family === f) ranges.push(...subtractRanges(cidrRange(peer.cidr), peer.except.map(cidrRange)));
             continue;
           }
-          for (const p of podsOfPeer.get(peer.id) ?? []) {
+          const matched = podsOfPeer.get(peer.id) ?? [];
+          const members = new Set(matched.map((p) => p.index));
+          for (const p of matched) {
             const ip = p.ips[f];
-            if (ip) ranges.push({ first: ip.value, last: ip.value });
+            const text = p.text[f];
+            if (!ip || !text) continue;
+            // A shared address stands for every claimant: admitted only if the peer matches them all.
+            if (shared.has(text) && !claimants.get(text)!.every((i) => members.has(i))) continue;
+            ranges.push({ first: ip.value, last: ip.value });
           }
         }
         cached[f] = mergeRanges(ranges);
@@ -185,7 +200,8 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
             // Egress: the destination is the peer, so its addresses carry their own numbers.
             for (const d of pods) {
               const ip = d.ips[family];
-              if (!ip) continue;
+              // A shared address is never admitted through a named port: its claimants may number it differently.
+              if (!ip || shared.has(d.text[family]!)) continue;
               const inPeers = rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, d.endpoint, ip));
               if (!inPeers) continue;
               for (const cp of d.endpoint.ports) {
@@ -310,6 +326,33 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
           if (!addr) continue;
           dispatch[family].push([addr, `jump ${chain}`]);
           counted[family].push([addr, quote(counter, 255)]);
+        }
+      }
+    }
+    if (conflicted.length > 0) {
+      const chain = `${tag}-conflict`;
+      const rules: string[] = [];
+      for (const family of [4, 6] as const) {
+        const key = `${ipKeyword(family)} ${addrField}`;
+        rules.push(options.log ? `${key} vmap @log-${tag}${family}` : `counter name ${key} map @count-${tag}${family}`);
+      }
+      rules.push('meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited');
+      chains.push({ name: chain, rules });
+      for (const addr of conflicted) {
+        const family = parseIP(addr)!.family;
+        // Counter names take no ':' (IPv6): written with '-' instead.
+        const counter = `${tag}/conflict/${addr.replaceAll(':', '-')}`;
+        const previous = options.counterValues?.get(counter);
+        counters.push({ name: counter, packets: previous?.packets ?? 0, bytes: previous?.bytes ?? 0 });
+        dispatch[family].push([addr, `jump ${chain}`]);
+        counted[family].push([addr, quote(counter, 255)]);
+        if (options.log) {
+          const logChain = `log-${tag}-conflict-${conflicted.indexOf(addr)}`;
+          chains.push({
+            name: logChain,
+            rules: [`counter name ${quote(counter, 255)}`, `limit rate 10/second burst 20 packets log prefix ${quote(`podwall drop ${tag} shared ${addr}: `, 120)} level info`],
+          });
+          logged[family].push([addr, `jump ${logChain}`]);
         }
       }
     }

@@ -223,6 +223,20 @@ describe('nft -c accepts edge cases', () => {
     await accepts(compiled, { log: true, table: 'podwall_edge', counterValues: new Map([[`in/edge/a`, { packets: 12, bytes: 3456 }]]) });
   });
 
+  test('addresses two live pods claim (both families, isolated or not): the conflict chains and counters, with and without logging', options, async () => {
+    const objects = [
+      pod('db', ['10.0.0.3', 'fd00::3'], { app: 'db' }, [{ name: 'sql', containerPort: 3306 }]),
+      pod('impostor', ['10.0.0.3', 'fd00::3'], { app: 'x' }),
+      pod('api', ['10.0.0.2', 'fd00::2'], { app: 'api' }),
+      policy('db', { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 'sql' }] }] }),
+      policy('api', { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: {} }], ports: [{ port: 'sql' }] }] }),
+    ];
+    const compiled = load([{ file: 'shared.yaml', text: textOf(objects) }]);
+    assert.ok(compileRuleset(compiled).chains.some((c) => c.name === 'in-conflict'));
+    await accepts(compiled);
+    await accepts(compiled, { log: true });
+  });
+
   test('a large cluster: hundreds of pods and elements split across lines', options, async () => {
     const objects: Json[] = [];
     for (let i = 0; i < 600; i++) {
