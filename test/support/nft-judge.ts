@@ -1,0 +1,182 @@
+// A packet judged as nft would judge it against a compiled Ruleset, without the kernel: the
+// dispatch maps, the class chains' lookups and interval-set membership, and the forward hook's
+// order (the source's egress, then the destination's ingress). Shared by the data plane's unit
+// tests and the upstream case table (test/dataplane-conformance.test.ts), so a wrong ruleset fails
+// CI even where the kernel tests cannot run.
+import assert from 'node:assert/strict';
+import type { NftSet, Ruleset } from '../../src/dataplane/ruleset.js';
+import { parseIP } from '../../src/model/index.js';
+
+export type Fam = 4 | 6;
+export const family = (ip: string): Fam => (ip.includes(':') ? 6 : 4);
+
+export function chain(r: Ruleset, name: string): readonly string[] {
+  const c = r.chains.find((x) => x.name === name);
+  assert.ok(c, `no chain ${name} in ${r.chains.map((x) => x.name).join(', ')}`);
+  return c.rules;
+}
+
+export function map(r: Ruleset, name: string): Map<string, string> {
+  const m = r.maps.find((x) => x.name === name);
+  assert.ok(m, `no map ${name}`);
+  return new Map(m.elements.map(([k, v]) => [k, v]));
+}
+
+/** The class chain an address is dispatched to for `direction`, or undefined. */
+export function dispatched(r: Ruleset, direction: 'ingress' | 'egress', ip: string): string | undefined {
+  const verdict = map(r, `${direction}${family(ip)}`).get(ip);
+  if (verdict === undefined) return undefined;
+  assert.match(verdict, /^jump /);
+  return verdict.slice('jump '.length);
+}
+
+
+/** How a class chain ends: the pod's counter (or its log chain), then the refusal. */
+export const DENY_TAIL = {
+  in: ['counter name ip daddr map @count-in4', 'counter name ip6 daddr map @count-in6', 'meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited'],
+  eg: ['counter name ip saddr map @count-eg4', 'counter name ip6 saddr map @count-eg6', 'meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited'],
+};
+export const LOG_TAIL = {
+  in: ['ip daddr vmap @log-in4', 'ip6 daddr vmap @log-in6', 'meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited'],
+  eg: ['ip saddr vmap @log-eg4', 'ip6 saddr vmap @log-eg6', 'meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited'],
+};
+export const isLogged = (r: Ruleset): boolean => r.maps.some((m) => m.name.startsWith('log-'));
+
+export interface Interval {
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+export const PROTOCOL_NUMBERS: Record<string, bigint> = { icmp: 1n, tcp: 6n, udp: 17n, sctp: 132n, 'ipv6-icmp': 58n };
+
+export function parseAddress(text: string, fam: Fam): bigint {
+  const ip = parseIP(text);
+  assert.ok(ip && ip.family === fam, `not an IPv${fam} address: ${text}`);
+  return ip.value;
+}
+
+/** One field of an element as the interval it stands for. */
+export function parseField(text: string, type: string): Interval {
+  if (type === 'ipv4_addr' || type === 'ipv6_addr') {
+    const fam: Fam = type === 'ipv4_addr' ? 4 : 6;
+    const bits = fam === 4 ? 32n : 128n;
+    if (text.includes('/')) {
+      const [addr, prefix] = text.split('/');
+      const first = parseAddress(addr, fam);
+      const host = (1n << (bits - BigInt(prefix))) - 1n;
+      assert.equal(first & host, 0n, `${text} has host bits set`);
+      return { first, last: first | host };
+    }
+    if (text.includes('-')) {
+      const [a, b] = text.split('-');
+      const range = { first: parseAddress(a, fam), last: parseAddress(b, fam) };
+      assert.ok(range.first < range.last, `${text} is an empty or one-address range`);
+      return range;
+    }
+    const v = parseAddress(text, fam);
+    return { first: v, last: v };
+  }
+  if (type === 'inet_proto') {
+    const n = PROTOCOL_NUMBERS[text];
+    assert.ok(n !== undefined, `unknown protocol ${text}`);
+    return { first: n, last: n };
+  }
+  assert.equal(type, 'inet_service');
+  const [a, b] = text.split('-');
+  assert.match(text, /^\d+(-\d+)?$/);
+  const range = { first: BigInt(a), last: BigInt(b ?? a) };
+  assert.ok(range.first <= range.last && range.last <= 65535n, `bad port range ${text}`);
+  if (b !== undefined) assert.ok(range.first < range.last, `${text}: a one-port range is written as the port`);
+  return range;
+}
+
+const boxCache = new WeakMap<NftSet, Interval[][]>();
+
+/** A set's elements as boxes, one interval per concatenated field. */
+export function boxes(set: NftSet): Interval[][] {
+  let cached = boxCache.get(set);
+  if (!cached) {
+    const types = set.type.split(' . ');
+    cached = set.elements.map((e) => {
+      const fields = e.split(' . ');
+      assert.equal(fields.length, types.length, `element ${e} does not fit ${set.type}`);
+      return fields.map((f, i) => parseField(f, types[i]));
+    });
+    boxCache.set(set, cached);
+  }
+  return cached;
+}
+
+const contains = (box: readonly Interval[], key: readonly bigint[]): boolean => box.every((f, i) => key[i] >= f.first && key[i] <= f.last);
+export const overlap = (a: readonly Interval[], b: readonly Interval[]): boolean => a.every((f, i) => f.first <= b[i].last && b[i].first <= f.last);
+export const inSet = (set: NftSet, key: readonly bigint[]): boolean => boxes(set).some((b) => contains(b, key));
+
+export interface Packet {
+  readonly src: string;
+  readonly dst: string;
+  readonly proto: 'tcp' | 'udp' | 'sctp' | 'icmp';
+  readonly port?: number;
+}
+
+export type Outcome = 'allowed' | 'denied' | 'not isolated';
+
+const LOOKUP = {
+  all: /^meta nfproto ipv(4|6) (accept|return)$/,
+  any: /^(ip6?) (saddr|daddr) @(\S+) (accept|return)$/,
+  ports: /^(ip6?) (saddr|daddr) \. meta l4proto \. th dport @(\S+) (accept|return)$/,
+  named: /^(ip6?) daddr \. (ip6?) saddr \. meta l4proto \. th dport @(\S+) (accept|return)$/,
+};
+
+/** What a class chain's rule is: a lookup of one family, or part of the deny tail. */
+export function classify(rule: string): { kind: 'all' | 'any' | 'ports' | 'named'; fam: Fam; field?: string; set?: string; verdict: string } | { kind: 'tail' } {
+  const fam = (keyword: string): Fam => (keyword === 'ip' ? 4 : 6);
+  let m = LOOKUP.all.exec(rule);
+  if (m) return { kind: 'all', fam: Number(m[1]) as Fam, verdict: m[2] };
+  m = LOOKUP.any.exec(rule);
+  if (m) return { kind: 'any', fam: fam(m[1]), field: m[2], set: m[3], verdict: m[4] };
+  m = LOOKUP.ports.exec(rule);
+  if (m) return { kind: 'ports', fam: fam(m[1]), field: m[2], set: m[3], verdict: m[4] };
+  m = LOOKUP.named.exec(rule);
+  if (m) {
+    assert.equal(m[1], m[2], `${rule} mixes families`);
+    return { kind: 'named', fam: fam(m[1]), field: 'daddr', set: m[3], verdict: m[4] };
+  }
+  assert.ok([...DENY_TAIL.in, ...DENY_TAIL.eg, ...LOG_TAIL.in, ...LOG_TAIL.eg].includes(rule), `not a class chain rule: ${rule}`);
+  return { kind: 'tail' };
+}
+
+/** The verdict of the class chain the packet's pod is dispatched to for `direction`. */
+export function judge(r: Ruleset, direction: 'ingress' | 'egress', p: Packet): Outcome {
+  const fam = family(p.dst);
+  assert.equal(family(p.src), fam);
+  const name = dispatched(r, direction, direction === 'ingress' ? p.dst : p.src);
+  if (name === undefined) return 'not isolated';
+  const peer = parseAddress(direction === 'ingress' ? p.src : p.dst, fam);
+  const dst = parseAddress(p.dst, fam);
+  const proto = PROTOCOL_NUMBERS[p.proto];
+  for (const rule of chain(r, name)) {
+    const c = classify(rule);
+    if (c.kind === 'tail') {
+      if (rule.includes('reject')) return 'denied';
+      continue;
+    }
+    if (c.fam !== fam) continue;
+    if (c.kind === 'all') return 'allowed';
+    const set = r.sets.find((s) => s.name === c.set);
+    assert.ok(set, `${rule} refers to a missing set`);
+    // th dport exists for tcp, udp and sctp; the sets hold nothing else.
+    const hit =
+      c.kind === 'any'
+        ? inSet(set, [peer])
+        : p.port !== undefined && (c.kind === 'ports' ? inSet(set, [peer, proto, BigInt(p.port)]) : inSet(set, [dst, peer, proto, BigInt(p.port)]));
+    if (hit) return 'allowed';
+  }
+  assert.fail(`${name} has no final verdict`);
+}
+
+
+/** A new connection through the forward hook: the source's egress (if isolated), then the destination's ingress. */
+export function judgeConnection(r: Ruleset, p: Packet): 'allowed' | 'denied' {
+  if (judge(r, 'egress', p) === 'denied') return 'denied';
+  return judge(r, 'ingress', p) === 'denied' ? 'denied' : 'allowed';
+}
