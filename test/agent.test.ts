@@ -2,19 +2,23 @@
 // ruleset as the lab's own agent; it follows changes; it fails closed (the API server killed,
 // or unreachable at start, leaves the kernel's rules as they were); health and metrics.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, agentMetrics, serveHealth } from '../src/agent/index.js';
 import { deleteTable } from '../src/dataplane/index.js';
 import { Lab } from '../src/lab/index.js';
 import { loadTexts } from '../src/model/index.js';
+import { main } from '../src/cli/main.js';
+import type { Output } from '../src/cli/output.js';
 
 const LAB = 'agt';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TABLE = 'podwall-agtx';
 const stateRoot = mkdtempSync(join(tmpdir(), 'podwall-agent-'));
 const canRun = process.getuid?.() === 0 && ['ip', 'nft', 'conntrack', 'python3'].every((p) => spawnSync('which', [p]).status === 0);
@@ -119,7 +123,18 @@ describe('the agent', { skip }, () => {
     assert.match(metrics, /^podwall_ruleset_rules \d+/m);
     assert.match(metrics, /^podwall_ruleset_set_elements \d+/m);
     assert.match(metrics, /^podwall_sync_duration_seconds_count \d+/m);
-    assert.match(metrics, /^podwall_denied_packets\{pod="shop\/db",direction="ingress"\} \d+/m);
+    assert.match(metrics, /^podwall_denied_packets_total\{pod="shop\/db",direction="ingress"\} \d+/m);
+    // Totals are counters (Prometheus rate() needs them monotonic), not gauges.
+    for (const total of ['podwall_syncs_total', 'podwall_sync_errors_total', 'podwall_watch_restarts_total', 'podwall_connections_revoked_total', 'podwall_denied_packets_total']) {
+      assert.match(metrics, new RegExp(`^# TYPE ${total} counter$`, 'm'), total);
+    }
+  });
+
+  test('a table deleted behind its back is put back within 2 s, the same as before', async () => {
+    const before = listing(TABLE);
+    spawnSync('nft', ['delete', 'table', 'inet', TABLE]);
+    const deleted = Date.now();
+    assert.ok(await until(() => listing(TABLE) === before, 2000), `restored within 2 s (after ${Date.now() - deleted} ms: ${listing(TABLE).slice(0, 80)})`);
   });
 
   test('a change made through the API is enforced by both agents alike', async () => {
@@ -133,16 +148,45 @@ spec:
 `;
     await lab.apply(cluster(egress));
     const rv = lab.store.currentResourceVersion();
-    await agent.waitForSync(rv);
+    await agent.waitForSync((versions) => versions.every((v) => Number(v) >= rv));
     assert.equal(listing(TABLE), listing(lab.names.table));
     assert.match(listing(TABLE), /egress of pods isolated by shop\/web-egress/);
+  });
+
+  test('the podwall agent command stops within 2 s of SIGTERM, exit 0, leaving its rules in place', async () => {
+    const table = `${TABLE}y`;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/entry.ts'), 'agent', '--kubeconfig', lab.kubeconfig, '--node', LAB, '--table', table, '--health-address', '127.0.0.1:0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      assert.ok(await until(() => /health on http:\/\/127\.0\.0\.1:\d+/.test(stderr), 20_000), stderr);
+      const port = Number(/health on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+      let ready = false;
+      const deadline = Date.now() + 20_000;
+      while (!ready && Date.now() < deadline) ready = (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200;
+      assert.ok(ready, 'the agent became ready');
+      const rules = listing(table);
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 2000))]);
+      assert.equal(code, 0, `exit 0 within 2 s (got ${String(code)} after ${Date.now() - t0} ms): ${stderr}`);
+      assert.equal(listing(table), rules, 'its rules stay in force');
+    } finally {
+      child.kill('SIGKILL');
+      await deleteTable(table).catch(() => undefined);
+    }
   });
 
   test('with the API server killed, enforcement stays: the rules are unchanged and the kernel still decides', async () => {
     const before = listing(TABLE);
     const probeBefore = await lab.probe([{ port: 5432, protocol: 'TCP' }]);
+    const restarts = agent.getStatus().watchRestarts;
     process.kill(lab.daemon()!.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(await until(() => agent.getStatus().watchRestarts > restarts, 10_000), 'the agent noticed the API server is gone');
     assert.equal(listing(TABLE), before, 'the agent left its rules in place');
     assert.equal(listing(lab.names.table), before, "the lab's rules stay too");
     assert.equal((await get(healthPort, '/readyz')).status, 200, 'still ready: it has applied a full sync');
@@ -161,10 +205,41 @@ spec:
     const fresh = new Agent({ node: LAB, kubeconfig: kc, table: TABLE });
     const stop = new AbortController();
     const run = fresh.run(stop.signal);
-    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok(await until(() => fresh.getStatus().watchRestarts >= 3, 10_000), 'it tried to list (and failed) for each kind');
     assert.equal(fresh.getStatus().synced, false);
     assert.equal(listing(TABLE), before, 'nothing applied from an empty view of the cluster');
     stop.abort();
     await run;
   });
+});
+
+describe('podwall agent: bad input is exit 2 with one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podwall-agent-input-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const run = async (args: string[]): Promise<{ code: number; err: string }> => {
+    let err = '';
+    const io: Output = { out: () => undefined, err: (s) => (err += `${s}\n`), color: false };
+    return { code: await main(['agent', ...args], io), err };
+  };
+  const garbage = join(dir, 'garbage.yaml');
+  writeFileSync(garbage, 'this: [is not a kubeconfig');
+  const noCluster = join(dir, 'empty.yaml');
+  writeFileSync(noCluster, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+  const cases: [string, string[], RegExp][] = [
+    ['a kubeconfig that does not exist', ['--kubeconfig', join(dir, 'nope.yaml')], /--kubeconfig .*nope\.yaml: .*(ENOENT|no such file)/],
+    ['a kubeconfig that is not YAML', ['--kubeconfig', garbage], /--kubeconfig .*garbage\.yaml: /],
+    ['a kubeconfig without a cluster', ['--kubeconfig', noCluster], /no current cluster/],
+    ['a health address without a port', ['--health-address', 'localhost'], /--health-address: "localhost" is not ADDRESS:PORT/],
+    ['a health address with a bad port', ['--health-address', '127.0.0.1:99999'], /--health-address: "127\.0\.0\.1:99999" is not ADDRESS:PORT/],
+    ['a health address that is a host name', ['--health-address', 'example.com:9743'], /is not ADDRESS:PORT/],
+    ['a node address that is not an IP', ['--node-address', '10.0.0.300'], /--node-address: "10\.0\.0\.300" is not an IP address/],
+  ];
+  for (const [what, args, message] of cases) {
+    test(what, async () => {
+      const r = await run(args);
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, message);
+      assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+    });
+  }
 });

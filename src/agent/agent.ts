@@ -1,10 +1,12 @@
 // The agent: keeps the cluster's Pods, Namespaces and NetworkPolicies in memory through
 // list/watch, and enforces them for this node's pods through the data plane, one atomic
 // transaction per batch of changes. It fails closed: until its first full sync, and whenever the
-// API server is unreachable, the rules already in the kernel stay as they are.
+// API server is unreachable, the rules already in the kernel stay as they are. Its table is
+// watched: one deleted behind its back is put back within a second or two.
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   compileRuleset,
+  tableExists,
   connectionChanges,
   listConntrack,
   markConntrack,
@@ -32,7 +34,16 @@ export interface AgentOptions {
   readonly minSyncIntervalMs?: number;
   readonly resyncIntervalMs?: number;
   readonly watchTimeoutSeconds?: number;
+  /** How often the agent checks that its table is still in the kernel (ms). */
+  readonly tableCheckIntervalMs?: number;
+  /** Items per list page. */
+  readonly pageSize?: number;
   readonly logger?: (line: string) => void;
+}
+
+/** The resourceVersions (opaque) of the namespaces, pods and networkpolicies streams a sync computed from. */
+export interface SyncSnapshot {
+  readonly versions: readonly string[];
 }
 
 export interface SyncRecord {
@@ -41,8 +52,8 @@ export interface SyncRecord {
   readonly applied: boolean;
   readonly stats: RulesetStats;
   readonly connectionsCut: number;
-  /** The highest resourceVersion among the objects this sync saw. */
-  readonly resourceVersion: number;
+  /** The streams' versions of the state this sync computed from. */
+  readonly versions: readonly string[];
   readonly skippedObjects: number;
 }
 
@@ -55,18 +66,25 @@ export interface AgentStatus {
   readonly lastError?: string;
 }
 
-type Manifest = Record<string, unknown>;
-
-const rvOf = (o: Manifest): number => Number(((o.metadata ?? {}) as { resourceVersion?: string }).resourceVersion ?? 0) || 0;
+interface Waiter {
+  readonly covered: (versions: readonly string[]) => boolean;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
 
 export class Agent {
   readonly table: string;
   private readonly reflectors: Reflector[];
   private readonly runner: CoalescingRunner;
   private readonly applier = new RulesetApplier();
-  private readonly waiters: { rv: number; resolve: () => void }[] = [];
+  private readonly waiters = new Set<Waiter>();
   private status: AgentStatus = { synced: false, syncs: 0, errors: 0, watchRestarts: 0 };
-  private highestSeen = 0;
+  /** Whether an object changed since the state the last sync started from. */
+  private dirty = true;
+  private syncing = false;
+  private stopped = false;
+  /** The versions the enforced state is known to stand for (advanced by bookmarks when nothing changed). */
+  private enforcedVersions?: readonly string[];
   /** Called after every sync (metrics, the lab's pod runner). */
   onSync?: (record: SyncRecord) => void;
 
@@ -74,20 +92,21 @@ export class Agent {
     this.table = options.table ?? 'podwall';
     const log = options.logger ?? (() => undefined);
     const events = (what: string) => ({
-      replaced: (items: Manifest[]) => {
-        for (const o of items) this.highestSeen = Math.max(this.highestSeen, rvOf(o));
+      replaced: () => {
+        this.dirty = true;
         this.runner.request();
       },
-      changed: (_type: string, o: Manifest) => {
-        this.highestSeen = Math.max(this.highestSeen, rvOf(o));
+      changed: () => {
+        this.dirty = true;
         this.runner.request();
       },
+      bookmark: () => this.advance(),
       error: (err: unknown) => log(`watch ${what}: ${(err as Error).message}`),
       restarted: () => {
         this.status = { ...this.status, watchRestarts: this.status.watchRestarts + 1 };
       },
     });
-    const reflect = (path: string, what: string) => new Reflector(options.kubeconfig, path, events(what), { watchTimeoutSeconds: options.watchTimeoutSeconds });
+    const reflect = (path: string, what: string) => new Reflector(options.kubeconfig, path, events(what), { watchTimeoutSeconds: options.watchTimeoutSeconds, pageSize: options.pageSize });
     this.reflectors = [
       reflect('/api/v1/namespaces', 'namespaces'),
       reflect('/api/v1/pods', 'pods'),
@@ -113,16 +132,89 @@ export class Agent {
     return Math.max(...this.reflectors.map((r) => r.silentFor));
   }
 
-  /** Runs until the signal aborts. The kernel rules are left in place on stop (fail closed). */
+  /**
+   * Runs until the signal aborts. The kernel rules are left in place on stop (fail closed); a sync
+   * under way is given a moment to finish (its transaction is atomic either way).
+   */
   async run(signal: AbortSignal): Promise<void> {
     this.runner.start(signal);
-    await Promise.all(this.reflectors.map((r) => r.run(signal)));
+    const check = setInterval(() => void this.checkTable(), this.options.tableCheckIntervalMs ?? 1000);
+    try {
+      await Promise.all(this.reflectors.map((r) => r.run(signal)));
+    } finally {
+      clearInterval(check);
+      this.stopped = true;
+      for (const w of this.waiters) w.reject(new Error('the agent stopped'));
+      this.waiters.clear();
+      const deadline = Date.now() + 1000;
+      while (this.syncing && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
-  /** Resolves once a sync has seen every object up to `resourceVersion`. */
-  waitForSync(resourceVersion: number): Promise<void> {
-    if (this.status.last && this.status.last.resourceVersion >= resourceVersion) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ rv: resourceVersion, resolve }));
+  /** The current versions of the three streams (namespaces, pods, networkpolicies). */
+  private versions(): string[] {
+    return this.reflectors.map((r) => r.version);
+  }
+
+  /**
+   * Resolves once the kernel enforces a state whose stream versions satisfy `covered`: a completed
+   * sync (ruleset applied, connections handled) that started from such a snapshot, or a later
+   * bookmark with no object changed since. The agent never compares versions itself (they are
+   * opaque); the caller, which knows its API server, does. Rejects when the agent stops or `signal`
+   * aborts. A failed sync satisfies no one.
+   */
+  waitForSync(covered: (versions: readonly string[]) => boolean, signal?: AbortSignal): Promise<void> {
+    if (this.enforcedVersions && covered(this.enforcedVersions)) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new Error('the agent stopped'));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        covered,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject,
+      };
+      const onAbort = (): void => {
+        this.waiters.delete(waiter);
+        reject(new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  private settle(versions: readonly string[]): void {
+    this.enforcedVersions = versions;
+    for (const w of [...this.waiters]) {
+      if (w.covered(versions)) {
+        this.waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  /** A bookmark: if no object changed since the last sync, the enforced state stands for the new versions too. */
+  private advance(): void {
+    if (!this.dirty && !this.syncing && this.status.synced) this.settle(this.versions());
+    else this.runner.request();
+  }
+
+  /** A table deleted behind the agent's back (or a flushed ruleset) is put back at once. */
+  private checking = false;
+  private async checkTable(): Promise<void> {
+    if (this.checking || !this.status.synced) return;
+    this.checking = true;
+    try {
+      if (!(await tableExists(this.table))) {
+        this.options.logger?.(`table inet ${this.table} is gone from the kernel: putting it back`);
+        this.runner.request();
+      }
+    } catch {
+      // nft failing here is retried at the next check; the sync reports its own errors
+    } finally {
+      this.checking = false;
+    }
   }
 
   async counters(): Promise<Map<string, CounterValue>> {
@@ -133,7 +225,23 @@ export class Agent {
     // Fail closed: nothing is computed from a partial view of the cluster.
     if (!this.reflectors.every((r) => r.hasSynced)) return;
     const started = Date.now();
-    const seen = this.highestSeen;
+    // The snapshot: the streams' versions, read in the same synchronous step as their objects.
+    const versions = this.versions();
+    this.dirty = false;
+    this.syncing = true;
+    try {
+      await this.syncFrom(versions, started);
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    } finally {
+      this.syncing = false;
+    }
+    // Nothing changed while it ran: the enforced state also stands for what the streams reached since.
+    if (!this.dirty) this.settle(this.versions());
+  }
+
+  private async syncFrom(versions: readonly string[], started: number): Promise<void> {
     // The kernel's counters (and whether the table is there) are read while the ruleset is computed.
     const counterRead = readTableCounters(this.table);
     const objects = this.reflectors.flatMap((r) => r.items());
@@ -161,16 +269,11 @@ export class Agent {
       applied,
       stats: rulesetStats(ruleset),
       connectionsCut: revoke.length,
-      resourceVersion: seen,
+      versions,
       skippedObjects: skipped.length,
     };
     this.status = { ...this.status, synced: true, syncs: this.status.syncs + 1, last: record };
     this.onSync?.(record);
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i].rv <= seen) {
-        this.waiters[i].resolve();
-        this.waiters.splice(i, 1);
-      }
-    }
+    this.settle(versions);
   }
 }

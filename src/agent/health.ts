@@ -25,32 +25,40 @@ export function agentMetrics(agent: Agent): Registry {
   const elements = new Gauge({ name: 'podwall_ruleset_set_elements', help: 'Set and map elements in the applied ruleset', registers: [registry] });
   const chains = new Gauge({ name: 'podwall_ruleset_chains', help: 'Chains in the applied ruleset', registers: [registry] });
   const cut = new Counter({ name: 'podwall_connections_revoked_total', help: 'Established connections cut because a change no longer allows them', registers: [registry] });
-  new Gauge({
-    name: 'podwall_sync_errors_total',
-    help: 'Syncs that failed (and were retried)',
-    registers: [registry],
-    collect() {
-      this.set(agent.getStatus().errors);
-    },
-  });
-  new Gauge({
+  // Totals are Counters: they only go up. Each follows a running total the agent keeps, by adding
+  // what is new since the last scrape.
+  const following = (read: () => number) => {
+    let seen = 0;
+    return function (this: Counter) {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    };
+  };
+  new Counter({ name: 'podwall_sync_errors_total', help: 'Syncs that failed (and were retried)', registers: [registry], collect: following(() => agent.getStatus().errors) });
+  new Counter({
     name: 'podwall_watch_restarts_total',
     help: 'Watches restarted after an error, a 410 or a stall',
     registers: [registry],
-    collect() {
-      this.set(agent.getStatus().watchRestarts);
-    },
+    collect: following(() => agent.getStatus().watchRestarts),
   });
-  new Gauge({
-    name: 'podwall_denied_packets',
-    help: 'Packets denied per pod and direction (the data plane counters)',
+  // The kernel's counters go back to zero when the table is made again: such a drop is a reset, so
+  // the new value is all new packets, and the Counter stays monotonic.
+  const lastSeen = new Map<string, number>();
+  new Counter({
+    name: 'podwall_denied_packets_total',
+    help: 'Packets denied per pod (or shared address) and direction, from the data plane counters',
     labelNames: ['pod', 'direction'],
     registers: [registry],
     async collect() {
-      this.reset();
       for (const [name, value] of await agent.counters()) {
+        const before = lastSeen.get(name) ?? 0;
+        const added = value.packets >= before ? value.packets - before : value.packets;
+        lastSeen.set(name, value.packets);
         const [dir, ...pod] = name.split('/');
-        this.set({ pod: pod.join('/'), direction: dir === 'in' ? 'ingress' : 'egress' }, value.packets);
+        const labels = { pod: pod.join('/'), direction: dir === 'in' ? 'ingress' : 'egress' };
+        if (added > 0) this.inc(labels, added);
+        else this.inc(labels, 0);
       }
     },
   });

@@ -1,17 +1,20 @@
-// A small list/watch reflector on @kubernetes/client-node's Watch: list (raw JSON), then watch
-// from the list's resourceVersion; when the server closes a watch, watch again from the last seen
-// version; on 410 Gone or a lost connection, list again (a full resync). A watchdog restarts a watch that went silent, because a
-// stalled connection would otherwise look like a quiet cluster.
+// A small list/watch reflector on @kubernetes/client-node's Watch: list (raw JSON, in pages), then
+// watch from the list's resourceVersion; when the server closes a watch, watch again from the last
+// seen version; on 410 Gone or a lost connection, list again (a full resync). A watchdog restarts
+// a watch that went silent, because a stalled connection would otherwise look like a quiet
+// cluster. The stream's resourceVersion (lists, events, bookmarks) is kept as the opaque string
+// the server gave: only a caller that knows its server may interpret it.
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
-
-type Manifest = Record<string, unknown>;
+import type { Manifest } from '../model/index.js';
 
 export interface ReflectorEvents {
   /** The whole set after a (re)list. */
   replaced(items: Manifest[]): void;
   changed(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: Manifest): void;
+  /** The stream's version advanced without any object changing (a BOOKMARK). */
+  bookmark?(): void;
   error?(err: unknown): void;
   restarted?(): void;
 }
@@ -21,8 +24,19 @@ const keyOf = (o: Manifest): string => {
   return `${m.namespace ?? ''}/${m.name ?? ''}`;
 };
 
-/** GET a list as raw JSON with the kubeconfig's TLS and credentials (client-node's typed lists turn timestamps into Dates). */
-export async function listRaw(kc: KubeConfig, path: string): Promise<{ items: Manifest[]; resourceVersion: string }> {
+/** An HTTP error from the API server, with its status code (410 Gone: the version is too old). */
+export class ApiStatusError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+    this.name = 'ApiStatusError';
+  }
+}
+
+/** GET one page of a list as raw JSON with the kubeconfig's TLS and credentials (client-node's typed lists turn timestamps into Dates). */
+async function getJson(kc: KubeConfig, path: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   // The https options (CA, client certificate, token or exec credentials) the Watch itself uses.
@@ -31,27 +45,58 @@ export async function listRaw(kc: KubeConfig, path: string): Promise<{ items: Ma
   const url = new URL(cluster.server + path);
   const body = await new Promise<string>((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', agent: init.agent, auth: init.auth, headers: { ...(init.headers ?? {}), Accept: 'application/json' }, timeout: 30_000 }, (res) => {
+    const req = send(url, { method: 'GET', agent: init.agent, auth: init.auth, headers: { ...(init.headers ?? {}), Accept: 'application/json' }, timeout: 30_000, signal }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(Object.assign(new Error(`list ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`), { statusCode: res.statusCode }))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new ApiStatusError(`list ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode ?? 0))));
     });
     req.on('timeout', () => req.destroy(new Error(`list ${path}: timed out`)));
     req.on('error', reject);
     req.end();
   });
-  const list = JSON.parse(body) as { items?: Manifest[]; metadata?: { resourceVersion?: string }; kind?: string; apiVersion?: string };
-  // List items come without kind and apiVersion; the list's kind names them.
-  const kind = (list.kind ?? '').replace(/List$/, '');
-  const items = (list.items ?? []).map((i) => ({ apiVersion: list.apiVersion, kind, ...i }));
-  return { items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+  return JSON.parse(body) as Record<string, unknown>;
+}
+
+/**
+ * Lists a collection in pages of `limit` (following `continue`), as one consistent snapshot: the
+ * server serves every page from the first page's resourceVersion. A continue token the server no
+ * longer honours (410 Expired) starts the list over.
+ */
+export async function listRaw(kc: KubeConfig, path: string, options: { limit?: number; signal?: AbortSignal } = {}): Promise<{ items: Manifest[]; resourceVersion: string }> {
+  const limit = options.limit ?? 500;
+  for (let attempt = 0; ; attempt++) {
+    const items: Manifest[] = [];
+    let resourceVersion = '';
+    let token: string | undefined;
+    try {
+      do {
+        const query = new URLSearchParams({ limit: String(limit), ...(token ? { continue: token } : {}) });
+        const list = (await getJson(kc, `${path}?${query.toString()}`, options.signal)) as { items?: Manifest[]; metadata?: { resourceVersion?: string; continue?: string }; kind?: string; apiVersion?: string };
+        // List items come without kind and apiVersion; the list's kind names them.
+        const kind = (list.kind ?? '').replace(/List$/, '');
+        for (const i of list.items ?? []) items.push({ apiVersion: list.apiVersion, kind, ...i });
+        if (!token) resourceVersion = list.metadata?.resourceVersion ?? '';
+        token = list.metadata?.continue || undefined;
+      } while (token);
+      return { items, resourceVersion };
+    } catch (err) {
+      if (err instanceof ApiStatusError && err.statusCode === 410 && token && attempt < 5) continue;
+      throw err;
+    }
+  }
 }
 
 export interface ReflectorOptions {
   /** Seconds the server keeps a watch open before closing it (we then watch again). */
   readonly watchTimeoutSeconds?: number;
   readonly retryMs?: number;
+  /** Items per list page. */
+  readonly pageSize?: number;
+  /** A watch silent for longer than this (ms) is restarted; default: its timeout plus 30 s. */
+  readonly maxSilenceMs?: number;
+  /** How often the watchdog looks (ms). */
+  readonly watchdogIntervalMs?: number;
 }
 
 export class Reflector {
@@ -82,6 +127,11 @@ export class Reflector {
     return [...this.objects.values()];
   }
 
+  /** The resourceVersion the stream has reached (opaque: compare it only if you know the server). */
+  get version(): string {
+    return this.resourceVersion;
+  }
+
   /** Runs until the signal aborts; never throws (errors are reported and retried). */
   async run(signal: AbortSignal): Promise<void> {
     const timeout = this.options.watchTimeoutSeconds ?? 300;
@@ -90,7 +140,7 @@ export class Reflector {
     while (!signal.aborted) {
       try {
         if (needList) {
-          const list = await listRaw(this.kc, this.path);
+          const list = await listRaw(this.kc, this.path, { limit: this.options.pageSize, signal });
           this.objects.clear();
           for (const o of list.items) this.objects.set(keyOf(o), o);
           this.resourceVersion = list.resourceVersion;
@@ -118,13 +168,21 @@ export class Reflector {
     return new Promise((resolve, reject) => {
       let outcome: 'closed' | 'gone' | 'stalled' = 'closed';
       let finished = false;
+      this.current = undefined;
+      const maxSilence = this.options.maxSilenceMs ?? (timeoutSeconds + 30) * 1000;
       const watchdog = setInterval(() => {
-        if (this.silentFor > (timeoutSeconds + 30) * 1000) {
+        if (this.silentFor > maxSilence) {
           outcome = 'stalled';
-          this.current?.abort();
+          // A watch that never got its answer has no controller yet: give up on it all the same.
+          if (this.current) this.current.abort();
+          else finish();
         }
-      }, 5000);
-      const onAbort = (): void => this.current?.abort();
+      }, this.options.watchdogIntervalMs ?? 5000);
+      // Stopping does not wait for a watch still connecting: it is cut as soon as it connects.
+      const onAbort = (): void => {
+        this.current?.abort();
+        finish();
+      };
       signal.addEventListener('abort', onAbort);
       const finish = (err?: unknown): void => {
         if (finished) return;
@@ -149,7 +207,10 @@ export class Reflector {
             }
             const rv = ((object.metadata ?? {}) as { resourceVersion?: string }).resourceVersion;
             if (rv) this.resourceVersion = rv;
-            if (type === 'BOOKMARK') return;
+            if (type === 'BOOKMARK') {
+              this.events.bookmark?.();
+              return;
+            }
             if (type === 'DELETED') this.objects.delete(keyOf(object));
             else this.objects.set(keyOf(object), object);
             this.events.changed(type as 'ADDED' | 'MODIFIED' | 'DELETED', object);
@@ -157,8 +218,8 @@ export class Reflector {
           (err) => finish(err ?? undefined),
         )
         .then((controller) => {
-          this.current = controller;
           if (signal.aborted || finished) controller.abort();
+          else this.current = controller;
         })
         .catch(finish);
     });

@@ -34,7 +34,11 @@ export async function runLabDaemon(options: { name: string; stateDir?: string })
     ctx.recordSync(record);
   };
   const health = await serveHealth(agent, registry, { port: 0 });
-  const runner = ctx.podRunner((rv) => agent.waitForSync(rv), (l) => log(l));
+  // The lab's API server numbers its versions, so here (and only here) they are compared as numbers.
+  const runner = ctx.podRunner(
+    (rv) => agent.waitForSync((versions) => versions.every((v) => Number(v) >= rv), controller.signal),
+    (l) => log(l),
+  );
   runner.start(controller.signal);
   const state = { pid: process.pid, apiPort: api.port, healthPort: health.port, startedAt: new Date().toISOString() };
   ctx.markReady(state);

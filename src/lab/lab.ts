@@ -604,7 +604,8 @@ export class Lab {
    * has caught up with its store; the prediction uses the addresses the kernel gives the pods.
    */
   async probe(ports?: readonly PortProtocol[], timeoutSeconds = 1): Promise<ProbeReport[]> {
-    await this.settle();
+    // With its daemon down, the lab still enforces the last rules: probed as they stand.
+    if (this.daemon()) await this.settle();
     const compiled = compileCluster(this.kernelCluster());
     const nets = new Map(this.store.podNetworks().map((n) => [`${n.namespace}/${n.name}`, n]));
     const targets = compiled.cluster.endpoints.map((endpoint) => {

@@ -283,6 +283,9 @@ export class LabApiServer {
     if (from !== undefined && !Number.isInteger(from)) throw new ApiError(400, 'BadRequest', `invalid resource version: ${fromText}`);
 
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    // Headers go out at once, as the apiserver sends them: a client's watch is established (and
+    // can be cancelled) before the first event.
+    res.flushHeaders();
     this.watches.add(res);
     let columnsSent = false;
     const write = (type: string, object: Manifest): void => {
@@ -312,7 +315,27 @@ export class LabApiServer {
     // Subscribe first so nothing committed between the replay and the live feed is lost.
     const buffered: StoreEvent[] = [];
     let live = false;
-    const unsubscribe = store.subscribe((e) => (live ? deliver(e) : buffered.push(e)));
+    // With bookmarks asked for, every advance of the store (of any kind) is followed by a BOOKMARK
+    // at the store's version, once this stream holds every event up to it: a client then knows it
+    // has seen everything up to that version on every stream, not just on the busiest one.
+    const bookmarking = query.get('allowWatchBookmarks') === 'true';
+    let bookmarkDue = false;
+    const bookmark = (): void => {
+      bookmarkDue = false;
+      if (!res.writableEnded) write('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(store.currentResourceVersion()) } });
+    };
+    const followStore = (): void => {
+      if (!bookmarking || bookmarkDue) return;
+      bookmarkDue = true;
+      // Events are emitted as each write commits, so by the next turn every event up to the
+      // store's version has been written to this stream.
+      setImmediate(bookmark);
+    };
+    const unsubscribe = store.subscribe((e) => {
+      if (!live) return void buffered.push(e);
+      deliver(e);
+      followStore();
+    });
     let last: number;
     if (from === undefined) {
       for (const o of store.list(r.kind, r.namespaced ? namespace : undefined)) deliver({ type: 'ADDED', object: o });
@@ -335,9 +358,8 @@ export class LabApiServer {
     for (const e of buffered) if (e.object.resourceVersion > last) deliver(e);
     live = true;
 
-    const bookmarks = query.get('allowWatchBookmarks') === 'true'
-      ? setInterval(() => write('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(store.currentResourceVersion()) } }), 30_000)
-      : undefined;
+    if (buffered.length > 0) followStore();
+    const bookmarks = bookmarking ? setInterval(bookmark, 30_000) : undefined;
     const timeout = Number(query.get('timeoutSeconds') ?? '0');
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
     const stop = (): void => {
