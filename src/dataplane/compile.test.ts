@@ -1,11 +1,11 @@
 // The data plane's compiler, one test per rule it implements, checked on the Ruleset structure
 // (sets, verdict maps, chains, rules) compiled from manifests. Set references in rules are written
 // out as their elements (`ip saddr { 10.0.0.2 } accept`) so a test states what a rule matches, not
-// how sets happen to be numbered. Beside the exact text, `judge` evaluates a packet against the
-// ruleset as nft would (dispatch map, class chain lookups, interval set membership), so a test can
-// also state what is allowed and denied; every compiled ruleset is checked for the structure's
-// invariants (at most three lookups per family in a class chain, disjoint interval elements, no
-// dangling or unused set).
+// how sets happen to be numbered. Beside the exact text, the packet judge (test/support/nft-judge.ts)
+// evaluates a packet against the ruleset as nft would (dispatch map, class chain lookups, interval
+// set membership), so a test can also state what is allowed and denied; every compiled ruleset is
+// checked for the structure's invariants (at most three lookups per family in a class chain,
+// disjoint interval elements, no dangling or unused set).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -16,17 +16,16 @@ import { REVOKED_MARK } from './conntrack.js';
 import { formatRange } from './ranges.js';
 import { checkIdentifier, quote, renderReplaceScript, renderTable, rulesetStats, RulesetError, type NftSet, type Ruleset } from './ruleset.js';
 import {
-  boxes,
   chain,
-  classify,
+  checkInvariants,
   dispatched,
   DENY_TAIL,
   family,
   isLogged,
   judge,
+  judgeConnection,
   LOG_TAIL,
   map,
-  overlap,
   parseAddress,
   type Outcome,
   type Packet,
@@ -34,7 +33,6 @@ import {
 
 // ---------------------------------------------------------------------------------------------
 // Manifests
-
 
 interface PodOptions {
   readonly ips?: readonly string[];
@@ -110,7 +108,6 @@ function setOf(r: Ruleset, rule: string): NftSet {
   return set;
 }
 
-
 /** The lookups of a class chain (expanded), after checking it ends in the deny tail. */
 function allowRules(r: Ruleset, name: string): string[] {
   const rules = chain(r, name);
@@ -127,76 +124,6 @@ function allowRulesFor(r: Ruleset, direction: 'ingress' | 'egress', ip: string):
 }
 
 const classChains = (r: Ruleset, tag: 'in' | 'eg'): string[] => r.chains.map((c) => c.name).filter((n) => new RegExp(`^${tag}-\\d+$`).test(n));
-
-// ---------------------------------------------------------------------------------------------
-// Set elements as boxes, and a packet judged as nft would judge it
-
-/** What every compiled ruleset keeps, whatever its input. */
-function checkInvariants(r: Ruleset): void {
-  const logged = isLogged(r);
-  const referenced = new Set<string>();
-  for (const c of r.chains) {
-    if (c.base) continue;
-    if (/^log-(in|eg)-(conflict-)?\d+$/.test(c.name)) {
-      assert.ok(logged, `${c.name} exists without logging`);
-      assert.equal(c.rules.length, 2, `${c.name}: a counter and a rate-limited log`);
-      continue;
-    }
-    const conflict = /^(in|eg)-conflict$/.exec(c.name)?.[1];
-    if (conflict) {
-      assert.deepEqual(c.rules, (logged ? LOG_TAIL : DENY_TAIL)[conflict as 'in' | 'eg'], `${c.name}: a shared address is only counted and refused`);
-      continue;
-    }
-    const tag = /^(in|eg)-\d+$/.exec(c.name)?.[1] as 'in' | 'eg' | undefined;
-    assert.ok(tag, `unexpected chain ${c.name}: only class chains${logged ? ' and log chains' : ''}`);
-    assert.deepEqual(c.rules.slice(-4), (logged ? LOG_TAIL : DENY_TAIL)[tag], `${c.name} ends with the deny tail`);
-    const lookups = c.rules.slice(0, -4).map(classify);
-    const perFamily = { 4: [] as string[], 6: [] as string[] };
-    for (const l of lookups) {
-      assert.notEqual(l.kind, 'tail', `${c.name}: the tail comes last`);
-      if (l.kind === 'tail') continue;
-      assert.equal(l.verdict, tag === 'in' ? 'accept' : 'return', `${c.name}: ingress accepts, egress returns`);
-      if (l.kind === 'any' || l.kind === 'ports') assert.equal(l.field, tag === 'in' ? 'saddr' : 'daddr', `${c.name}: the peer is the ${tag === 'in' ? 'source' : 'destination'}`);
-      if (l.kind === 'named') assert.equal(tag, 'in', 'named ports per destination pod are an ingress lookup');
-      if (l.set) {
-        referenced.add(l.set);
-        const set = r.sets.find((x) => x.name === l.set);
-        assert.ok(set, `${c.name} looks up a missing set ${l.set}`);
-        const addr = l.fam === 4 ? 'ipv4_addr' : 'ipv6_addr';
-        const types: Record<string, string> = { any: addr, ports: `${addr} . inet_proto . inet_service`, named: `${addr} . ${addr} . inet_proto . inet_service` };
-        const type = types[l.kind];
-        assert.equal(set.type, type, `${c.name}: ${l.set} has the family and fields its lookup matches`);
-      }
-      perFamily[l.fam].push(l.kind);
-    }
-    for (const fam of [4, 6] as const) {
-      const kinds = perFamily[fam];
-      assert.ok(kinds.length <= 3, `${c.name}: at most three lookups for IPv${fam}, got ${kinds.join(', ')}`);
-      assert.equal(new Set(kinds).size, kinds.length, `${c.name}: one lookup of each kind for IPv${fam}`);
-      if (kinds.includes('all')) assert.deepEqual(kinds, ['all'], `${c.name}: nothing else beside allowing all of IPv${fam}`);
-      // Family 4 first, then 6; within a family any, ports, named.
-      const order = ['all', 'any', 'ports', 'named'];
-      assert.deepEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)), kinds);
-    }
-    const families = lookups.flatMap((l) => (l.kind === 'tail' ? [] : [l.fam]));
-    assert.deepEqual([...families].sort(), families, `${c.name}: IPv4 lookups before IPv6`);
-  }
-  const names = r.sets.map((s) => s.name);
-  assert.equal(new Set(names).size, names.length, 'set names are unique');
-  const contents = r.sets.map((s) => `${s.type}|${s.elements.join(',')}`);
-  assert.equal(new Set(contents).size, contents.length, 'sets of equal content are shared');
-  for (const s of r.sets) {
-    assert.ok(referenced.has(s.name), `set ${s.name} is never looked up`);
-    assert.ok(s.elements.length > 0, `set ${s.name} is empty`);
-    assert.equal(s.interval, true, `${s.name}: interval sets`);
-    assert.equal(new Set(s.elements).size, s.elements.length, `${s.name} repeats an element`);
-    const b = boxes(s);
-    for (let i = 0; i < b.length; i++) {
-      for (let j = i + 1; j < b.length; j++) assert.ok(!overlap(b[i], b[j]), `${s.name}: ${s.elements[i]} overlaps ${s.elements[j]} (the kernel refuses it)`);
-    }
-  }
-  for (const m of r.maps) assert.equal(new Set(m.elements.map(([k]) => k)).size, m.elements.length, `${m.name} has a duplicate key`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -1086,38 +1013,66 @@ describe('compileRuleset', () => {
     }
   });
 
-  // Issue 13: "when two live pods claim one address, that address gets the verdict of the most
-  // restrictive claimant (or is dropped), never 'no entry'".
-  test('an impostor claiming the db address does not open the db: every connection from or to the shared address is refused and counted', () => {
-    const objects = [
-      pod('default/web', { ips: ['10.0.0.1'], labels: { app: 'web' } }),
-      pod('default/api', { ips: ['10.0.0.2'], labels: { app: 'api' } }),
-      pod('default/db', { ips: ['10.0.0.3'], labels: { app: 'db' }, ports: [{ containerPort: 3306 }] }),
-      // No policy selects the impostor: before, whichever pod came first by name took the address.
-      pod('default/aaa-impostor', { ips: ['10.0.0.3'], labels: { app: 'impostor' }, ports: [{ containerPort: 3306 }] }),
-      ingressPolicy('default/db', app('db'), [{ from: [{ podSelector: app('api') }], ports: [{ port: 3306 }] }]),
-    ];
-    const r = compile(objects);
-    expectOutcomes(r, 'ingress', [
-      [tcp('10.0.0.1', '10.0.0.3', 3306), 'denied'],
-      [tcp('10.0.0.2', '10.0.0.3', 3306), 'denied'],
-    ]);
-    expectOutcomes(r, 'egress', [[tcp('10.0.0.3', '10.0.0.1', 80), 'denied']]);
-    assert.equal(counterOf(r, 'in', '10.0.0.3'), 'in/conflict/10.0.0.3');
-    assert.equal(counterOf(r, 'eg', '10.0.0.3'), 'eg/conflict/10.0.0.3');
+  test('ipBlockRanges: cidr minus except as ranges', () => {
+    assert.deepEqual(
+      ipBlockRanges('10.0.0.0/24', ['10.0.0.128/25', '10.0.0.0/26']).map((x) => formatRange(x, 4)),
+      ['10.0.0.64/26'],
+    );
+    assert.deepEqual(ipBlockRanges('2001:db8::/32', []).map((x) => formatRange(x, 6)), ['2001:db8::/32']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Shared addresses. Issue 13: "The data plane never lets a shared address weaken isolation: when
+// two live pods claim one address, that address gets the verdict of the most restrictive claimant
+// (or is dropped), never 'no entry'; terminated/Succeeded/Failed pods never own an address."
+
+describe('an address two live pods claim never weakens isolation', () => {
+  const web = pod('default/web', { ips: ['10.0.0.1', 'fd00::1'], labels: { app: 'web' } });
+  const api = pod('default/api', { ips: ['10.0.0.2', 'fd00::2'], labels: { app: 'api' } });
+  const db = pod('default/db', { ips: ['10.0.0.3', 'fd00::3'], labels: { app: 'db' }, ports: [{ name: 'sql', containerPort: 3306 }] });
+  // No policy selects the impostor; before, the first pod by name (it) took the address and the db was open.
+  const impostor = pod('default/aaa-impostor', { ips: ['10.0.0.3'], labels: { app: 'impostor' }, ports: [{ name: 'sql', containerPort: 3306 }] });
+  const dbPolicy = ingressPolicy('default/db', app('db'), [{ from: [{ podSelector: app('api') }, { podSelector: app('web') }], ports: [{ port: 3306 }] }]);
+  const only = (...names: string[]) => (e: Endpoint) => names.includes(e.name);
+
+  test('db and an impostor claim the db address: web -> db:3306 is refused and counted under in/conflict/10.0.0.3, both ways, logged or not', () => {
+    for (const log of [false, true]) {
+      const r = compile([web, api, db, impostor, dbPolicy], { log });
+      for (const [from, to] of [['10.0.0.1', '10.0.0.3'], ['10.0.0.2', '10.0.0.3'], ['10.0.0.3', '10.0.0.1']]) {
+        assert.equal(judgeConnection(r, tcp(from, to, 3306)), 'denied', `${from} -> ${to}:3306 (log ${log})`);
+      }
+      assert.equal(dispatched(r, 'ingress', '10.0.0.3'), 'in-conflict');
+      assert.equal(dispatched(r, 'egress', '10.0.0.3'), 'eg-conflict');
+      assert.ok(r.counters.some((c) => c.name === 'in/conflict/10.0.0.3') && r.counters.some((c) => c.name === 'eg/conflict/10.0.0.3'));
+      if (!log) assert.equal(counterOf(r, 'in', '10.0.0.3'), 'in/conflict/10.0.0.3');
+      // Only the shared family is dropped: the db's own IPv6 address keeps its class.
+      assert.equal(judgeConnection(r, tcp('fd00::1', 'fd00::3', 3306)), 'allowed');
+    }
   });
 
-  test('a Failed pod claiming a live pod\'s address changes nothing: the model gives finished pods no address', () => {
-    const live = [
-      pod('default/api', { ips: ['10.0.0.2'], labels: { app: 'api' } }),
-      pod('default/db', { ips: ['10.0.0.3'], labels: { app: 'db' }, ports: [{ containerPort: 3306 }] }),
-      ingressPolicy('default/db', app('db'), [{ from: [{ podSelector: app('api') }], ports: [{ port: 3306 }] }]),
-    ];
-    const finished = { ...pod('default/aaa-old', { ips: ['10.0.0.3'] }), status: { phase: 'Failed', podIP: '10.0.0.3', podIPs: [{ ip: '10.0.0.3' }] } };
-    const r = compile([...live, finished]);
-    assert.deepEqual(renderTable(r), renderTable(compile(live)));
-    expectOutcomes(r, 'ingress', [[tcp('10.0.0.2', '10.0.0.3', 3306), 'allowed']]);
+  test('a pod all of whose addresses are shared keeps no class chain or counter of its own: the conflict chain is all it has', () => {
+    const dbV4 = pod('default/db', { ips: ['10.0.0.3'], labels: { app: 'db' }, ports: [{ name: 'sql', containerPort: 3306 }] });
+    const r = compile([web, dbV4, impostor, dbPolicy]);
+    assert.deepEqual(classChains(r, 'in'), []);
+    assert.deepEqual(r.counters.map((c) => c.name), ['eg/conflict/10.0.0.3', 'in/conflict/10.0.0.3']);
   });
+
+  test('a shared IPv6 address gets a conflict counter named without colons', () => {
+    const r = compile([web, db, pod('default/other', { ips: ['10.0.0.9', 'fd00::3'] })]);
+    assert.equal(dispatched(r, 'ingress', 'fd00::3'), 'in-conflict');
+    assert.equal(counterOf(r, 'in', 'fd00::3'), 'in/conflict/fd00--3');
+    assert.equal(judgeConnection(r, tcp('fd00::1', 'fd00::3', 3306)), 'denied');
+  });
+
+  for (const phase of ['Failed', 'Succeeded']) {
+    test(`a ${phase} pod claiming a live pod's address changes nothing: the model gives finished pods no address`, () => {
+      const finished = { ...pod('default/aaa-old', { ips: ['10.0.0.3'] }), status: { phase, podIP: '10.0.0.3', podIPs: [{ ip: '10.0.0.3' }] } };
+      const r = compile([web, api, db, dbPolicy, finished]);
+      assert.deepEqual(renderTable(r), renderTable(compile([web, api, db, dbPolicy])));
+      assert.equal(judgeConnection(r, tcp('10.0.0.1', '10.0.0.3', 3306)), 'allowed');
+    });
+  }
 
   test('an address shared by a pod a peer matches and one it does not is not admitted through that peer; an ipBlock still admits it', () => {
     const objects = [
@@ -1129,20 +1084,63 @@ describe('compileRuleset', () => {
       ingressPolicy('default/db', app('db'), [{ from: [{ podSelector: app('api') }], ports: [{ port: 3306 }] }]),
       ingressPolicy('default/cache', app('cache'), [{ from: [{ ipBlock: { cidr: '10.0.0.0/29' } }] }]),
     ];
-    const r = compile(objects);
-    expectOutcomes(r, 'ingress', [
-      [tcp('10.0.0.2', '10.0.0.3', 3306), 'denied'],
-      [tcp('10.0.0.4', '10.0.0.3', 3306), 'allowed'],
-      [tcp('10.0.0.2', '10.0.0.5', 6379), 'allowed'],
-    ]);
+    // On every node (the claimants' and another's), the shared address stays out of the pod peer.
+    for (const isLocal of [undefined, only('db', 'cache')]) {
+      expectOutcomes(compile(objects, { isLocal }), 'ingress', [
+        [tcp('10.0.0.2', '10.0.0.3', 3306), 'denied'],
+        [tcp('10.0.0.4', '10.0.0.3', 3306), 'allowed'],
+        [tcp('10.0.0.2', '10.0.0.5', 6379), 'allowed'],
+      ]);
+    }
   });
 
-  test('ipBlockRanges: cidr minus except as ranges', () => {
+  test('a shared address is admitted as a peer when the rule matches every claimant, even through different pod peers', () => {
+    const objects = [
+      pod('default/api', { ips: ['10.0.0.2'], labels: { app: 'api' } }),
+      pod('default/web', { ips: ['10.0.0.2'], labels: { app: 'web' } }),
+      db,
+      dbPolicy,
+    ];
+    const r = compile(objects, { isLocal: only('db') });
+    expectOutcomes(r, 'ingress', [[tcp('10.0.0.2', '10.0.0.3', 3306), 'allowed']]);
+    for (const id of ['default/api', 'default/web']) {
+      const c = cluster(objects);
+      const source = c.cluster.endpoints.find((e) => e.id === id)!;
+      const destination = c.cluster.endpoints.find((e) => e.id === 'default/db')!;
+      assert.ok(evaluateConnection(c, { source: { kind: 'endpoint', endpoint: source }, destination: { kind: 'endpoint', endpoint: destination }, port: 3306, protocol: 'TCP' }).allowed);
+    }
+  });
+
+  test('on a node running one claimant the shared address is refused both ways; on a node running none it is not dispatched', () => {
+    const objects = [web, api, db, impostor, dbPolicy];
+    for (const [who, isLocal] of [['the impostor', only('aaa-impostor', 'web')], ['the db', only('db', 'web')]] as const) {
+      const r = compile(objects, { isLocal });
+      assert.equal(dispatched(r, 'ingress', '10.0.0.3'), 'in-conflict', who);
+      assert.equal(dispatched(r, 'egress', '10.0.0.3'), 'eg-conflict', who);
+      assert.equal(judgeConnection(r, tcp('10.0.0.1', '10.0.0.3', 3306)), 'denied', who);
+    }
+    const elsewhere = compile(objects, { isLocal: only('web') });
+    assert.equal(dispatched(elsewhere, 'ingress', '10.0.0.3'), undefined);
+    assert.ok(!elsewhere.counters.some((c) => c.name.includes('conflict')));
+  });
+
+  test('an egress named port reaches a shared address only on a number every claimant is a peer for and gives the name', () => {
+    const toSql = egressPolicy('default/web', app('web'), [{ to: [{ podSelector: {} }], ports: [{ port: 'sql' }] }]);
+    const renumbered = pod('default/aaa-impostor', { ips: ['10.0.0.3'], ports: [{ name: 'sql', containerPort: 5432 }] });
+    const unnamed = pod('default/aaa-impostor', { ips: ['10.0.0.3'], ports: [{ containerPort: 3306 }] });
+    const cases: [string, Manifest, Outcome, Outcome][] = [
+      ['the same number', impostor, 'allowed', 'denied'],
+      ['another number', renumbered, 'denied', 'denied'],
+      ['no such name', unnamed, 'denied', 'denied'],
+    ];
+    const judged = (other: Manifest): Outcome[] => {
+      const r = compile([web, db, other, toSql], { isLocal: only('web') });
+      return [tcp('10.0.0.1', '10.0.0.3', 3306), tcp('10.0.0.1', '10.0.0.3', 5432), tcp('fd00::1', 'fd00::3', 3306)].map((p) => judge(r, 'egress', p));
+    };
     assert.deepEqual(
-      ipBlockRanges('10.0.0.0/24', ['10.0.0.128/25', '10.0.0.0/26']).map((x) => formatRange(x, 4)),
-      ['10.0.0.64/26'],
+      cases.map(([name, other]) => [name, ...judged(other)]),
+      cases.map(([name, , on3306, on5432]) => [name, on3306, on5432, 'allowed']),
     );
-    assert.deepEqual(ipBlockRanges('2001:db8::/32', []).map((x) => formatRange(x, 6)), ['2001:db8::/32']);
   });
 });
 

@@ -95,12 +95,17 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
   const pods = compiled.cluster.endpoints
     .map((e, i) => addressesOf(e, i))
     .filter((p) => p.ips[4] !== undefined || p.ips[6] !== undefined);
-  // "The data plane never lets a shared address weaken isolation": an address two live pods claim
-  // (a terminating pod beside the new one that reuses its IP, or a forged status) cannot be told
-  // apart by a packet, so it gets the strictest verdict there is: every new connection from or to
-  // it is counted (`in|eg/conflict/<address>`) and refused, whichever claimant is local. A pod peer admits
-  // it only when every claimant matches the peer. (Terminated pods hold no address: the model drops
-  // them.) hostNetwork pods share the node's address by design and are never dispatched.
+  // "The data plane never lets a shared address weaken isolation: when two live pods claim one
+  // address, that address gets the verdict of the most restrictive claimant (or is dropped), never
+  // 'no entry'" (issue 13). A packet cannot tell the claimants (a terminating pod beside the new one
+  // that reuses its IP, or a forged status) apart, so where any claimant runs on this node the
+  // address is dropped: every new connection from or to it goes to a conflict chain that counts it
+  // (`in|eg/conflict/<address>`, so an operator sees why) and refuses it. That is exact and costs one
+  // chain, where an intersection of the claimants' chains would be a new class per combination;
+  // a remote claimant's node sees the same state and drops it too. As a peer, an address is admitted
+  // by a rule only when the rule admits every claimant (an ipBlock covering it does: it is about
+  // addresses). Terminated pods hold no address (the model drops them); hostNetwork pods share the
+  // node's address by design and are never dispatched.
   const claimants = new Map<string, number[]>();
   for (const p of pods) {
     if (p.endpoint.hostNetwork) continue;
@@ -148,21 +153,21 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
           continue;
         }
         const ranges: AddressRange[] = [];
+        const matched: PodAddresses[] = [];
         for (const peer of rule.peers) {
           if (peer.kind === 'ipBlock') {
             if (peer.cidr.family === f) ranges.push(...subtractRanges(cidrRange(peer.cidr), peer.except.map(cidrRange)));
-            continue;
-          }
-          const matched = podsOfPeer.get(peer.id) ?? [];
-          const members = new Set(matched.map((p) => p.index));
-          for (const p of matched) {
-            const ip = p.ips[f];
-            const text = p.text[f];
-            if (!ip || !text) continue;
-            // A shared address stands for every claimant: admitted only if the peer matches them all.
-            if (shared.has(text) && !claimants.get(text)!.every((i) => members.has(i))) continue;
-            ranges.push({ first: ip.value, last: ip.value });
-          }
+          } else matched.push(...(podsOfPeer.get(peer.id) ?? []));
+        }
+        // A packet from a shared address may come from any claimant: the rule's pod peers admit it
+        // only when they match every claimant (an ipBlock covering it admits it: it is about addresses).
+        const members = new Set(matched.map((p) => p.index));
+        for (const p of matched) {
+          const ip = p.ips[f];
+          const text = p.text[f];
+          if (!ip || !text) continue;
+          if (shared.has(text) && !claimants.get(text)!.every((i) => members.has(i))) continue;
+          ranges.push({ first: ip.value, last: ip.value });
         }
         cached[f] = mergeRanges(ranges);
       }
@@ -197,18 +202,24 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
               }
             }
           } else {
-            // Egress: the destination is the peer, so its addresses carry their own numbers.
+            // Egress: the destination is the peer, so its addresses carry their own numbers. A shared
+            // address gets only the numbers every claimant is a peer for and gives the name.
+            const numbers = (d: PodAddresses, ip: IPAddress): number[] => {
+              const inPeers = rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, d.endpoint, ip));
+              return inPeers ? d.endpoint.ports.filter((cp) => cp.name === port.name && cp.protocol === port.protocol).map((cp) => cp.containerPort) : [];
+            };
             for (const d of pods) {
               const ip = d.ips[family];
-              // A shared address is never admitted through a named port: its claimants may number it differently.
-              if (!ip || shared.has(d.text[family]!)) continue;
-              const inPeers = rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, d.endpoint, ip));
-              if (!inPeers) continue;
-              for (const cp of d.endpoint.ports) {
-                if (cp.name === port.name && cp.protocol === port.protocol) {
-                  allowed.ports.push({ addresses: { first: ip.value, last: ip.value }, protocol, first: cp.containerPort, last: cp.containerPort });
-                }
+              const text = d.text[family];
+              if (!ip || !text) continue;
+              let admitted = numbers(d, ip);
+              const who = shared.has(text) ? claimants.get(text)! : [];
+              if (who.length > 0 && who[0] !== d.index) continue; // a shared address once, through its first claimant
+              for (const i of who.slice(1)) {
+                const other = numbers(byIndex.get(i)!, ip);
+                admitted = admitted.filter((n) => other.includes(n));
               }
+              for (const n of new Set(admitted)) allowed.ports.push({ addresses: { first: ip.value, last: ip.value }, protocol, first: n, last: n });
             }
           }
         }
@@ -286,6 +297,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     const logged: Record<Family, [string, string][]> = { 4: [], 6: [] };
     const classes = new Map<string, { policies: CompiledPolicy[]; members: typeof local }>();
     for (const pod of local) {
+      if (pod.text[4] === undefined && pod.text[6] === undefined) continue; // every address shared: the conflict chain's
       const policies = isolatingPolicies(compiled, pod.endpoint, direction);
       if (policies.length === 0) continue; // not isolated: no rule stands in its way
       const key = policies.map((p) => `${p.namespace}/${p.ref.name}`).join(',');

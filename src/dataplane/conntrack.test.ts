@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileCluster, type CompiledCluster } from '../engine/index.js';
-import { formatDiagnostic, loadTexts } from '../model/index.js';
+import { formatDiagnostic, loadTexts, type Manifest } from '../model/index.js';
 import { connectionChanges, parseConntrack, REVOKED_MARK, type ConntrackEntry } from './conntrack.js';
 
 // Lines as conntrack-tools 1.4 prints them with `-L -o extended`: the original tuple first, then
@@ -65,8 +65,6 @@ describe('parseConntrack', () => {
 // ---------------------------------------------------------------------------------------------
 // connectionChanges
 
-type Manifest = Record<string, unknown>;
-
 const pod = (name: string, ips: string[], labels: Record<string, string>, options: { hostNetwork?: boolean } = {}): Manifest => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -95,6 +93,14 @@ const STATE = cluster([
   policy('client', { podSelector: { matchLabels: { app: 'client' } }, policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }] }] }),
 ]);
 
+/** No policies, but an impostor claims the db's address (and a Failed pod the client's, which means nothing). */
+const SHARED = cluster([
+  pod('client', ['10.244.1.1'], { app: 'client' }),
+  pod('db', ['10.244.2.2'], { app: 'db' }),
+  pod('aaa-impostor', ['10.244.2.2'], { app: 'impostor' }),
+  { ...pod('aaa-old', ['10.244.1.1'], { app: 'client' }), status: { phase: 'Failed', podIP: '10.244.1.1', podIPs: [{ ip: '10.244.1.1' }] } },
+]);
+
 /** No policies at all: everything is allowed. */
 const OPEN = cluster([pod('client', ['10.244.1.1'], { app: 'client' }), pod('db', ['10.244.2.2'], { app: 'db' }), pod('other', ['10.244.3.3'], { app: 'other' })]);
 
@@ -113,6 +119,9 @@ describe('connectionChanges', () => {
     { name: 'a revoked entry still denied is not revoked twice', entry: entry('TCP', '10.244.3.3', 41000, '10.244.2.2', 5432, true), expect: 'none' },
     { name: 'with no policies every revoked entry is restored', state: OPEN, entry: entry('TCP', '10.244.3.3', 41000, '10.244.2.2', 5432, true), expect: 'restore' },
     { name: 'with no policies nothing is revoked', state: OPEN, entry: entry('TCP', '10.244.3.3', 41000, '10.244.2.2', 5432), expect: 'none' },
+    { name: 'a connection to an address two live pods claim is revoked, as the ruleset refuses it anew', state: SHARED, entry: entry('TCP', '10.244.1.1', 41000, '10.244.2.2', 5432), expect: 'revoke' },
+    { name: 'a connection from an address two live pods claim is revoked', state: SHARED, entry: entry('UDP', '10.244.2.2', 41000, '10.244.1.1', 53), expect: 'revoke' },
+    { name: 'a Failed pod claiming an address is no claimant: its connections are judged as the live pod\'s', state: SHARED, entry: entry('TCP', '10.244.1.1', 41000, '198.51.100.7', 80, true), expect: 'restore' },
     { name: 'entries from an ignored address (the node) are never judged', entry: entry('TCP', NODE, 41000, '10.244.2.2', 5432), expect: 'none' },
     { name: 'entries not involving pods are never judged', entry: entry('TCP', '192.0.2.1', 41000, '198.51.100.7', 80), expect: 'none' },
     { name: 'a hostNetwork pod is not a pod here: its traffic to the outside is not judged', entry: entry('TCP', '192.168.0.10', 41000, '198.51.100.7', 80), expect: 'none' },

@@ -79,7 +79,17 @@ export function connectionChanges(
     const ip = parseIP(text);
     return ip ? formatIP(ip) : text;
   };
-  const podIPs = new Set(compiled.cluster.endpoints.filter((e) => !e.hostNetwork).flatMap((e) => e.ips.map(normal)));
+  const podIPs = new Set<string>();
+  // An address two live pods claim: the ruleset refuses every new connection from or to it (see
+  // compile.ts), so one already open is cut too, not judged as whichever claimant comes first.
+  const shared = new Set<string>();
+  for (const e of compiled.cluster.endpoints) {
+    if (e.hostNetwork) continue;
+    for (const ip of new Set(e.ips.map(normal))) {
+      if (podIPs.has(ip)) shared.add(ip);
+      podIPs.add(ip);
+    }
+  }
   const ignored = new Set([...ignore].map(normal));
   const revoke: ConntrackEntry[] = [];
   const restore: ConntrackEntry[] = [];
@@ -90,7 +100,10 @@ export function connectionChanges(
     const source = resolvePeer(compiled, e.source);
     const destination = resolvePeer(compiled, e.target);
     if ('error' in source || 'error' in destination) continue;
-    const allowed = evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.targetPort, protocol: e.protocol }).allowed;
+    const allowed =
+      !shared.has(e.source) &&
+      !shared.has(e.target) &&
+      evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.targetPort, protocol: e.protocol }).allowed;
     if (!allowed && !e.revoked) revoke.push(e);
     else if (allowed && e.revoked) restore.push(e);
   }
