@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { compileCluster } from '../engine/index.js';
-import { formatDiagnostic, loadTexts } from '../model/index.js';
+import { formatDiagnostic, loadTexts, type Manifest } from '../model/index.js';
 import { compileRuleset } from './compile.js';
 import { renderReplaceScript } from './ruleset.js';
 
@@ -36,7 +36,7 @@ function exampleTexts(): { file: string; text: string }[] {
     .sort()
     .map((f) => {
       const docs = parseAllDocuments(readFileSync(join(exampleDir, f), 'utf8'));
-      const objects = (Array.isArray(docs) ? docs : []).map((d) => d.toJS() as Record<string, unknown>);
+      const objects = (Array.isArray(docs) ? docs : []).map((d) => d.toJS() as Manifest);
       const withIPs = objects.map((o) => {
         if (o.kind !== 'Pod') return o;
         const name = (o.metadata as { name: string }).name;

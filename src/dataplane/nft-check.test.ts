@@ -14,10 +14,9 @@ import {
   stepManifests,
   stepTexts,
   type Case,
-  type Manifest,
 } from '../../test/cases/upstream.js';
 import { compileCluster, type CompiledCluster } from '../engine/index.js';
-import { formatDiagnostic, loadTexts } from '../model/index.js';
+import { formatDiagnostic, loadTexts, type Manifest } from '../model/index.js';
 import { checkRuleset } from './apply.js';
 import { compileRuleset, type DataplaneOptions } from './compile.js';
 import { exec, MissingProgramError } from './exec.js';
@@ -77,13 +76,11 @@ function embedCIDR(cidr: string): string {
   return `${embed(ip)}/${96 + Number(prefix)}`;
 }
 
-type Json = Record<string, unknown>;
-
 /** Rewrites a step's manifests for `mode`: pods get IPv6 addresses; ipBlocks get IPv6 twins. */
-function toIPv6(manifests: readonly Manifest[], mode: 'dual' | 'v6'): Json[] {
+function toIPv6(manifests: readonly Manifest[], mode: 'dual' | 'v6'): Manifest[] {
   const mapPeers = (peers: unknown): unknown =>
     Array.isArray(peers)
-      ? (peers as Json[]).flatMap((peer) => {
+      ? (peers as Manifest[]).flatMap((peer) => {
           const block = peer.ipBlock as { cidr: string; except?: string[] } | undefined;
           if (!block) return [peer];
           const twin = { ipBlock: { cidr: embedCIDR(block.cidr), ...(block.except ? { except: block.except.map(embedCIDR) } : {}) } };
@@ -91,9 +88,9 @@ function toIPv6(manifests: readonly Manifest[], mode: 'dual' | 'v6'): Json[] {
         })
       : peers;
   const mapRules = (rules: unknown, field: 'from' | 'to'): unknown =>
-    Array.isArray(rules) ? (rules as Json[]).map((r) => (r[field] === undefined ? r : { ...r, [field]: mapPeers(r[field]) })) : rules;
+    Array.isArray(rules) ? (rules as Manifest[]).map((r) => (r[field] === undefined ? r : { ...r, [field]: mapPeers(r[field]) })) : rules;
   return manifests.map((m) => {
-    const o = structuredClone(m) as Json;
+    const o = structuredClone(m) as Manifest;
     if (o.kind === 'Pod') {
       const status = o.status as { podIP: string };
       const v4 = status.podIP;
@@ -101,16 +98,16 @@ function toIPv6(manifests: readonly Manifest[], mode: 'dual' | 'v6'): Json[] {
       o.status = { ...status, podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) };
     }
     if (o.kind === 'NetworkPolicy') {
-      const spec = o.spec as Json;
+      const spec = o.spec as Manifest;
       o.spec = { ...spec, ingress: mapRules(spec.ingress, 'from'), egress: mapRules(spec.egress, 'to') };
-      if (spec.ingress === undefined) delete (o.spec as Json).ingress;
-      if (spec.egress === undefined) delete (o.spec as Json).egress;
+      if (spec.ingress === undefined) delete (o.spec as Manifest).ingress;
+      if (spec.egress === undefined) delete (o.spec as Manifest).egress;
     }
     return o;
   });
 }
 
-const textOf = (objects: readonly Json[]): string => objects.map((o) => `---\n${JSON.stringify(o, null, 2)}\n`).join('');
+const textOf = (objects: readonly Manifest[]): string => objects.map((o) => `---\n${JSON.stringify(o, null, 2)}\n`).join('');
 
 // ---------------------------------------------------------------------------------------------
 
@@ -179,14 +176,14 @@ describe('nft -c is a real check', () => {
 });
 
 describe('nft -c accepts edge cases', () => {
-  const pod = (name: string, ips: string[], labels: Record<string, string> = {}, ports: Json[] = [], hostNetwork = false): Json => ({
+  const pod = (name: string, ips: string[], labels: Record<string, string> = {}, ports: Manifest[] = [], hostNetwork = false): Manifest => ({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'edge', labels },
     spec: { hostNetwork, containers: [{ name: 'main', image: 'i', ports }] },
     status: { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) },
   });
-  const policy = (name: string, spec: Json): Json => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'edge' }, spec });
+  const policy = (name: string, spec: Manifest): Manifest => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'edge' }, spec });
 
   test('/0 blocks with holes, port ranges, whole protocols, named ports in both families, hostNetwork and long names', options, async () => {
     const longName = `${'p'.repeat(120)}.${'q'.repeat(120)}`;
@@ -238,7 +235,7 @@ describe('nft -c accepts edge cases', () => {
   });
 
   test('a large cluster: hundreds of pods and elements split across lines', options, async () => {
-    const objects: Json[] = [];
+    const objects: Manifest[] = [];
     for (let i = 0; i < 600; i++) {
       const v4 = `10.${1 + (i >> 8)}.${i & 255}.${1 + (i % 7)}`;
       objects.push(pod(`p-${i}`, i % 3 === 0 ? [v4, `fd00::${i.toString(16)}`] : [v4], { app: `a${i % 5}` }, [{ name: 'http', containerPort: 8000 + (i % 50) }]));
@@ -261,14 +258,14 @@ describe('nft -c accepts edge cases', () => {
 });
 
 describe('nft -c accepts the interval sets of overlapping rules (the kernel refuses overlapping elements)', () => {
-  const pod = (name: string, ips: string[], labels: Record<string, string> = {}, ports: Json[] = []): Json => ({
+  const pod = (name: string, ips: string[], labels: Record<string, string> = {}, ports: Manifest[] = []): Manifest => ({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'overlap', labels },
     spec: { containers: [{ name: 'main', image: 'i', ports }] },
     status: { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) },
   });
-  const policy = (name: string, spec: Json): Json => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'overlap' }, spec });
+  const policy = (name: string, spec: Manifest): Manifest => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'overlap' }, spec });
   const pods = [
     pod('server', ['10.0.3.1', 'fd00::3:1'], { role: 'server' }, [{ name: 'http', containerPort: 85 }]),
     pod('other-server', ['10.0.3.2', 'fd00::3:2'], { role: 'server' }, [{ name: 'http', containerPort: 95 }]),
@@ -276,7 +273,7 @@ describe('nft -c accepts the interval sets of overlapping rules (the kernel refu
   ];
 
   test('overlapping peers and port ranges, numbered and named, in both families', options, async () => {
-    const both = (v4: string, v6: string): Json[] => [{ ipBlock: { cidr: v4 } }, { ipBlock: { cidr: v6 } }];
+    const both = (v4: string, v6: string): Manifest[] => [{ ipBlock: { cidr: v4 } }, { ipBlock: { cidr: v6 } }];
     const rules = [
       { peers: both('10.0.0.0/24', 'fd00::/120'), ports: [{ port: 80, endPort: 90 }] },
       { peers: [...both('10.0.0.0/25', 'fd00::/121'), { podSelector: { matchLabels: { role: 'b' } } }], ports: [{ port: 85, endPort: 100 }, { port: 53, protocol: 'UDP' }, { port: 'http' }] },
@@ -306,7 +303,7 @@ describe('nft -c accepts the interval sets of overlapping rules (the kernel refu
       const size = 2 ** (32 - prefix);
       return { ipBlock: { cidr: `10.0.0.${offset - (offset % size)}/${prefix}` } };
     });
-    const peer = fc.oneof(block, fc.constantFrom<Json>({ podSelector: { matchLabels: { role: 'b' } } }, { podSelector: {} }));
+    const peer = fc.oneof(block, fc.constantFrom<Manifest>({ podSelector: { matchLabels: { role: 'b' } } }, { podSelector: {} }));
     const port = fc.oneof(
       fc.record({ protocol: fc.constantFrom('TCP', 'UDP'), port: fc.integer({ min: 80, max: 100 }), len: fc.integer({ min: 0, max: 10 }) }).map(({ protocol, port, len }) => ({ protocol, port, endPort: port + len })),
       fc.record({ protocol: fc.constantFrom('TCP', 'UDP') }),

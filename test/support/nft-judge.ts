@@ -30,7 +30,6 @@ export function dispatched(r: Ruleset, direction: 'ingress' | 'egress', ip: stri
   return verdict.slice('jump '.length);
 }
 
-
 /** How a class chain ends: the pod's counter (or its log chain), then the refusal. */
 export const DENY_TAIL = {
   in: ['counter name ip daddr map @count-in4', 'counter name ip6 daddr map @count-in6', 'meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited'],
@@ -174,9 +173,75 @@ export function judge(r: Ruleset, direction: 'ingress' | 'egress', p: Packet): O
   assert.fail(`${name} has no final verdict`);
 }
 
-
 /** A new connection through the forward hook: the source's egress (if isolated), then the destination's ingress. */
 export function judgeConnection(r: Ruleset, p: Packet): 'allowed' | 'denied' {
   if (judge(r, 'egress', p) === 'denied') return 'denied';
   return judge(r, 'ingress', p) === 'denied' ? 'denied' : 'allowed';
+}
+
+/** What every compiled ruleset keeps, whatever its input. */
+export function checkInvariants(r: Ruleset): void {
+  const logged = isLogged(r);
+  const referenced = new Set<string>();
+  for (const c of r.chains) {
+    if (c.base) continue;
+    if (/^log-(in|eg)-(conflict-)?\d+$/.test(c.name)) {
+      assert.ok(logged, `${c.name} exists without logging`);
+      assert.equal(c.rules.length, 2, `${c.name}: a counter and a rate-limited log`);
+      continue;
+    }
+    const conflict = /^(in|eg)-conflict$/.exec(c.name)?.[1];
+    if (conflict) {
+      assert.deepEqual(c.rules, (logged ? LOG_TAIL : DENY_TAIL)[conflict as 'in' | 'eg'], `${c.name}: a shared address is only counted and refused`);
+      continue;
+    }
+    const tag = /^(in|eg)-\d+$/.exec(c.name)?.[1] as 'in' | 'eg' | undefined;
+    assert.ok(tag, `unexpected chain ${c.name}: only class chains${logged ? ' and log chains' : ''}`);
+    assert.deepEqual(c.rules.slice(-4), (logged ? LOG_TAIL : DENY_TAIL)[tag], `${c.name} ends with the deny tail`);
+    const lookups = c.rules.slice(0, -4).map(classify);
+    const perFamily = { 4: [] as string[], 6: [] as string[] };
+    for (const l of lookups) {
+      assert.notEqual(l.kind, 'tail', `${c.name}: the tail comes last`);
+      if (l.kind === 'tail') continue;
+      assert.equal(l.verdict, tag === 'in' ? 'accept' : 'return', `${c.name}: ingress accepts, egress returns`);
+      if (l.kind === 'any' || l.kind === 'ports') assert.equal(l.field, tag === 'in' ? 'saddr' : 'daddr', `${c.name}: the peer is the ${tag === 'in' ? 'source' : 'destination'}`);
+      if (l.kind === 'named') assert.equal(tag, 'in', 'named ports per destination pod are an ingress lookup');
+      if (l.set) {
+        referenced.add(l.set);
+        const set = r.sets.find((x) => x.name === l.set);
+        assert.ok(set, `${c.name} looks up a missing set ${l.set}`);
+        const addr = l.fam === 4 ? 'ipv4_addr' : 'ipv6_addr';
+        const types: Record<string, string> = { any: addr, ports: `${addr} . inet_proto . inet_service`, named: `${addr} . ${addr} . inet_proto . inet_service` };
+        const type = types[l.kind];
+        assert.equal(set.type, type, `${c.name}: ${l.set} has the family and fields its lookup matches`);
+      }
+      perFamily[l.fam].push(l.kind);
+    }
+    for (const fam of [4, 6] as const) {
+      const kinds = perFamily[fam];
+      assert.ok(kinds.length <= 3, `${c.name}: at most three lookups for IPv${fam}, got ${kinds.join(', ')}`);
+      assert.equal(new Set(kinds).size, kinds.length, `${c.name}: one lookup of each kind for IPv${fam}`);
+      if (kinds.includes('all')) assert.deepEqual(kinds, ['all'], `${c.name}: nothing else beside allowing all of IPv${fam}`);
+      // Family 4 first, then 6; within a family any, ports, named.
+      const order = ['all', 'any', 'ports', 'named'];
+      assert.deepEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)), kinds);
+    }
+    const families = lookups.flatMap((l) => (l.kind === 'tail' ? [] : [l.fam]));
+    assert.deepEqual([...families].sort(), families, `${c.name}: IPv4 lookups before IPv6`);
+  }
+  const names = r.sets.map((s) => s.name);
+  assert.equal(new Set(names).size, names.length, 'set names are unique');
+  const contents = r.sets.map((s) => `${s.type}|${s.elements.join(',')}`);
+  assert.equal(new Set(contents).size, contents.length, 'sets of equal content are shared');
+  for (const s of r.sets) {
+    assert.ok(referenced.has(s.name), `set ${s.name} is never looked up`);
+    assert.ok(s.elements.length > 0, `set ${s.name} is empty`);
+    assert.equal(s.interval, true, `${s.name}: interval sets`);
+    assert.equal(new Set(s.elements).size, s.elements.length, `${s.name} repeats an element`);
+    const b = boxes(s);
+    for (let i = 0; i < b.length; i++) {
+      for (let j = i + 1; j < b.length; j++) assert.ok(!overlap(b[i], b[j]), `${s.name}: ${s.elements[i]} overlaps ${s.elements[j]} (the kernel refuses it)`);
+    }
+  }
+  for (const m of r.maps) assert.equal(new Set(m.elements.map(([k]) => k)).size, m.elements.length, `${m.name} has a duplicate key`);
 }
