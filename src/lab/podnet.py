@@ -24,9 +24,11 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 
 CLONE_NEWNET = 0x40000000
+PROBE_PAYLOAD = b'podwall?\n'
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -58,6 +60,65 @@ def family_of(ip):
 
 
 # ---------------------------------------------------------------------------------------------
+# DNS: the lab's cluster DNS (kube-dns) answers from a table of records, as CoreDNS's kubernetes
+# plugin would: NAME.NS.svc.cluster.local -> a ClusterIP (a headless Service: its pods' IPs).
+
+QTYPE_A, QTYPE_AAAA, QCLASS_IN = 1, 28, 1
+RCODE_FORMERR, RCODE_NXDOMAIN, RCODE_NOTIMP = 1, 3, 4
+
+
+def dns_name(data, offset):
+    """The (lower-cased) name at offset, and the offset after it. Compression is not used in queries."""
+    labels = []
+    while True:
+        if offset >= len(data):
+            raise ValueError('truncated name')
+        length = data[offset]
+        offset += 1
+        if length == 0:
+            return '.'.join(labels).lower(), offset
+        if length & 0xC0:
+            raise ValueError('compressed name in a question')
+        labels.append(data[offset:offset + length].decode('ascii', 'replace'))
+        offset += length
+
+
+def dns_answer(query, records, ttl=5):
+    """The response to one DNS query (bytes), or None for something that is not a query at all."""
+    if len(query) < 12:
+        return None
+    qid, flags, qdcount = struct.unpack('!HHH', query[:6])
+    if flags & 0x8000:
+        return None  # a response, not a query
+    rd = flags & 0x0100
+    def reply(rcode, question=b'', answers=()):
+        header = struct.pack('!HHHHHH', qid, 0x8000 | 0x0400 | rd | rcode, 1 if question else 0, len(answers), 0, 0)
+        return header + question + b''.join(answers)
+    if (flags >> 11) & 0xF != 0 or qdcount != 1:
+        return reply(RCODE_NOTIMP if (flags >> 11) & 0xF else RCODE_FORMERR)
+    try:
+        name, end = dns_name(query, 12)
+        qtype, qclass = struct.unpack('!HH', query[end:end + 4])
+    except (ValueError, struct.error):
+        return reply(RCODE_FORMERR)
+    question = query[12:end + 4]
+    name = name.rstrip('.')
+    if name not in records:
+        return reply(RCODE_NXDOMAIN, question)
+    answers = []
+    if qclass == QCLASS_IN and qtype in (QTYPE_A, QTYPE_AAAA):
+        family = socket.AF_INET if qtype == QTYPE_A else socket.AF_INET6
+        for ip in records[name]:
+            if family_of(ip) != family:
+                continue
+            rdata = socket.inet_pton(family, ip)
+            # The answer's name points back at the question's (offset 12).
+            answers.append(struct.pack('!HHHIH', 0xC00C, qtype, QCLASS_IN, ttl, len(rdata)) + rdata)
+    # A name that exists with no record of the type asked: NOERROR with no answer (NODATA).
+    return reply(0, question, answers)
+
+
+# ---------------------------------------------------------------------------------------------
 # serve
 
 class Server:
@@ -69,6 +130,7 @@ class Server:
         self.listeners = {}  # (netns, inode, family, protocol, port) -> (socket, answer)
         self.reload_requested = True
         self.stop_requested = False
+        self.records = {}
 
     def load(self):
         with open(self.config_path) as f:
@@ -76,8 +138,12 @@ class Server:
         wanted = {}
         owner = {}
         errors = []
+        self.records = {k.lower(): v for k, v in config.get('records', {}).items()}
         for pod in config.get('pods', []):
             answer = (pod['name'] + '\n').encode()
+            if pod.get('dns'):
+                # A DNS pod's port 53 speaks DNS (and still answers the lab's probe with its name).
+                answer = b'dns:' + answer
             # A namespace is known by its inode too: one deleted and made again under the same
             # name is another namespace, and a socket left in the old one serves nobody.
             try:
@@ -137,6 +203,9 @@ class Server:
                 self.load()
             for key, _ in self.sel.select(timeout=0.2):
                 protocol, answer = key.data
+                if answer.startswith(b'dns:'):
+                    self.serve_dns(key.fileobj, protocol, answer[4:])
+                    continue
                 try:
                     if protocol == 'TCP':
                         conn, _ = key.fileobj.accept()
@@ -151,6 +220,44 @@ class Server:
                         key.fileobj.sendto(answer, peer)
                 except OSError:
                     pass
+
+
+    def serve_dns(self, sock, protocol, name):
+        try:
+            if protocol == 'UDP':
+                data, peer = sock.recvfrom(4096)
+                reply = name if data == PROBE_PAYLOAD else dns_answer(data, self.records)
+                if reply is not None:
+                    sock.sendto(reply, peer)
+                return
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        # A DNS client speaks first; the lab's probe only listens: whoever is silent gets the name.
+        threading.Thread(target=self.dns_over_tcp, args=(conn, name), daemon=True).start()
+
+    def dns_over_tcp(self, conn, name):
+        try:
+            conn.setblocking(True)
+            conn.settimeout(0.3)
+            try:
+                head = conn.recv(2, socket.MSG_WAITALL)
+            except socket.timeout:
+                conn.sendall(name)
+                return
+            conn.settimeout(2)
+            while len(head) == 2:
+                (length,) = struct.unpack('!H', head)
+                query = conn.recv(length, socket.MSG_WAITALL)
+                reply = dns_answer(query, self.records)
+                if reply is None:
+                    return
+                conn.sendall(struct.pack('!H', len(reply)) + reply)
+                head = conn.recv(2, socket.MSG_WAITALL)
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +320,7 @@ def probe_all(request):
                     sock = ns.socket_in(p['netns'], fam, socket.SOCK_DGRAM)
                     sock.setblocking(False)
                     sock.connect((p['ip'], p['port']))
-                    sock.send(b'podwall?\n')
+                    sock.send(PROBE_PAYLOAD)
                     pending[sock] = {'i': i, 't0': t0, 'phase': 'read', 'buf': b'', 'sport': sock.getsockname()[1]}
                     sel.register(sock, selectors.EVENT_READ)
             except OSError as e:
