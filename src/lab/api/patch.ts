@@ -1,6 +1,6 @@
 // The three patch types kubectl sends: JSON merge patch (RFC 7386), JSON patch (RFC 6902, by
-// fast-json-patch), and strategic merge patch, whose list merge keys come from the Go types of
-// the objects the lab serves (core/v1 Pod, meta/v1 ObjectMeta).
+// fast-json-patch), and strategic merge patch (apimachinery's strategicpatch), whose list merge keys
+// come from the Go types of the objects the lab serves (core/v1 Pod and Namespace, meta/v1 ObjectMeta).
 import jsonpatch from 'fast-json-patch';
 
 type Json = unknown;
@@ -8,38 +8,84 @@ type JsonObject = Record<string, Json>;
 
 const isObject = (v: Json): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 const clone = <T>(v: T): T => structuredClone(v);
+const own = (o: object, key: string): boolean => Object.hasOwn(o, key);
 
+/**
+ * A patch that cannot be applied: 400 when the patch itself is malformed (as the apiserver answers
+ * a bad directive or an undecodable JSON patch), 422 when it is well formed but does not apply to
+ * the object (a missing path, a failed `test`).
+ */
 export class PatchError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code: 400 | 422 = 422,
+  ) {
     super(message);
     this.name = 'PatchError';
   }
 }
 
+const malformed = (message: string): PatchError => new PatchError(message, 400);
+
+/** Keys that would reach an object's prototype through plain assignment; no served type has such a field. */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+function refuseProto(patch: JsonObject): void {
+  if (own(patch, '__proto__')) throw malformed('a patch may not name the key "__proto__"');
+}
+
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return clone(patch);
+  refuseProto(patch);
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else out[k] = mergePatch(own(out, k) ? out[k] : undefined, v);
   }
   return out;
 }
 
+const JSON_PATCH_OPS = ['add', 'remove', 'replace', 'move', 'copy', 'test'];
+
+/** RFC 6901: `/a/b~1c` -> ['a', 'b/c']. */
+function pointerSegments(pointer: string): string[] {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** The shape RFC 6902 requires, checked before anything is applied; a path through a prototype key is refused. */
+function checkJsonPatch(patch: Json): jsonpatch.Operation[] {
+  if (!Array.isArray(patch)) throw malformed('a JSON patch must be a list of operations');
+  patch.forEach((op: Json, i) => {
+    if (!isObject(op)) throw malformed(`operation ${i}: must be an object`);
+    if (typeof op.op !== 'string' || !JSON_PATCH_OPS.includes(op.op)) throw malformed(`operation ${i}: unknown op ${JSON.stringify(op.op ?? null)}`);
+    const pointers: [string, Json][] = [['path', op.path]];
+    if (op.op === 'move' || op.op === 'copy') pointers.push(['from', op.from]);
+    for (const [field, pointer] of pointers) {
+      if (typeof pointer !== 'string' || (pointer !== '' && !pointer.startsWith('/'))) throw malformed(`operation ${i}: "${field}" must be a JSON pointer`);
+      const reserved = pointerSegments(pointer).find((s) => RESERVED_KEYS.has(s));
+      if (reserved !== undefined) throw malformed(`operation ${i}: "${field}" ${JSON.stringify(pointer)} may not name the key "${reserved}"`);
+    }
+    if ((op.op === 'add' || op.op === 'replace' || op.op === 'test') && !own(op, 'value')) throw malformed(`operation ${i}: "${op.op}" needs a value`);
+  });
+  return patch as jsonpatch.Operation[];
+}
+
 export function jsonPatch(target: Json, patch: Json): Json {
-  if (!Array.isArray(patch)) throw new PatchError('a JSON patch must be a list of operations');
-  const errors = jsonpatch.validate(patch as jsonpatch.Operation[], target);
-  if (errors) throw new PatchError(errors.message);
+  const ops = checkJsonPatch(patch);
   try {
-    return jsonpatch.applyPatch(clone(target), patch as jsonpatch.Operation[], true, false).newDocument;
+    return jsonpatch.applyPatch(clone(target), ops, true, false).newDocument;
   } catch (err) {
-    throw new PatchError((err as Error).message);
+    throw new PatchError((err as Error).message.split('\n')[0]);
   }
 }
 
 /**
- * patchMergeKey of the lists the served types declare (`patchStrategy:"merge"`), by field path
- * with list indexes dropped; every other list is replaced whole.
+ * patchMergeKey of the lists the served types declare with `patchStrategy:"merge"`, by field path
+ * with list indexes dropped ('' for lists of scalars, merged as sets); every other list is
+ * replaced whole (tolerations, NetworkPolicy rules).
  */
 const MERGE_KEYS: Readonly<Record<string, string>> = {
   'metadata.ownerReferences': 'uid',
@@ -52,38 +98,68 @@ const MERGE_KEYS: Readonly<Record<string, string>> = {
   'spec.containers.env': 'name',
   'spec.initContainers.env': 'name',
   'spec.containers.volumeMounts': 'mountPath',
+  'spec.initContainers.volumeMounts': 'mountPath',
+  'spec.containers.volumeDevices': 'devicePath',
+  'spec.initContainers.volumeDevices': 'devicePath',
   'spec.volumes': 'name',
   'spec.imagePullSecrets': 'name',
-  'spec.tolerations': '',
+  'spec.hostAliases': 'ip',
+  'spec.topologySpreadConstraints': 'topologyKey',
+  'spec.resourceClaims': 'name',
+  'spec.schedulingGates': 'name',
   'status.conditions': 'type',
   'status.podIPs': 'ip',
+  'status.hostIPs': 'ip',
 };
 
-function strategic(target: Json, patch: Json, path: string): Json {
-  if (!isObject(patch)) return clone(patch);
-  if (patch.$patch === 'replace') {
-    const { $patch: _replace, ...rest } = patch;
-    return clone(rest);
+const DIRECTIVE = '$patch';
+const RETAIN_KEYS = '$retainKeys';
+const SET_ELEMENT_ORDER = '$setElementOrder/';
+const DELETE_FROM_PRIMITIVE_LIST = '$deleteFromPrimitiveList/';
+
+/** `$retainKeys`: keys of the result not listed are cleared; the patch may only set listed keys. */
+function retainKeys(out: JsonObject, patch: JsonObject, path: string): void {
+  const keys = patch[RETAIN_KEYS];
+  if (!Array.isArray(keys)) throw malformed(`${path || 'the patch'}: ${RETAIN_KEYS} must be a list of field names`);
+  const retained = new Set(keys.map(String));
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith('$') || v === null) continue;
+    if (!retained.has(k)) throw malformed(`${path || 'the patch'}: "${k}" is set by the patch but not listed in ${RETAIN_KEYS}`);
   }
-  if (patch.$patch === 'delete') return undefined;
+  for (const k of Object.keys(out)) if (!retained.has(k)) delete out[k];
+}
+
+function strategic(target: Json, patch: JsonObject, path: string): JsonObject {
+  refuseProto(patch);
+  if (own(patch, DIRECTIVE)) {
+    // handleDirectiveInMergeMap: replace takes the patch as it is, delete leaves an empty map.
+    if (patch[DIRECTIVE] === 'replace') {
+      const { [DIRECTIVE]: _replace, ...rest } = patch;
+      return clone(rest);
+    }
+    if (patch[DIRECTIVE] === 'delete') return {};
+    throw malformed(`unknown patch type: ${JSON.stringify(patch[DIRECTIVE])} in map at ${path || 'the top'}`);
+  }
   const out: JsonObject = isObject(target) ? { ...target } : {};
+  if (own(patch, RETAIN_KEYS)) retainKeys(out, patch, path);
   for (const [key, value] of Object.entries(patch)) {
-    if (key.startsWith('$setElementOrder/') || key === '$retainKeys' || key === '$patch') continue;
-    if (key.startsWith('$deleteFromPrimitiveList/')) {
-      const field = key.slice('$deleteFromPrimitiveList/'.length);
-      const drop = new Set((Array.isArray(value) ? value : []).map((v) => JSON.stringify(v)));
+    // The order kubectl would like a merged list in: lists keep the server's order here.
+    if (key === RETAIN_KEYS || key.startsWith(SET_ELEMENT_ORDER)) continue;
+    if (key.startsWith(DELETE_FROM_PRIMITIVE_LIST)) {
+      const field = key.slice(DELETE_FROM_PRIMITIVE_LIST.length);
+      if (!Array.isArray(value)) throw malformed(`${key}: must be a list`);
+      const drop = new Set(value.map((v) => JSON.stringify(v)));
       if (Array.isArray(out[field])) out[field] = (out[field] as Json[]).filter((v) => !drop.has(JSON.stringify(v)));
       continue;
     }
     const childPath = path ? `${path}.${key}` : key;
+    const current = own(out, key) ? out[key] : undefined;
     if (value === null) {
       delete out[key];
-    } else if (Array.isArray(value) && childPath in MERGE_KEYS) {
-      out[key] = mergeList(Array.isArray(out[key]) ? (out[key] as Json[]) : [], value, MERGE_KEYS[childPath], childPath);
+    } else if (Array.isArray(value) && own(MERGE_KEYS, childPath)) {
+      out[key] = mergeList(Array.isArray(current) ? current : [], value, MERGE_KEYS[childPath], childPath);
     } else if (isObject(value)) {
-      const merged = strategic(out[key], value, childPath);
-      if (merged === undefined) delete out[key];
-      else out[key] = merged;
+      out[key] = strategic(current, value, childPath);
     } else {
       out[key] = clone(value);
     }
@@ -91,29 +167,47 @@ function strategic(target: Json, patch: Json, path: string): Json {
   return out;
 }
 
+/** A list merged by its key (mergeSlice): `$patch: delete` items remove, `$patch: replace` replaces the list. */
 function mergeList(current: Json[], patch: Json[], key: string, path: string): Json[] {
   if (key === '') {
     // A merged list of scalars: union, keeping order.
     const seen = new Set(current.map((v) => JSON.stringify(v)));
     return [...current, ...patch.filter((v) => !seen.has(JSON.stringify(v)))];
   }
-  const out = current.map(clone);
+  let out = current.map(clone);
+  const merging: JsonObject[] = [];
+  let replace = false;
   for (const item of patch) {
-    if (!isObject(item)) throw new PatchError(`${path}: list items must be objects with "${key}"`);
-    if (item.$patch === 'replace') return patch.filter((p) => isObject(p) && p.$patch !== 'replace').map(clone);
-    const index = out.findIndex((o) => isObject(o) && o[key] === item[key]);
-    if (item.$patch === 'delete') {
-      if (index >= 0) out.splice(index, 1);
-    } else if (index >= 0) {
-      out[index] = strategic(out[index], item, path);
-    } else {
-      out.push(strategic({}, item, path));
+    if (!isObject(item)) throw malformed(`${path}: list items must be objects with "${key}"`);
+    if (!own(item, DIRECTIVE)) {
+      merging.push(item);
+      continue;
     }
+    switch (item[DIRECTIVE]) {
+      case 'delete':
+        if (!own(item, key)) throw malformed(`${path}: an item with "$patch: delete" must name its "${key}"`);
+        out = out.filter((o) => !(isObject(o) && o[key] === item[key]));
+        break;
+      case 'replace':
+        replace = true;
+        break;
+      case 'merge':
+        throw malformed(`${path}: merging lists cannot yet be specified in the patch`);
+      default:
+        throw malformed(`unknown patch type: ${JSON.stringify(item[DIRECTIVE])} in ${path}`);
+    }
+  }
+  if (replace) return merging.map(clone);
+  for (const item of merging) {
+    if (!own(item, key)) throw malformed(`${path}: map ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
+    const index = out.findIndex((o) => isObject(o) && o[key] === item[key]);
+    if (index >= 0) out[index] = strategic(out[index], item, path);
+    else out.push(strategic({}, item, path));
   }
   return out;
 }
 
 export function strategicMergePatch(target: Json, patch: Json): Json {
-  if (!isObject(patch)) throw new PatchError('a strategic merge patch must be an object');
+  if (!isObject(patch)) throw malformed('a strategic merge patch must be an object');
   return strategic(target, patch, '');
 }

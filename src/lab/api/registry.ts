@@ -2,17 +2,27 @@
 // validation (422 with field causes), optimistic concurrency on resourceVersion (409 Conflict),
 // AlreadyExists/NotFound, namespaces that must exist and take their contents with them.
 import { randomBytes } from 'node:crypto';
-import { admitObject, fieldErrorBody, parseFieldSelector, parseLabelSelector, renderFieldPath, selectorMatches, type FieldError, type LabelSelector } from '../../model/index.js';
+import {
+  admitObject,
+  fieldErrorBody,
+  formatIP,
+  parseFieldSelector,
+  parseIP,
+  parseLabelSelector,
+  renderFieldPath,
+  selectorMatches,
+  type FieldError,
+  type LabelSelector,
+  type Manifest,
+} from '../../model/index.js';
 import type { LabStore, StoredObject } from '../store.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { apiVersionOf, qualifiedName, type Resource } from './resources.js';
 
-type Manifest = Record<string, unknown>;
-
 export interface StatusCause {
   readonly reason: string;
   readonly message: string;
-  readonly field: string;
+  readonly field?: string;
 }
 
 /** A failure the API answers with a Status object. */
@@ -21,7 +31,7 @@ export class ApiError extends Error {
     readonly code: number,
     readonly reason: string,
     message: string,
-    readonly details?: { name?: string; group?: string; kind?: string; causes?: StatusCause[] },
+    readonly details?: { name?: string; group?: string; kind?: string; causes?: StatusCause[]; retryAfterSeconds?: number },
   ) {
     super(message);
     this.name = 'ApiError';
@@ -55,6 +65,7 @@ export interface Written {
 }
 
 const NAMESPACE_LABEL = 'kubernetes.io/metadata.name';
+const isObject = (v: unknown): v is Manifest => v !== null && typeof v === 'object' && !Array.isArray(v);
 const meta = (m: Manifest): Record<string, unknown> => (m.metadata && typeof m.metadata === 'object' ? (m.metadata as Record<string, unknown>) : {});
 
 const CAUSE_REASONS: Record<string, string> = {
@@ -64,6 +75,24 @@ const CAUSE_REASONS: Record<string, string> = {
   Forbidden: 'FieldValueForbidden',
   NotSupported: 'FieldValueNotSupported',
 };
+
+function withoutStatus(body: Manifest): Manifest {
+  const { status: _status, ...rest } = body;
+  return rest;
+}
+
+/** One spelling per address, so `fd00::1` and `fd00:0::1` are seen as the same. */
+function canonicalIP(ip: string): string {
+  const parsed = parseIP(ip);
+  return parsed ? formatIP(parsed) : ip;
+}
+
+/** The addresses a pod's status claims: podIP first, then podIPs, each once, canonical. */
+function statusAddresses(m: Manifest): string[] {
+  const s = isObject(m.status) ? m.status : {};
+  const ips = [s.podIP, ...(Array.isArray(s.podIPs) ? s.podIPs.map((p: unknown) => (isObject(p) ? p.ip : undefined)) : [])];
+  return [...new Set(ips.filter((ip): ip is string => typeof ip === 'string' && ip !== '').map(canonicalIP))];
+}
 
 function deleteAt(obj: Manifest, path: readonly (string | number)[]): void {
   let cur: unknown = obj;
@@ -187,7 +216,10 @@ export class Registry {
   }
 
   create(r: Resource, namespace: string, body: unknown, fieldValidation: FieldValidation): Written {
-    const admitted = this.admit(r, namespace, body, fieldValidation);
+    // podStrategy.PrepareForCreate: a new pod's status is the server's, whatever the client sent;
+    // only the lab's pod runner gives a pod its addresses.
+    const input = r.kind === 'Pod' && isObject(body) ? withoutStatus(body) : body;
+    const admitted = this.admit(r, namespace, input, fieldValidation);
     const m = meta(admitted.object);
     const name = String(m.name);
     delete m.resourceVersion;
@@ -199,7 +231,7 @@ export class Registry {
         throw new ApiError(409, 'AlreadyExists', `${qualifiedName(r)} "${name}" already exists`, { name, group: r.group, kind: r.plural });
       }
       if (r.kind === 'Namespace') admitted.object.status = { phase: 'Active' };
-      if (r.kind === 'Pod') admitted.object.status = { phase: 'Pending', ...((admitted.object.status as Manifest) ?? {}) };
+      if (r.kind === 'Pod') admitted.object.status = { phase: 'Pending' };
       const stored = this.store.put(r.kind, r.namespaced ? namespace : '', name, admitted.object)!;
       return { object: this.present(r, stored), warnings: admitted.warnings };
     });
@@ -210,8 +242,8 @@ export class Registry {
     const key = r.namespaced ? namespace : '';
     const existing = this.store.get(r.kind, key, name);
     if (!existing) throw this.notFound(r, name);
-    const incoming = body as Manifest;
-    const wanted = meta(incoming ?? {}).resourceVersion;
+    if (!isObject(body)) throw new ApiError(400, 'BadRequest', 'the request body must be an object');
+    const wanted = meta(body).resourceVersion;
     if (wanted !== undefined && wanted !== '' && String(wanted) !== String(existing.resourceVersion)) {
       throw new ApiError(
         409,
@@ -221,24 +253,70 @@ export class Registry {
       );
     }
     let next: Manifest;
-    if (subresource === 'status') next = { ...existing.manifest, status: incoming?.status };
-    else {
-      next = { ...incoming };
-      // The main resource never changes status: that is the status subresource's job.
+    if (subresource === 'status') {
+      // podStatusStrategy.PrepareForUpdate: the status subresource changes the status and nothing else.
+      next = { ...existing.manifest, status: body.status };
+      if (r.kind === 'Pod') this.checkPodAddresses(r, namespace, name, existing.manifest, next);
+    } else {
+      // podStrategy.PrepareForUpdate: the main resource never changes status, whatever the client sent.
+      next = { ...body };
       if (r.kind === 'Pod' || r.kind === 'Namespace') next.status = existing.manifest.status;
-      if (r.kind === 'Pod') {
-        // A pod stays bound to its node: spec.nodeName cannot change once set.
-        const bound = (existing.manifest.spec as { nodeName?: string } | undefined)?.nodeName;
-        const asked = (next.spec as { nodeName?: string } | undefined)?.nodeName;
-        if (bound && asked && asked !== bound) {
-          throw this.invalid(r, name, [{ type: 'Forbidden', path: ['spec', 'nodeName'], detail: 'pod updates may not change the node a pod is bound to' }]);
-        }
-        if (bound) next.spec = { ...((next.spec as Manifest) ?? {}), nodeName: bound };
-      }
+      if (r.kind === 'Pod') next.spec = this.keepNodeName(r, name, existing.manifest, next);
     }
     const admitted = this.admit(r, namespace, next, fieldValidation, name);
     const stored = this.store.put(r.kind, key, name, admitted.object);
     return { object: this.present(r, stored ?? existing), warnings: admitted.warnings };
+  }
+
+  /**
+   * A pod stays on the node it is bound to (ValidatePodUpdate: spec.nodeName is immutable once
+   * set). An update that leaves it out keeps it: `lab apply` sends pods as their manifests say.
+   */
+  private keepNodeName(r: Resource, name: string, old: Manifest, next: Manifest): unknown {
+    const bound = (old.spec as { nodeName?: unknown } | undefined)?.nodeName;
+    const asked = isObject(next.spec) ? next.spec.nodeName : undefined;
+    if (typeof bound !== 'string' || bound === '') return next.spec;
+    if (asked !== undefined && asked !== '' && asked !== bound) {
+      throw this.invalid(r, name, [{ type: 'Invalid', path: ['spec', 'nodeName'], value: asked, detail: 'field is immutable' }]);
+    }
+    return { ...(isObject(next.spec) ? next.spec : {}), nodeName: bound };
+  }
+
+  /**
+   * A status write may give a pod addresses once, never move them, and never claim one another
+   * live pod holds: two pods at one address would share one verdict-map entry, and the real one
+   * would lose its verdicts. Upstream's ValidatePodStatusUpdate lets a kubelet change podIPs; here
+   * only the lab's pod runner assigns addresses (it writes the store directly, not through the
+   * API), so no client needs to.
+   */
+  private checkPodAddresses(r: Resource, namespace: string, name: string, old: Manifest, next: Manifest): void {
+    const before = statusAddresses(old);
+    const after = statusAddresses(next);
+    if (before.length > 0 && before.join(',') !== after.join(',')) {
+      throw this.invalid(r, name, [{ type: 'Forbidden', path: ['status', 'podIPs'], detail: "may not be changed once set: only the lab's pod runner assigns pod addresses" }]);
+    }
+    if (before.length > 0) return;
+    const hostNetwork = isObject(old.spec) && old.spec.hostNetwork === true;
+    const errors: FieldError[] = [];
+    for (const ip of after) {
+      const holder = this.addressHolder(ip, namespace, name, hostNetwork);
+      if (holder) errors.push({ type: 'Invalid', path: ['status', 'podIPs'], value: ip, detail: `address already in use by pod ${holder}` });
+    }
+    if (errors.length > 0) throw this.invalid(r, name, errors);
+  }
+
+  /** The live pod (not Succeeded or Failed) that holds an address, by its status or by the network the runner gave it. */
+  private addressHolder(ip: string, namespace: string, name: string, hostNetwork: boolean): string | undefined {
+    const self = (o: { namespace: string; name: string }): boolean => o.namespace === namespace && o.name === name;
+    for (const o of this.store.list('Pod')) {
+      const phase = isObject(o.manifest.status) ? o.manifest.status.phase : undefined;
+      if (self(o) || phase === 'Succeeded' || phase === 'Failed') continue;
+      // hostNetwork pods all report the node's address.
+      if (hostNetwork && isObject(o.manifest.spec) && o.manifest.spec.hostNetwork === true) continue;
+      if (statusAddresses(o.manifest).includes(ip)) return `${o.namespace}/${o.name}`;
+    }
+    const net = this.store.podNetworks().find((n) => !self(n) && n.ips.map(canonicalIP).includes(ip));
+    return net ? `${net.namespace}/${net.name}` : undefined;
   }
 
   patch(r: Resource, namespace: string, name: string, type: PatchType, patch: unknown, fieldValidation: FieldValidation, subresource?: 'status'): Written {
@@ -247,8 +325,9 @@ export class Registry {
     try {
       next = type === 'json' ? jsonPatch(current, patch) : type === 'merge' ? mergePatch(current, patch) : strategicMergePatch(current, patch);
     } catch (err) {
-      if (err instanceof PatchError) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`);
-      throw err;
+      if (!(err instanceof PatchError)) throw err;
+      if (err.code === 400) throw new ApiError(400, 'BadRequest', err.message);
+      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`);
     }
     // A patch that names another resourceVersion than the current one conflicts, as an update would.
     return this.update(r, namespace, name, next, fieldValidation, subresource);

@@ -1,5 +1,6 @@
 // The resources the lab's API server serves, described once: where they live in the URL space,
 // how discovery names them, and how `kubectl get` prints them (server-side Table columns).
+import { decodeNetworkPolicy, formatLabelSelector, type Manifest } from '../../model/index.js';
 import type { StoredKind } from '../store.js';
 
 export interface Resource {
@@ -36,7 +37,6 @@ export const apiVersionOf = (r: Resource): string => (r.group ? `${r.group}/${r.
 /** `networkpolicies.networking.k8s.io`, as Status messages name a resource. */
 export const qualifiedName = (r: Resource): string => (r.group ? `${r.plural}.${r.group}` : r.plural);
 
-type Manifest = Record<string, unknown>;
 const meta = (m: Manifest): Record<string, unknown> => (m.metadata ?? {}) as Record<string, unknown>;
 
 /** `5m`, `3h`, `2d`: kubectl's short ages. */
@@ -50,14 +50,33 @@ export function age(timestamp: unknown, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-function selectorText(selector: unknown): string {
-  const s = (selector ?? {}) as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
-  const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    const values = (e.values ?? []).join(',');
-    parts.push({ In: `${e.key} in (${values})`, NotIn: `${e.key} notin (${values})`, Exists: e.key, DoesNotExist: `!${e.key}` }[e.operator] ?? e.key);
-  }
-  return parts.length > 0 ? parts.join(',') : '<none>';
+/** The policy's pod selector as `kubectl get netpol` shows it (metav1.FormatLabelSelector: `<none>` when empty), in the model's words. */
+function podSelectorText(m: Manifest): string {
+  const md = meta(m);
+  const decoded = decodeNetworkPolicy(m, String(md.namespace ?? ''), { ignoreUnknownFields: true });
+  if (!decoded.policy) return '<unknown>';
+  return formatLabelSelector(decoded.policy.spec.podSelector) || '<none>';
+}
+
+interface ContainerStatus {
+  readonly name?: string;
+  readonly ready?: boolean;
+  readonly restartCount?: number;
+}
+
+/**
+ * READY and RESTARTS as kubectl's pod printer counts them: ready containers (from the statuses the
+ * pod runner writes) over the pod's containers, sidecars (restartable init containers) included.
+ */
+function podReadiness(m: Manifest): { ready: string; restarts: number } {
+  const spec = (m.spec ?? {}) as { containers?: unknown[]; initContainers?: { name?: string; restartPolicy?: string }[] };
+  const status = (m.status ?? {}) as { containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
+  const sidecars = new Set((spec.initContainers ?? []).filter((c) => c?.restartPolicy === 'Always').map((c) => c.name));
+  const statuses = [...(Array.isArray(status.containerStatuses) ? status.containerStatuses : []), ...(Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses.filter((c) => sidecars.has(c?.name)) : [])];
+  const total = (Array.isArray(spec.containers) ? spec.containers.length : 0) + sidecars.size;
+  const ready = statuses.filter((c) => c?.ready === true).length;
+  const restarts = statuses.reduce((n, c) => n + (typeof c?.restartCount === 'number' ? c.restartCount : 0), 0);
+  return { ready: `${ready}/${total}`, restarts };
 }
 
 export interface Column {
@@ -88,12 +107,11 @@ export function tableCells(r: Resource, m: Manifest): unknown[] {
   switch (r.kind) {
     case 'Pod': {
       const status = (m.status ?? {}) as { phase?: string; podIP?: string };
-      const containers = ((m.spec as { containers?: unknown[] } | undefined)?.containers ?? []).length;
-      const running = status.phase === 'Running';
-      return [md.name, `${running ? containers : 0}/${containers}`, status.phase ?? 'Pending', 0, age(created), status.podIP ?? '<none>', (m.spec as { nodeName?: string } | undefined)?.nodeName ?? '<none>'];
+      const { ready, restarts } = podReadiness(m);
+      return [md.name, ready, status.phase ?? 'Pending', restarts, age(created), status.podIP ?? '<none>', (m.spec as { nodeName?: string } | undefined)?.nodeName ?? '<none>'];
     }
     case 'NetworkPolicy':
-      return [md.name, selectorText((m.spec as { podSelector?: unknown } | undefined)?.podSelector), age(created)];
+      return [md.name, podSelectorText(m), age(created)];
     case 'Namespace':
       return [md.name, ((m.status ?? {}) as { phase?: string }).phase ?? 'Active', age(created)];
   }

@@ -2,77 +2,25 @@
 // selectors, optimistic concurrency, admission errors as Status objects, and watch semantics
 // (every change after a list's resourceVersion, once, in order; 410 when too old).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LabStore } from '../store.js';
+import type { Manifest } from '../../model/index.js';
 import { LabApiClient } from './client.js';
-import { labCredentials, type Credentials } from './credentials.js';
 import { OPENAPI_V2_PROTOBUF } from './openapi-proto.js';
-import { LabApiServer } from './server.js';
+import { meta, NETPOL, pod, PODS, policy, startTestServer, type TestServer } from './testing.js';
 
-type Manifest = Record<string, unknown>;
-const meta = (m: Manifest): Record<string, unknown> => m.metadata as Record<string, unknown>;
-
-const dir = mkdtempSync(join(tmpdir(), 'podwall-api-'));
-let store: LabStore;
-let server: LabApiServer;
+let t: TestServer;
 let api: LabApiClient;
-let credentials: Credentials;
-let base: string;
-
-const NETPOL = '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies';
-const PODS = '/api/v1/namespaces/default/pods';
-const policy = (name: string, port = 3306, extra: Manifest = {}): Manifest => ({
-  apiVersion: 'networking.k8s.io/v1',
-  kind: 'NetworkPolicy',
-  metadata: { name, labels: { app: 'shop' } },
-  spec: { podSelector: { matchLabels: { role: 'db' } }, ingress: [{ ports: [{ port }] }], ...extra },
-});
-const pod = (name: string, labels: Record<string, string> = {}): Manifest => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, labels },
-  spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80 }] }] },
-});
-
-/** A raw GET that keeps headers and the unparsed body (for watch streams and protobuf). */
-function raw(path: string, headers: Record<string, string> = {}, untilMs = 0): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, base), { ca: credentials.caPem, headers: { Authorization: `Bearer ${credentials.token}`, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-      res.on('end', done);
-      if (untilMs > 0) setTimeout(() => (done(), req.destroy()), untilMs);
-    });
-    req.on('error', (e) => (untilMs > 0 ? undefined : reject(e)));
-    req.end();
-  });
-}
 
 before(async () => {
-  store = LabStore.open(join(dir, 'lab.db'));
-  credentials = await labCredentials(dir);
-  server = new LabApiServer({ store, credentials, port: 0 });
-  const { port } = await server.listen();
-  base = `https://127.0.0.1:${port}`;
-  api = new LabApiClient(base, credentials);
-  const ns = await api.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-  assert.equal(ns.status, 201);
+  t = await startTestServer();
+  api = t.api;
 });
 
-after(async () => {
-  await server.close();
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => t.close());
 
 describe('authentication and discovery', () => {
   test('a request without the bearer token gets 401 Unauthorized', async () => {
-    const r = await new LabApiClient(base, { ...credentials, token: 'wrong' }).call('GET', '/api/v1/pods');
+    const r = await new LabApiClient(t.base, { ...t.credentials, token: 'wrong' }).call('GET', '/api/v1/pods');
     assert.equal(r.status, 401);
     assert.equal(r.body.reason, 'Unauthorized');
   });
@@ -92,7 +40,7 @@ describe('authentication and discovery', () => {
   test('OpenAPI v2 is served as JSON, and as protobuf to clients that ask for it (kubectl 1.2x)', async () => {
     const json = await api.call('GET', '/openapi/v2');
     assert.ok((json.body.definitions as Manifest)['io.k8s.api.networking.v1.NetworkPolicy']);
-    const proto = await raw('/openapi/v2', { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' });
+    const proto = await t.request('GET', '/openapi/v2', { headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
     assert.equal(proto.headers['content-type'], OPENAPI_V2_PROTOBUF);
     assert.ok(proto.body.includes(Buffer.from('io.k8s.api.networking.v1.NetworkPolicySpec')));
     const v3 = await api.call('GET', '/openapi/v3');
@@ -200,8 +148,8 @@ describe('verbs', () => {
   });
 
   test('kubectl get asks for a Table and gets the columns kubectl prints', async () => {
-    const r = await raw(PODS, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
-    const table = JSON.parse(r.body.toString()) as { kind: string; columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+    const r = await t.request('GET', PODS, { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' } });
+    const table = r.json() as unknown as { kind: string; columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
     assert.equal(table.kind, 'Table');
     assert.deepEqual(table.columnDefinitions.map((c) => c.name).slice(0, 3), ['Name', 'Ready', 'Status']);
     assert.equal(table.rows.length, 2);
@@ -236,59 +184,51 @@ describe('watch', () => {
   test('a watch from a list\'s resourceVersion sees every later change exactly once, in order', async () => {
     const list = await api.call('GET', NETPOL);
     const rv = String((list.body.metadata as Manifest).resourceVersion);
-    const streaming = raw(`${NETPOL}?watch=true&resourceVersion=${rv}`, {}, 1500);
-    await new Promise((r) => setTimeout(r, 200));
+    const stream = await t.watch(`${NETPOL}?watch=true&resourceVersion=${rv}`);
     await api.call('POST', NETPOL, policy('w1'));
     await api.call('PATCH', `${NETPOL}/w1`, { metadata: { labels: { x: 'y' } } }, 'application/merge-patch+json');
     await api.call('DELETE', `${NETPOL}/w1`);
     await api.call('POST', PODS, pod('other'), 'application/json');
-    const events = (await streaming).body
-      .toString()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; object: Manifest });
-    assert.deepEqual(events.map((e) => `${e.type} ${meta(e.object).name}`), ['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
-    const versions = events.map((e) => Number(meta(e.object).resourceVersion));
+    // The pod is written last: once the policy's deletion is seen, everything before it was too.
+    await stream.until((events) => events.some((e) => e.type === 'DELETED'), 'the deletion of w1');
+    stream.close();
+    assert.deepEqual(stream.events.map((e) => `${e.type} ${String(meta(e.object).name)}`), ['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
+    const versions = stream.events.map((e) => Number(meta(e.object).resourceVersion));
     assert.deepEqual(versions, [...versions].sort((a, b) => a - b), 'in order');
     assert.ok(versions[0] > Number(rv));
   });
 
   test('a watch from a version the log no longer reaches is 410 Gone (ERROR event, reason Expired)', async () => {
     // The log holds 10,000 events: version 1 is still reachable, and the replay starts.
-    const old = await raw(`${NETPOL}?watch=true&resourceVersion=1`, {}, 500);
-    assert.equal((JSON.parse(old.body.toString().trim().split('\n')[0]) as { type: string }).type, 'ADDED');
+    const old = await t.watch(`${NETPOL}?watch=true&resourceVersion=1`);
+    await old.until((events) => events.length > 0, 'a replayed event');
+    old.close();
+    assert.equal(old.events[0].type, 'ADDED');
     // Push it out of the log with writes elsewhere, then watch from the start again.
-    store.transaction(() => {
-      for (let i = 0; i < 10_050; i++) store.put('Namespace', '', `n${i % 2}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `n${i % 2}`, labels: { i: String(i) } } });
+    t.store.transaction(() => {
+      for (let i = 0; i < 10_050; i++) t.store.put('Namespace', '', `n${i % 2}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `n${i % 2}`, labels: { i: String(i) } } });
     });
-    const gone = await raw(`${NETPOL}?watch=true&resourceVersion=1`, {}, 500);
-    const event = JSON.parse(gone.body.toString().trim().split('\n')[0]) as { type: string; object: { code: number; reason: string } };
+    const gone = await t.watch(`${NETPOL}?watch=true&resourceVersion=1`);
+    await gone.until((events) => events.length > 0, 'an ERROR event');
+    const event = gone.events[0] as { type: string; object: { code?: number; reason?: string } };
     assert.equal(event.type, 'ERROR');
     assert.equal(event.object.code, 410);
     assert.equal(event.object.reason, 'Expired');
+    await gone.until(() => gone.isEnded, 'the end of the stream');
   });
 
   test('a watch without a resourceVersion starts with the current objects as ADDED', async () => {
-    const stream = await raw(`${PODS}?watch=true`, {}, 400);
-    const names = stream.body
-      .toString()
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as { type: string; object: Manifest }))
-      .map((e) => `${e.type} ${meta(e.object).name}`);
-    assert.ok(names.includes('ADDED web'));
+    const stream = await t.watch(`${PODS}?watch=true`);
+    await stream.until((events) => events.some((e) => e.type === 'ADDED' && meta(e.object).name === 'web'), 'web as ADDED');
+    stream.close();
   });
 
   test('a label change that takes an object out of a watch\'s selector is seen as DELETED', async () => {
-    const streaming = raw(`${PODS}?watch=true&labelSelector=tier%3Dfront`, {}, 1000);
-    await new Promise((r) => setTimeout(r, 200));
+    const stream = await t.watch(`${PODS}?watch=true&labelSelector=tier%3Dfront`);
+    await stream.until((events) => events.length === 1, 'web as ADDED');
     await api.call('PATCH', `${PODS}/web`, { metadata: { labels: { tier: 'back' } } }, 'application/merge-patch+json');
-    const events = (await streaming).body
-      .toString()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; object: Manifest })
-      .map((e) => `${e.type} ${meta(e.object).name}`);
-    assert.deepEqual(events, ['ADDED web', 'DELETED web']);
+    await stream.until((events) => events.length === 2, 'the DELETED event');
+    stream.close();
+    assert.deepEqual(stream.events.map((e) => `${e.type} ${String(meta(e.object).name)}`), ['ADDED web', 'DELETED web']);
   });
 });

@@ -4,55 +4,32 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { parse as parseYAML } from 'yaml';
-import type { LabStore, StoreEvent } from '../store.js';
+import type { Manifest } from '../../model/index.js';
+import type { LabStore } from '../store.js';
+import { bodyLimit, parseBody, readBody } from './body.js';
 import type { Credentials } from './credentials.js';
 import { openAPIv2, openAPIv3, openAPIv3Index } from './openapi.js';
 import { encodeOpenAPIv2, OPENAPI_V2_PROTOBUF } from './openapi-proto.js';
-import { ApiError, Registry, type FieldValidation, type PatchType } from './registry.js';
+import { ListPager, parseLimit } from './paging.js';
+import { ApiError, Registry, type FieldValidation, type PatchType, type Selectors } from './registry.js';
 import { apiVersionOf, RESOURCES, tableCells, tableColumns, VERBS, type Resource } from './resources.js';
-
-type Manifest = Record<string, unknown>;
+import { parseResourceVersion, RESOURCE_VERSION_WAIT_MS, serveWatch, tooLargeResourceVersion, waitForResourceVersion } from './watch.js';
 
 export interface ApiServerOptions {
   readonly store: LabStore;
   readonly credentials: Credentials;
   readonly host?: string;
   readonly port?: number;
+  /** How long a request naming a resourceVersion the store has not reached waits for it (ms). */
+  readonly resourceVersionWaitMs?: number;
 }
 
 export const SERVER_VERSION = { major: '1', minor: '31', gitVersion: 'v1.31.0-podwall', gitCommit: 'podwall', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'n/a', compiler: 'podwall', platform: 'linux/amd64' };
-
-const MAX_BODY = 4 * 1024 * 1024;
 
 function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function parseBody(text: string, contentType: string): unknown {
-  try {
-    return contentType.includes('yaml') ? parseYAML(text) : JSON.parse(text);
-  } catch (err) {
-    throw new ApiError(400, 'BadRequest', `the request body is not valid ${contentType.includes('yaml') ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
-  }
 }
 
 function patchType(contentType: string): PatchType {
@@ -70,6 +47,23 @@ function fieldValidation(query: URLSearchParams): FieldValidation {
 
 const wantsTable = (req: IncomingMessage): boolean => /as=Table/.test(req.headers.accept ?? '');
 
+/**
+ * Splits a request URI into its path and query. Percent-encoding that does not decode (a stray
+ * `%`, bytes that are not UTF-8) is 400, as Go's server refuses such a URI, not a failure inside.
+ */
+function parseRequestURI(raw: string): { path: string; query: URLSearchParams } {
+  const at = raw.indexOf('?');
+  const path = at < 0 ? raw : raw.slice(0, at);
+  const query = at < 0 ? '' : raw.slice(at + 1);
+  try {
+    decodeURIComponent(path);
+    for (const part of query.split('&')) decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    throw new ApiError(400, 'BadRequest', 'the request URI holds malformed percent-encoding');
+  }
+  return { path: path.replace(/\/+$/, '') || '/', query: new URLSearchParams(query) };
+}
+
 interface Route {
   readonly resource: Resource;
   readonly namespace?: string;
@@ -79,7 +73,10 @@ interface Route {
 
 /** /api/v1/namespaces/x/pods/y/status -> pods in x, named y, subresource status. */
 function route(path: string): Route | 'events' | undefined {
-  const parts = path.split('/').filter((p) => p !== '');
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeURIComponent(p));
   let rest: string[];
   let group: string;
   if (parts[0] === 'api' && parts[1] === 'v1') {
@@ -92,14 +89,14 @@ function route(path: string): Route | 'events' | undefined {
   } else return undefined;
   let namespace: string | undefined;
   if (rest[0] === 'namespaces' && rest.length >= 3) {
-    namespace = decodeURIComponent(rest[1]);
+    namespace = rest[1];
     rest = rest.slice(2);
   }
-  if (group === '' && rest[0] === 'events') return 'events';
+  if (group === '' && rest[0] === 'events' && rest.length === 1) return 'events';
   const resource = RESOURCES.find((r) => r.group === group && r.plural === rest[0]);
-  if (!resource) return undefined;
+  if (!resource || rest.length > 3) return undefined;
   if (namespace !== undefined && !resource.namespaced) return undefined;
-  return { resource, namespace, name: rest[1] !== undefined ? decodeURIComponent(rest[1]) : undefined, subresource: rest[2] };
+  return { resource, namespace, name: rest[1], subresource: rest[2] };
 }
 
 function discovery(host: string): Record<string, unknown> {
@@ -123,15 +120,21 @@ function discovery(host: string): Record<string, unknown> {
   };
 }
 
+
 export class LabApiServer {
   readonly registry: Registry;
   private server?: Server;
   private readonly watches = new Set<ServerResponse>();
+  private readonly pager = new ListPager();
   private readonly openapiHash: string;
 
   constructor(private readonly options: ApiServerOptions) {
     this.registry = new Registry(options.store);
     this.openapiHash = createHash('sha256').update(JSON.stringify(openAPIv2())).digest('hex').slice(0, 16);
+  }
+
+  private get resourceVersionWaitMs(): number {
+    return this.options.resourceVersionWaitMs ?? RESOURCE_VERSION_WAIT_MS;
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
@@ -170,8 +173,7 @@ export class LabApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://lab');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const { path, query } = parseRequestURI(req.url ?? '/');
     if (['/healthz', '/livez', '/readyz'].includes(path)) {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');
@@ -207,10 +209,10 @@ export class LabApiServer {
     if (subresource !== undefined && (subresource !== 'status' || r.kind === 'NetworkPolicy')) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    const query = url.searchParams;
-    const selectors = { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined };
+    const selectors: Selectors = { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined };
     const method = req.method ?? 'GET';
     const contentType = req.headers['content-type'] ?? 'application/json';
+    const body = async (): Promise<unknown> => parseBody(await readBody(req, bodyLimit(contentType)), contentType);
     const written = (code: number, w: { object: Manifest; warnings: readonly string[] }) =>
       send(res, code, w.object, w.warnings.length > 0 ? { Warning: w.warnings.map((m) => `299 - ${JSON.stringify(m)}`).join(', ') } : {});
 
@@ -218,10 +220,10 @@ export class LabApiServer {
       switch (method) {
         case 'GET':
           if (query.get('watch') === 'true' || query.get('watch') === '1') return this.watch(req, res, r, target.namespace, selectors, query);
-          return this.sendList(req, res, r, target.namespace, selectors);
+          return this.sendList(req, res, r, target.namespace, selectors, query);
         case 'POST':
           if (r.namespaced && target.namespace === undefined) throw new ApiError(405, 'MethodNotAllowed', 'create needs a namespace in the path');
-          return written(201, this.registry.create(r, namespace, parseBody(await readBody(req), contentType), fieldValidation(query)));
+          return written(201, this.registry.create(r, namespace, await body(), fieldValidation(query)));
         case 'DELETE': {
           const deleted = this.registry.deleteCollection(r, target.namespace, selectors);
           return send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.options.store.currentResourceVersion()) }, items: deleted });
@@ -237,10 +239,10 @@ export class LabApiServer {
         return send(res, 200, wantsTable(req) ? this.table(r, [object]) : object);
       }
       case 'PUT':
-        return written(200, this.registry.update(r, namespace, name, parseBody(await readBody(req), contentType), fieldValidation(query), status));
+        return written(200, this.registry.update(r, namespace, name, await body(), fieldValidation(query), status));
       case 'PATCH': {
         const type = patchType(contentType);
-        return written(200, this.registry.patch(r, namespace, name, type, parseBody(await readBody(req), 'application/json'), fieldValidation(query), status));
+        return written(200, this.registry.patch(r, namespace, name, type, await body(), fieldValidation(query), status));
       }
       case 'DELETE':
         return send(res, 200, this.registry.delete(r, namespace, name));
@@ -249,11 +251,11 @@ export class LabApiServer {
     }
   }
 
-  private table(r: Resource, items: readonly Manifest[], withColumns = true): Manifest {
+  private table(r: Resource, items: readonly Manifest[], withColumns = true, listMeta: Manifest = {}): Manifest {
     return {
       kind: 'Table',
       apiVersion: 'meta.k8s.io/v1',
-      metadata: { resourceVersion: String(this.options.store.currentResourceVersion()) },
+      metadata: { resourceVersion: String(this.options.store.currentResourceVersion()), ...listMeta },
       columnDefinitions: withColumns ? tableColumns(r) : [],
       rows: items.map((m) => ({
         cells: tableCells(r, m),
@@ -262,113 +264,42 @@ export class LabApiServer {
     };
   }
 
-  private sendList(req: IncomingMessage, res: ServerResponse, r: Resource, namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string }): void {
-    const { items, resourceVersion } = this.registry.list(r, namespace, selectors);
-    if (wantsTable(req)) return send(res, 200, this.table(r, items));
-    send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(resourceVersion) }, items });
+  /**
+   * A list, in pages when the client gives `limit` (kubectl asks for 500 at a time): all pages
+   * show the objects as of the first page's resourceVersion. A resourceVersion the store has not
+   * reached is waited for a moment, then refused as the watch cache refuses it.
+   */
+  private async sendList(req: IncomingMessage, res: ServerResponse, r: Resource, namespace: string | undefined, selectors: Selectors, query: URLSearchParams): Promise<void> {
+    const limit = parseLimit(query.get('limit'));
+    const continueToken = query.get('continue') || undefined;
+    const store = this.options.store;
+    const asked = parseResourceVersion(query.get('resourceVersion'));
+    if (continueToken !== undefined && asked !== undefined) throw new ApiError(400, 'BadRequest', 'specifying resource version is not allowed when using continue');
+    if (asked !== undefined && !(await waitForResourceVersion(store, asked, this.resourceVersionWaitMs))) {
+      throw tooLargeResourceVersion(asked, store.currentResourceVersion());
+    }
+    const scope = JSON.stringify([r.kind, namespace ?? '', selectors.labelSelector ?? '', selectors.fieldSelector ?? '']);
+    const filtered = Boolean(selectors.labelSelector || selectors.fieldSelector);
+    const page = this.pager.page(scope, { limit, continueToken }, filtered, () => this.registry.list(r, namespace, selectors));
+    const listMeta: Manifest = {
+      resourceVersion: String(page.resourceVersion),
+      ...(page.continueToken !== undefined ? { continue: page.continueToken } : {}),
+      ...(page.remainingItemCount !== undefined ? { remainingItemCount: page.remainingItemCount } : {}),
+    };
+    if (wantsTable(req)) return send(res, 200, this.table(r, page.items, true, listMeta));
+    send(res, 200, { kind: `${r.kind}List`, apiVersion: apiVersionOf(r), metadata: listMeta, items: page.items });
   }
 
-  /**
-   * A watch: from `resourceVersion` (every later change, once, in order), or from now with the
-   * current objects as ADDED when it is empty or "0"; 410 Gone when the log no longer reaches back.
-   * An object that stops (or starts) matching the selectors is seen as DELETED (or ADDED).
-   */
-  private watch(req: IncomingMessage, res: ServerResponse, r: Resource, namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string }, query: URLSearchParams): void {
-    const store = this.options.store;
-    const match = this.registry.matcher(r, selectors);
-    const inScope = (e: StoreEvent): boolean => e.object.kind === r.kind && (namespace === undefined || !r.namespaced || e.object.namespace === namespace);
-    const table = wantsTable(req);
-    const fromText = query.get('resourceVersion') ?? '';
-    const from = fromText === '' || fromText === '0' ? undefined : Number(fromText);
-    if (from !== undefined && !Number.isInteger(from)) throw new ApiError(400, 'BadRequest', `invalid resource version: ${fromText}`);
-
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
-    // Headers go out at once, as the apiserver sends them: a client's watch is established (and
-    // can be cancelled) before the first event.
-    res.flushHeaders();
+  private async watch(req: IncomingMessage, res: ServerResponse, r: Resource, namespace: string | undefined, selectors: Selectors, query: URLSearchParams): Promise<void> {
     this.watches.add(res);
-    let columnsSent = false;
-    const write = (type: string, object: Manifest): void => {
-      const body = table && type !== 'ERROR' && type !== 'BOOKMARK' ? this.table(r, [object], !columnsSent) : object;
-      if (table) columnsSent = true;
-      res.write(`${JSON.stringify({ type, object: body })}\n`);
-    };
-    const visible = new Set<string>();
-    const key = (e: StoreEvent): string => `${e.object.namespace}/${e.object.name}`;
-    const deliver = (e: StoreEvent): void => {
-      if (!inScope(e)) return;
-      const object = this.registry.present(r, e.object);
-      const matches = e.type !== 'DELETED' && match(object);
-      const was = visible.has(key(e));
-      if (e.type === 'DELETED') {
-        if (was || match(object)) write('DELETED', object);
-        visible.delete(key(e));
-      } else if (matches) {
-        write(was ? 'MODIFIED' : 'ADDED', object);
-        visible.add(key(e));
-      } else if (was) {
-        write('DELETED', object);
-        visible.delete(key(e));
-      }
-    };
-
-    // Subscribe first so nothing committed between the replay and the live feed is lost.
-    const buffered: StoreEvent[] = [];
-    let live = false;
-    // With bookmarks asked for, every advance of the store (of any kind) is followed by a BOOKMARK
-    // at the store's version, once this stream holds every event up to it: a client then knows it
-    // has seen everything up to that version on every stream, not just on the busiest one.
-    const bookmarking = query.get('allowWatchBookmarks') === 'true';
-    let bookmarkDue = false;
-    const bookmark = (): void => {
-      bookmarkDue = false;
-      if (!res.writableEnded) write('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(store.currentResourceVersion()) } });
-    };
-    const followStore = (): void => {
-      if (!bookmarking || bookmarkDue) return;
-      bookmarkDue = true;
-      // Events are emitted as each write commits, so by the next turn every event up to the
-      // store's version has been written to this stream.
-      setImmediate(bookmark);
-    };
-    const unsubscribe = store.subscribe((e) => {
-      if (!live) return void buffered.push(e);
-      deliver(e);
-      followStore();
+    res.on('close', () => this.watches.delete(res));
+    await serveWatch(this.options.store, this.registry, req, res, {
+      resource: r,
+      namespace,
+      selectors,
+      query,
+      table: wantsTable(req) ? (object, withColumns) => this.table(r, [object], withColumns) : undefined,
+      resourceVersionWaitMs: this.resourceVersionWaitMs,
     });
-    let last: number;
-    if (from === undefined) {
-      for (const o of store.list(r.kind, r.namespaced ? namespace : undefined)) deliver({ type: 'ADDED', object: o });
-      last = store.currentResourceVersion();
-    } else {
-      const replay = store.eventsSince(from, r.kind);
-      if (replay === undefined) {
-        write('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${store.currentResourceVersion()})`, reason: 'Expired', code: 410 });
-        unsubscribe();
-        this.watches.delete(res);
-        res.end();
-        return;
-      }
-      for (const o of store.list(r.kind, r.namespaced ? namespace : undefined)) {
-        if (o.resourceVersion <= from && match(this.registry.present(r, o))) visible.add(`${o.namespace}/${o.name}`);
-      }
-      for (const e of replay) deliver(e);
-      last = replay.length > 0 ? replay[replay.length - 1].object.resourceVersion : from;
-    }
-    for (const e of buffered) if (e.object.resourceVersion > last) deliver(e);
-    live = true;
-
-    if (buffered.length > 0) followStore();
-    const bookmarks = bookmarking ? setInterval(bookmark, 30_000) : undefined;
-    const timeout = Number(query.get('timeoutSeconds') ?? '0');
-    const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
-    const stop = (): void => {
-      unsubscribe();
-      if (bookmarks) clearInterval(bookmarks);
-      if (timer) clearTimeout(timer);
-      this.watches.delete(res);
-    };
-    res.on('close', stop);
-    req.on('close', stop);
   }
 }
