@@ -1,0 +1,120 @@
+// The API server's answers as a real kubectl shows them, without a lab (no root): the duplicated
+// pod address of issue 13 (kubectl create -f with a status, kubectl patch --subresource=status),
+// READY and POD-SELECTOR columns, lists in chunks, and an oversized body. Skipped without kubectl
+// ($PODWALL_KUBECTL, else `kubectl` on PATH); --subresource needs kubectl 1.24 or later.
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Manifest } from '../../model/index.js';
+import { MAX_BODY_BYTES } from './body.js';
+import { NETPOL, pod, PODS, policy, startTestServer, type TestServer } from './testing.js';
+
+const KUBECTL = process.env.PODWALL_KUBECTL ?? 'kubectl';
+const version = spawnSync(KUBECTL, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+const minor = version.status === 0 ? Number((JSON.parse(version.stdout) as { clientVersion?: { minor?: string } }).clientVersion?.minor?.replace(/\D/g, '') ?? 0) : 0;
+const skip = minor === 0 ? `needs a kubectl (${KUBECTL})` : false;
+
+const DB_IP = '10.244.0.2';
+let t: TestServer;
+let kubeconfig: string;
+
+/** Runs kubectl without blocking: the server it talks to lives in this process. */
+function kubectl(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL, ['--cache-dir', join(t.dir, 'kube-cache'), ...args], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfig, HOME: t.dir }, timeout: 30_000 }, (err, out, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out, err: stderr });
+    });
+  });
+}
+
+async function ok(args: readonly string[]): Promise<string> {
+  const r = await kubectl(args);
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')} exited ${r.code}:\n${r.err}${r.out}`);
+  return r.out;
+}
+
+function file(name: string, content: unknown): string {
+  const path = join(t.dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe(`kubectl ${minor ? `1.${minor} ` : ''}against the lab's API server (no lab)`, { skip }, () => {
+  before(async () => {
+    t = await startTestServer();
+    kubeconfig = t.kubeconfig();
+    for (const [name, role] of [['db', 'db'], ['web', 'web']]) assert.equal((await t.api.call('POST', PODS, pod(name, { role }))).status, 201);
+    // What the pod runner writes: db bound to the lab's node, Running and ready, at its address.
+    const db = t.store.get('Pod', 'default', 'db')!;
+    t.store.transaction(() => {
+      t.store.setPodNetwork({ namespace: 'default', name: 'db', slot: 1, ips: [DB_IP] });
+      t.store.put('Pod', 'default', 'db', {
+        ...db.manifest,
+        spec: { ...(db.manifest.spec as Manifest), nodeName: 'lab' },
+        status: { phase: 'Running', podIP: DB_IP, podIPs: [{ ip: DB_IP }], containerStatuses: [{ name: 'c', image: 'x', imageID: '', ready: true, restartCount: 0, started: true, state: { running: {} } }] },
+      });
+    });
+    assert.equal((await t.api.call('POST', NETPOL, policy('db', 3306, { podSelector: { matchLabels: { role: 'db' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web', 'cache'] }] } }))).status, 201);
+  });
+
+  after(() => t?.close());
+
+  test("kubectl create -f a Pod that claims db's address (status.podIP, bound elsewhere): created Pending, without an address", async () => {
+    const intruder = file('intruder.yaml', `apiVersion: v1
+kind: Pod
+metadata:
+  name: intruder
+spec:
+  nodeName: elsewhere
+  containers:
+  - name: c
+    image: x
+status:
+  phase: Running
+  podIP: ${DB_IP}
+  podIPs:
+  - ip: ${DB_IP}
+`);
+    assert.match(await ok(['create', '-f', intruder]), /^pod\/intruder created$/m);
+    assert.deepEqual(JSON.parse(await ok(['get', 'pod', 'intruder', '-o', 'jsonpath={.status}'])), { phase: 'Pending' });
+    assert.equal(await ok(['get', 'pod', 'intruder', '-o', 'jsonpath={.spec.nodeName}']), 'elsewhere');
+  });
+
+  test("kubectl patch --subresource=status claiming db's address is refused with the apiserver's 422", { skip: minor < 24 ? 'kubectl patch --subresource needs kubectl 1.24' : false }, async () => {
+    const r = await kubectl(['patch', 'pod', 'web', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP: DB_IP, podIPs: [{ ip: DB_IP }] } })]);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.err, /The Pod "web" is invalid: status\.podIPs: Invalid value: "10\.244\.0\.2": address already in use by pod default\/db/);
+    const moved = await kubectl(['patch', 'pod', 'db', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { podIP: '10.244.0.99', podIPs: [{ ip: '10.244.0.99' }] } })]);
+    assert.notEqual(moved.code, 0, moved.out);
+    assert.match(moved.err, /The Pod "db" is invalid: status\.podIPs: Forbidden: may not be changed once set/);
+    assert.equal(await ok(['get', 'pod', 'db', '-o', 'jsonpath={.status.podIP}']), DB_IP);
+    assert.match(await ok(['patch', 'pod', 'db', '--subresource=status', '--type=merge', '-p', '{"status":{"message":"fine"}}']), /pod\/db patched/);
+  });
+
+  test('kubectl get pods: READY counts ready containers from their statuses', async () => {
+    const out = await ok(['get', 'pods']);
+    assert.match(out, /^db\s+1\/1\s+Running\s+0\s/m);
+    assert.match(out, /^web\s+0\/1\s+Pending\s+0\s/m);
+  });
+
+  test('kubectl get netpol: POD-SELECTOR in the model\'s words', async () => {
+    assert.match(await ok(['get', 'netpol']), /^db\s+role=db,tier notin \(cache,web\)\s+\d+s$/m);
+  });
+
+  test('kubectl get --chunk-size=1 pages through every pod with continue tokens', async () => {
+    const names = (await ok(['get', 'pods', '--chunk-size=1', '-o', 'name'])).trim().split('\n');
+    assert.deepEqual(names, ['pod/db', 'pod/intruder', 'pod/web']);
+    const page = JSON.parse(await ok(['get', '--raw', '/api/v1/namespaces/default/pods?limit=1'])) as { metadata: { continue?: string; remainingItemCount?: number } };
+    assert.ok(page.metadata.continue);
+    assert.equal(page.metadata.remainingItemCount, 2);
+  });
+
+  test('kubectl create -f a body over the cap gets the 413, not a broken connection', async () => {
+    const big = file('big.json', { ...pod('big'), metadata: { name: 'big', annotations: { pad: 'x'.repeat(MAX_BODY_BYTES) } } });
+    const r = await kubectl(['create', '-f', big]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /Error from server \(RequestEntityTooLarge\).*Request entity too large: limit is 524288/);
+  });
+});
