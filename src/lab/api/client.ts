@@ -1,11 +1,12 @@
 // A small JSON client for the lab's own API server (CA pinned, bearer token): what `lab apply`,
 // `lab delete` and `lab get` use, so they go through the API like kubectl does.
 import { request, type RequestOptions } from 'node:https';
+import type { Manifest } from '../../model/index.js';
 import type { Credentials } from './credentials.js';
 
 export interface ApiResponse {
   readonly status: number;
-  readonly body: Record<string, unknown>;
+  readonly body: Manifest;
 }
 
 export class LabApiClient {
@@ -34,7 +35,7 @@ export class LabApiClient {
         res.on('data', (d: string) => (text += d));
         res.on('end', () => {
           try {
-            resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+            resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Manifest) : {} });
           } catch {
             reject(new Error(`${method} ${path}: the lab API server answered ${res.statusCode} with something that is not JSON`));
           }

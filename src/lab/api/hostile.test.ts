@@ -22,10 +22,10 @@ before(async () => {
 after(() => t.close());
 
 const json = (v: unknown): string => JSON.stringify(v);
-/** A pod manifest padded with an annotation to `bytes` bytes of JSON. */
+/** A pod manifest padded with a container argument to `bytes` bytes of JSON (annotations may hold only 256 KiB). */
 function podOfSize(name: string, bytes: number): string {
-  const base = json({ ...pod(name), metadata: { name, annotations: { pad: '' } } });
-  return base.replace('"pad":""', `"pad":"${'x'.repeat(Math.max(0, bytes - base.length))}"`);
+  const base = json(pod(name, {}, { containers: [{ name: 'c', image: 'x', args: ['PAD'] }] }));
+  return base.replace('"PAD"', `"${'x'.repeat(Math.max(0, bytes - base.length + 3))}"`);
 }
 
 describe('request bodies', () => {
@@ -148,6 +148,13 @@ describe('request URIs', () => {
   test('a path with more segments than a subresource is 404', async () => {
     assert.equal((await t.request('GET', `${PODS}/web/status/extra`)).status, 404);
     assert.equal((await t.request('GET', `${PODS}/web/logs`)).status, 404);
+  });
+
+  test('namespaces/NAME/status is the namespace\'s status subresource, not a collection in it', async () => {
+    const r = await t.request('GET', '/api/v1/namespaces/default/status');
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal(meta(r.json()).name, 'default');
+    assert.equal((await t.request('GET', '/api/v1/namespaces/default/nothing')).status, 404);
   });
 
   test('a name with an encoded slash is one name', async () => {

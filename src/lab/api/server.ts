@@ -88,7 +88,8 @@ function route(path: string): Route | 'events' | undefined {
     rest = parts.slice(3);
   } else return undefined;
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
+  // namespaces/x/pods is a collection in x; namespaces/x/status is namespace x's subresource.
+  if (rest[0] === 'namespaces' && rest.length >= 3 && RESOURCES.some((r) => r.group === group && r.namespaced && r.plural === rest[2])) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
