@@ -36,14 +36,25 @@ export function tooLarge(limit: number): ApiError {
 }
 
 /**
+ * How much of an oversized body is read and dropped after the 413 (so a client that sends its
+ * whole body still reads the answer) before the connection is cut.
+ */
+export const MAX_DISCARDED_BYTES = 64 * 1024 * 1024;
+
+/**
  * Reads a body of at most `limit` bytes. A declared Content-Length over the limit is refused before
  * a byte is read; a longer chunked body as soon as it passes the limit. The rest of an oversized
  * body is read and dropped, so the 413 reaches the client instead of a reset connection.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  let discarded = 0;
+  const discard = (c: Buffer): void => {
+    discarded += c.length;
+    if (discarded > MAX_DISCARDED_BYTES) req.socket.destroy();
+  };
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
+    req.on('data', discard);
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
@@ -51,7 +62,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     let over = false;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
-      if (over) return;
+      if (over) return discard(c);
       size += c.length;
       if (size > limit) {
         over = true;
