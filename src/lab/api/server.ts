@@ -294,7 +294,7 @@ export class LabApiServer {
   private async watch(req: IncomingMessage, res: ServerResponse, r: Resource, namespace: string | undefined, selectors: Selectors, query: URLSearchParams): Promise<void> {
     this.watches.add(res);
     res.on('close', () => this.watches.delete(res));
-    await serveWatch(this.options.store, this.registry, req, res, {
+    await serveWatch(this.options.store, this.registry, res, {
       resource: r,
       namespace,
       selectors,

@@ -2,7 +2,7 @@
 // resourceVersion, once, in order (410 Expired when the event log no longer reaches back, 504 with
 // ResourceVersionTooLarge when the version is newer than the store's); with allowWatchBookmarks,
 // BOOKMARK events that follow the store's version, so a client knows how far it has caught up.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Manifest } from '../../model/index.js';
 import type { LabStore, StoreEvent } from '../store.js';
 import { ApiError, type Registry, type Selectors } from './registry.js';
@@ -72,7 +72,7 @@ export interface WatchRequest {
  * "0": the current objects as ADDED, then every change. An object that stops (or starts) matching
  * the selectors is seen as DELETED (or ADDED). Resolves once the stream is set up.
  */
-export async function serveWatch(store: LabStore, registry: Registry, req: IncomingMessage, res: ServerResponse, w: WatchRequest): Promise<void> {
+export async function serveWatch(store: LabStore, registry: Registry, res: ServerResponse, w: WatchRequest): Promise<void> {
   const r = w.resource;
   const match = registry.matcher(r, w.selectors);
   const from = parseResourceVersion(w.query.get('resourceVersion'));
