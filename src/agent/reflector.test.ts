@@ -185,6 +185,18 @@ describe('reflector', () => {
     assert.ok(events.includes('restarted'));
   });
 
+  test('a watch from a version the server has not reached (504 ResourceVersionTooLarge) lists again', async () => {
+    let lists = 0;
+    api.list = () => {
+      lists++;
+      return { status: 200, body: { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(lists) }, items: [] } };
+    };
+    start();
+    await until('a watch', () => api.watches.length === 1);
+    api.send('ERROR', { kind: 'Status', code: 504, reason: 'Timeout', details: { causes: [{ reason: 'ResourceVersionTooLarge' }] } });
+    await until('a second list', () => lists === 2 && api.watches.length === 2);
+  });
+
   test('a lost connection ends in a full re-list, not a resumed watch', async () => {
     let lists = 0;
     api.list = () => {

@@ -201,7 +201,9 @@ export class Reflector {
             this.lastActivity = Date.now();
             if (type === 'ERROR') {
               const code = (object as { code?: number }).code;
-              if (code === 410) outcome = 'gone';
+              // 410: the version is too old; 504 (ResourceVersionTooLarge): the server has not
+              // reached it (a restarted or lagging server). Either way, list again as client-go does.
+              if (code === 410 || code === 504) outcome = 'gone';
               this.current?.abort();
               return;
             }

@@ -233,6 +233,15 @@ describe('pod runner', () => {
     assert.deepEqual(store.podNetwork('x', 'b')!.ips, bNet.ips);
   });
 
+  test('an address a pod bound elsewhere claims in its status is never handed to another pod', async () => {
+    const elsewhere = pod('elsewhere');
+    store.put('Pod', 'x', 'elsewhere', { ...elsewhere, spec: { ...(elsewhere.spec as Manifest), nodeName: 'node-2' }, status: { phase: 'Running', podIP: '10.9.0.2', podIPs: [{ ip: '10.9.0.2' }] } });
+    store.put('Pod', 'x', 'a', pod('a'));
+    runner().start(controller.signal);
+    await until('x/a running', () => phase('a') === 'Running');
+    assert.equal((store.get('Pod', 'x', 'a')!.manifest.status as Manifest).podIP, '10.9.0.3');
+  });
+
   test('pods bound to another node are left alone; hostNetwork pods run at the node address', async () => {
     store.put('Pod', 'x', 'elsewhere', { ...pod('elsewhere'), spec: { ...(pod('elsewhere').spec as Manifest), nodeName: 'node-2' } });
     store.put('Pod', 'x', 'host', { ...pod('host'), spec: { ...(pod('host').spec as Manifest), hostNetwork: true } });

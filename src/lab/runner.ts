@@ -206,11 +206,15 @@ export class PodRunner {
     const assigned = new Map<string, PodLink>();
     const failed = new Map<string, string>();
     const taken = [...nets.values()];
+    // Addresses live pods without a network here claim in their status (a pod bound to another
+    // node, given one through pods/status) are not handed to anyone else either.
+    const claimedElsewhere = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && !terminated(p.manifest)).map((p) => ({ pod: key(p), ips: statusIPs(p.manifest) }));
     for (const p of fresh) {
       // One pod at a time, so a pod whose address cannot be had fails alone (and is retried later).
       try {
         const request = { namespace: p.namespace, name: p.name, requestedIPs: requestedIPs(p.manifest) };
-        const link = allocateAddresses(this.ctx.podCIDR, [gateways[4], gateways[6]], taken, [request]).get(key(p))!;
+        const reserved = [gateways[4], gateways[6], ...claimedElsewhere.filter((c) => c.pod !== key(p)).flatMap((c) => c.ips)];
+        const link = allocateAddresses(this.ctx.podCIDR, reserved, taken, [request]).get(key(p))!;
         assigned.set(key(p), link);
         taken.push({ namespace: p.namespace, name: p.name, ...link });
       } catch (err) {
