@@ -5,6 +5,7 @@ import type { FieldError } from './diagnostics.js';
 import { networkPolicyManifest } from './manifest.js';
 import { decodeObjectMeta } from './metadata.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
+import { checkNamespaceFields } from './status.js';
 import { decodePod } from './workload.js';
 
 export type AdmittedKind = 'Namespace' | 'Pod' | 'NetworkPolicy';
@@ -28,6 +29,7 @@ export function admitObject(kind: AdmittedKind, obj: Json, namespace: string): A
     }
     case 'Namespace': {
       const d = new FieldDecoder();
+      checkNamespaceFields(d, obj);
       decodeObjectMeta(d, obj, 'label');
       return d.errors.length > 0 ? { errors: d.errors } : { errors: [], object: obj };
     }

@@ -6,6 +6,7 @@ import { FieldDecoder } from './decode.js';
 import { decodeObjectMeta } from './metadata.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
 import type { ManifestObject } from './parse.js';
+import { checkNamespaceFields } from './status.js';
 import type { Cluster, Endpoint, EndpointKind, Labels, Namespace, NetworkPolicy, SourceRef } from './types.js';
 import { decodePod, decodeWorkload, type DecodedEndpoint } from './workload.js';
 
@@ -113,12 +114,13 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
     const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
 
     if (!kind || !apiVersion) {
+      const prefix = renderFieldPath(o.prefix);
       diagnostics.push({
         severity: 'error',
         file: o.file,
         document: o.multiDocument ? o.document : undefined,
         ...o.locate([]),
-        field: !kind ? 'kind' : 'apiVersion',
+        field: `${prefix ? `${prefix}.` : ''}${!kind ? 'kind' : 'apiVersion'}`,
         message: `Required value: ${!kind ? 'kind' : 'apiVersion'} must be set`,
       });
       continue;
@@ -149,7 +151,8 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
     }
 
     if (kind === 'Namespace' && apiVersion === 'v1') {
-      const d = new FieldDecoder();
+      const d = new FieldDecoder(decodeOptions);
+      checkNamespaceFields(d, o.value);
       const meta = decodeObjectMeta(d, o.value, 'label');
       const object = describe(kind, undefined, meta.name);
       diagnostics.push(...toDiagnostics(o, object, d.errors));
@@ -174,7 +177,8 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       continue;
     }
 
-    const modelled = ENDPOINT_API_VERSIONS[kind];
+    // Own properties only: `kind: constructor` is no built-in kind.
+    const modelled = Object.hasOwn(ENDPOINT_API_VERSIONS, kind) ? ENDPOINT_API_VERSIONS[kind] : undefined;
     if (modelled && (group === '' || group === 'apps' || group === 'batch' || group === 'extensions')) {
       // A built-in kind in a built-in group it does not live in: the apiserver knows no such thing.
       if (modelled !== apiVersion) {

@@ -33,6 +33,11 @@ export class FieldDecoder {
     this.errors.push({ type: 'NotSupported', path, value, detail: '', supported });
   }
 
+  /** field.TooLong: the value is left out of the message, as the apiserver leaves it out. */
+  tooLong(path: FieldPath, maxBytes: number): void {
+    this.errors.push({ type: 'TooLong', path, detail: `may not be more than ${maxBytes} ${maxBytes === 1 ? 'byte' : 'bytes'}` });
+  }
+
   private wrongType(path: FieldPath, value: unknown, expected: string): void {
     this.errors.push({ type: 'TypeInvalid', path, value, detail: `must be ${expected}` });
   }
@@ -84,15 +89,27 @@ export class FieldDecoder {
     return value;
   }
 
-  /** A map of string to string, as labels are. */
+  /** A map of string to string, as labels are. A `__proto__` key stays a key (and is refused by the key checks). */
   stringMap(value: unknown, path: FieldPath): Record<string, string> {
     const obj = this.object(value, path);
     const out: Record<string, string> = {};
     if (!obj) return out;
     for (const [k, v] of Object.entries(obj)) {
-      if (typeof v === 'string') out[k] = v;
+      if (typeof v === 'string') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
       else this.wrongType([...path, k], v, 'a string');
     }
+    return out;
+  }
+
+  /** Checks the fields of each object in a list (strict mode only); non-objects are type errors. */
+  knownFieldsOfEach(value: unknown, known: readonly string[], path: FieldPath): Json[] {
+    const out: Json[] = [];
+    this.array(value, path).forEach((raw, i) => {
+      const obj = this.object(raw, [...path, i]);
+      if (!obj) return;
+      this.knownFields(obj, known, [...path, i]);
+      out.push(obj);
+    });
     return out;
   }
 

@@ -1,7 +1,7 @@
 // Input problems as data: every diagnostic names the file, document, object and field path,
 // worded the way the apiserver's field errors are (k8s.io/apimachinery/pkg/util/validation/field).
 
-export type FieldErrorType = 'Invalid' | 'Required' | 'Forbidden' | 'NotSupported' | 'TypeInvalid' | 'Unknown';
+export type FieldErrorType = 'Invalid' | 'Required' | 'Forbidden' | 'NotSupported' | 'TypeInvalid' | 'TooLong' | 'Unknown';
 
 /** A path through an object, rendered like field.Path: `spec.ingress[0].ports[1].port`. */
 export type FieldPath = readonly (string | number)[];
@@ -60,6 +60,8 @@ export function fieldErrorBody(error: FieldError): string {
     }
     case 'TypeInvalid':
       return `Invalid value: ${renderValue(error.value)}: ${error.detail}`;
+    case 'TooLong':
+      return `Too long: ${error.detail}`;
     case 'Unknown':
       return error.detail;
   }

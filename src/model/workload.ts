@@ -1,13 +1,15 @@
 // Pods and the workloads users write (Deployment, StatefulSet, ...) become endpoints: labels,
-// container ports, IPs. Only the fields NetworkPolicy depends on are validated; the rest is ignored.
+// container ports, IPs. The fields NetworkPolicy depends on are validated, metadata and status
+// are decoded strictly; the rest of the spec is ignored.
 import { parseIP } from './cidr.js';
 import { FieldDecoder, type DecodeOptions, type Json } from './decode.js';
 import type { FieldError, FieldPath } from './diagnostics.js';
-import { decodeLabelSelector, decodeLabels } from './labels.js';
-import { decodeObjectMeta, type ObjectMeta } from './metadata.js';
+import { decodeLabelSelector } from './labels.js';
+import { decodeObjectMeta, decodeTemplateMeta, type ObjectMeta } from './metadata.js';
 import { isValidPortName, isValidPortNum } from './names.js';
 import type { ContainerPort, EndpointKind, Labels, LabelSelector, Protocol } from './types.js';
 import { selectorMatches } from './selector-match.js';
+import { checkPodStatus, checkWorkloadStatus, TOP_LEVEL_FIELDS } from './status.js';
 
 export const WORKLOAD_KINDS: readonly EndpointKind[] = [
   'Deployment',
@@ -85,7 +87,9 @@ function decodePodIPs(d: FieldDecoder, status: Json | undefined): string[] {
   };
   d.array(status.podIPs, ['status', 'podIPs']).forEach((raw, i) => {
     const entry = d.object(raw, ['status', 'podIPs', i]);
-    if (entry) add(entry.ip, ['status', 'podIPs', i, 'ip']);
+    if (!entry) return;
+    d.knownFields(entry, ['ip'], ['status', 'podIPs', i]);
+    add(entry.ip, ['status', 'podIPs', i, 'ip']);
   });
   // "podIP ... If this field is specified, the 0th entry must match the podIP field."
   if (status.podIP !== undefined) {
@@ -100,12 +104,14 @@ function decodePodIPs(d: FieldDecoder, status: Json | undefined): string[] {
 
 export function decodePod(obj: Json, options: DecodeOptions = {}): DecodedEndpoint {
   const d = new FieldDecoder(options);
+  d.knownFields(obj, TOP_LEVEL_FIELDS, []);
   const meta = decodeObjectMeta(d, obj, 'subdomain');
   const spec = d.object(obj.spec, ['spec']) ?? {};
   const ports = decodeContainerPorts(d, spec, ['spec']);
   const hostNetwork = d.boolean(spec.hostNetwork, ['spec', 'hostNetwork']) ?? false;
   const nodeName = d.string(spec.nodeName, ['spec', 'nodeName']) || undefined;
   const status = d.object(obj.status, ['status']);
+  if (status) checkPodStatus(d, status);
   const ips = decodePodIPs(d, status);
   // A pod that has terminated has no network any more, and its address may already be another pod's.
   const terminated = status?.phase === 'Succeeded' || status?.phase === 'Failed';
@@ -128,12 +134,14 @@ function at(obj: Json, path: FieldPath): unknown {
 
 export function decodeWorkload(kind: EndpointKind, obj: Json, options: DecodeOptions = {}): DecodedEndpoint {
   const d = new FieldDecoder(options);
+  d.knownFields(obj, TOP_LEVEL_FIELDS, []);
   const meta = decodeObjectMeta(d, obj, 'subdomain');
+  const status = d.object(obj.status, ['status']);
+  if (status && kind !== 'Pod') checkWorkloadStatus(d, kind, status);
   const tPath = templatePath(kind);
   const template = d.object(at(obj, tPath), tPath);
   if (!template) d.required(tPath);
-  const tMeta = d.object(template?.metadata, [...tPath, 'metadata']) ?? {};
-  const labels = decodeLabels(d, tMeta.labels, [...tPath, 'metadata', 'labels']);
+  const labels = decodeTemplateMeta(d, template?.metadata, [...tPath, 'metadata']);
   const podSpec = d.object(template?.spec, [...tPath, 'spec']) ?? {};
   const ports = decodeContainerPorts(d, podSpec, [...tPath, 'spec']);
   const hostNetwork = d.boolean(podSpec.hostNetwork, [...tPath, 'spec', 'hostNetwork']) ?? false;
