@@ -15,20 +15,67 @@ export interface LoadOptions {
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
+/** A read error in a few words, with the path left to the diagnostic (no raw `EACCES: ..., open '...'`). */
+function readError(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOENT':
+      return 'does not exist';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    default:
+      return err instanceof Error ? err.message.split('\n')[0] : String(err);
+  }
+}
+
+/**
+ * The manifest files a `-f` path names. A path given explicitly is read whatever it is (so
+ * `-f <(...)`, a pipe, works); inside a directory only regular files are read: a FIFO or socket
+ * with a manifest's name would block the read forever.
+ */
 function listFiles(path: string, diagnostics: Diagnostic[]): string[] {
   let stat;
   try {
     stat = statSync(path);
-  } catch {
-    diagnostics.push({ severity: 'error', file: path, message: `the path "${path}" does not exist` });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    diagnostics.push({ severity: 'error', file: path, message: code === 'ENOENT' ? `the path "${path}" does not exist` : `cannot read: ${readError(err)}` });
     return [];
   }
   if (!stat.isDirectory()) return [path];
+  let entries;
+  try {
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch (err) {
+    diagnostics.push({ severity: 'error', file: path, message: `cannot read: ${readError(err)}` });
+    return [];
+  }
   const out: string[] = [];
-  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const child = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(child, diagnostics));
-    else if (MANIFEST_EXTENSIONS.test(entry.name)) out.push(child);
+    if (entry.isDirectory()) {
+      out.push(...listFiles(child, diagnostics));
+      continue;
+    }
+    if (!MANIFEST_EXTENSIONS.test(entry.name)) continue;
+    // A symbolic link is read when it leads to a regular file, as kubectl reads it.
+    let regular = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      try {
+        regular = statSync(child).isFile();
+      } catch (err) {
+        diagnostics.push({ severity: 'error', file: child, message: `cannot read: ${readError(err)}` });
+        continue;
+      }
+    }
+    if (regular) out.push(child);
+    else diagnostics.push({ severity: 'notice', file: child, message: 'skipped: not a regular file' });
   }
   return out;
 }
@@ -56,19 +103,26 @@ export function loadTexts(texts: readonly { file: string; text: string }[], name
     : { ...built, diagnostics: all };
 }
 
+/** How standard input (`-f -`) is named in diagnostics. */
+export const STDIN = '<stdin>';
+
 export function loadManifests(paths: readonly string[], options: LoadOptions = {}): BuildResult {
   const diagnostics: Diagnostic[] = [];
   const texts: { file: string; text: string }[] = [];
   for (const path of paths) {
     if (path === '-') {
-      texts.push({ file: '<stdin>', text: options.readStdin ? options.readStdin() : readFileSync(0, 'utf8') });
+      try {
+        texts.push({ file: STDIN, text: options.readStdin ? options.readStdin() : readFileSync(0, 'utf8') });
+      } catch (err) {
+        diagnostics.push({ severity: 'error', file: STDIN, message: `cannot read: ${readError(err)}` });
+      }
       continue;
     }
     for (const file of listFiles(path, diagnostics)) {
       try {
         texts.push({ file, text: readFileSync(file, 'utf8') });
       } catch (err) {
-        diagnostics.push({ severity: 'error', file, message: `cannot read: ${(err as Error).message}` });
+        diagnostics.push({ severity: 'error', file, message: `cannot read: ${readError(err)}` });
       }
     }
   }
