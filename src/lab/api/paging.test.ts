@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Manifest } from '../../model/index.js';
-import { CONTINUE_TTL_MS, ListPager, MAX_PAGED_RESULTS } from './paging.js';
+import { CONTINUE_TTL_MS, ListPager, MAX_PAGED_BYTES, MAX_PAGED_RESULTS } from './paging.js';
 import { meta, NETPOL, PODS, policy, startTestServer, type TestServer } from './testing.js';
 
 let t: TestServer;
@@ -134,6 +134,23 @@ describe('the pager', () => {
     const tokens = Array.from({ length: MAX_PAGED_RESULTS + 1 }, (_, i) => pager.page('s', { limit: 1 }, false, list(2, i + 1)).continueToken!);
     assert.throws(() => pager.page('s', { limit: 1, continueToken: tokens[0] }, false, list(0, 0)), { code: 410 });
     assert.equal(pager.page('s', { limit: 1, continueToken: tokens[1] }, false, list(0, 0)).items.length, 1);
+  });
+
+  test(`paged results are kept up to ${MAX_PAGED_BYTES / 1024 / 1024} MiB in all; the oldest goes first, the newest always stays`, () => {
+    // Each result is a whole list: abandoned `--chunk-size=1` lists of large policies must not pile up.
+    const big = (rv: number) => () => ({ items: Array.from({ length: 2 }, (_, i) => ({ metadata: { name: `o${i}` }, data: 'x'.repeat(400) })), resourceVersion: rv });
+    const pager = new ListPager(() => 0, 2000);
+    const a = pager.page('s', { limit: 1 }, false, big(1)).continueToken!;
+    const b = pager.page('s', { limit: 1 }, false, big(2)).continueToken!;
+    assert.equal(pager.page('s', { limit: 1, continueToken: a }, false, list(0, 0)).items.length, 1, 'two results fit');
+    const c = pager.page('s', { limit: 1 }, false, big(3)).continueToken!;
+    assert.throws(() => pager.page('s', { limit: 1, continueToken: a }, false, list(0, 0)), { code: 410 });
+    assert.equal(pager.page('s', { limit: 1, continueToken: b }, false, list(0, 0)).items.length, 1);
+    assert.equal(pager.page('s', { limit: 1, continueToken: c }, false, list(0, 0)).items.length, 1);
+
+    const tiny = new ListPager(() => 0, 10);
+    const alone = tiny.page('s', { limit: 1 }, false, big(4)).continueToken!;
+    assert.equal(tiny.page('s', { limit: 1, continueToken: alone }, false, list(0, 0)).items.length, 1, 'a result over the budget still pages');
   });
 
   test('a list that fits in one page keeps nothing', () => {

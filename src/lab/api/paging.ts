@@ -10,6 +10,12 @@ import { ApiError } from './registry.js';
 export const CONTINUE_TTL_MS = 5 * 60 * 1000;
 /** Paged results kept at once; the oldest goes first. */
 export const MAX_PAGED_RESULTS = 32;
+/**
+ * The JSON size of all kept results together (the oldest goes first, the newest always stays):
+ * each is a whole list, so abandoned `--chunk-size=1` lists of large policies would otherwise hold
+ * 32 copies of the store in the daemon's memory.
+ */
+export const MAX_PAGED_BYTES = 64 * 1024 * 1024;
 
 export interface PageRequest {
   /** 0: everything that is left. */
@@ -31,6 +37,8 @@ interface PagedResult {
   readonly resourceVersion: number;
   readonly filtered: boolean;
   readonly expires: number;
+  /** The items' JSON size, counted against MAX_PAGED_BYTES. */
+  readonly bytes: number;
 }
 
 /** The token's content, base64url-encoded; clients must treat it as opaque. */
@@ -72,8 +80,12 @@ const encodeToken = (t: Token): string => Buffer.from(JSON.stringify(t)).toStrin
 
 export class ListPager {
   private readonly results = new Map<string, PagedResult>();
+  private bytes = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxBytes = MAX_PAGED_BYTES,
+  ) {}
 
   /**
    * One page. `scope` names the list (resource, namespace, selectors): a token only continues the
@@ -94,16 +106,13 @@ export class ListPager {
       start = Math.min(token.start, kept.items.length);
     } else {
       const { items, resourceVersion } = list();
-      result = { id: randomBytes(12).toString('base64url'), scope, items, resourceVersion, filtered, expires: this.now() + CONTINUE_TTL_MS };
+      result = { id: randomBytes(12).toString('base64url'), scope, items, resourceVersion, filtered, expires: this.now() + CONTINUE_TTL_MS, bytes: 0 };
     }
     const end = request.limit > 0 ? Math.min(result.items.length, start + request.limit) : result.items.length;
     const items = result.items.slice(start, end);
     if (end >= result.items.length) return { items, resourceVersion: result.resourceVersion };
 
-    if (!this.results.has(result.id)) {
-      this.results.set(result.id, result);
-      while (this.results.size > MAX_PAGED_RESULTS) this.results.delete(this.results.keys().next().value!);
-    }
+    if (!this.results.has(result.id)) this.keep({ ...result, bytes: Buffer.byteLength(JSON.stringify(result.items)) });
     return {
       items,
       resourceVersion: result.resourceVersion,
@@ -113,8 +122,23 @@ export class ListPager {
     };
   }
 
+  /** Keeps a result for the pages after the first, dropping the oldest while over either bound. */
+  private keep(result: PagedResult): void {
+    this.results.set(result.id, result);
+    this.bytes += result.bytes;
+    for (const [id, kept] of this.results) {
+      if (id === result.id || (this.results.size <= MAX_PAGED_RESULTS && this.bytes <= this.maxBytes)) break;
+      this.drop(id, kept);
+    }
+  }
+
+  private drop(id: string, kept: PagedResult): void {
+    this.results.delete(id);
+    this.bytes -= kept.bytes;
+  }
+
   private expire(): void {
     const now = this.now();
-    for (const [id, kept] of this.results) if (kept.expires <= now) this.results.delete(id);
+    for (const [id, kept] of this.results) if (kept.expires <= now) this.drop(id, kept);
   }
 }
