@@ -1,15 +1,20 @@
-// End-to-end runs of the `podwall` commands through main(), with captured output and exit codes.
+// End-to-end runs of the `podwall` commands, through main() with captured output and through the
+// real process, for their output and their exit codes: 0 yes/allowed, 1 a verdict, 2 bad input,
+// 3 an internal failure (never 1: a crash must not read as a verdict).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
+import { exitCodeFor, main } from '../src/cli/main.js';
 import { useColor, type Output } from '../src/cli/output.js';
 
 const threeTier = fileURLToPath(new URL('../examples/three-tier', import.meta.url));
+const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/podwall.js', import.meta.url));
+const repo = fileURLToPath(new URL('..', import.meta.url));
 
 async function run(args: string[], color = false): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -20,7 +25,54 @@ async function run(args: string[], color = false): Promise<{ code: number; out: 
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'podwall-cli-'));
+// Readable by the unprivileged user of the permission test.
+chmodSync(scratch, 0o755);
 after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The real CLI as a process of its own (src/cli/entry.ts through tsx), as a user runs it. */
+function cli(args: readonly string[], options: SpawnSyncOptions = {}, prefix: readonly string[] = []): { code: number | null; out: string; err: string } {
+  const [command, ...rest] = [...prefix, process.execPath, '--import', 'tsx', entry, ...args];
+  const r = spawnSync(command, rest, { cwd: repo, encoding: 'utf8', timeout: 60_000, ...options, env: { ...process.env, PODWALL_DEBUG: '', ...options.env } });
+  return { code: r.status, out: String(r.stdout ?? ''), err: String(r.stderr ?? '') };
+}
+
+/** Runs a command whose standard output is closed by its reader at once (`podwall ... | head -c0`). */
+function withClosedOutput(command: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command[0], command.slice(1), { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PODWALL_DEBUG: '', ...env } });
+    child.stdout.destroy();
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => resolve({ code, err }));
+  });
+}
+
+function file(name: string, text: string): string {
+  const path = join(scratch, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function dir(name: string, files: Record<string, string> = {}): string {
+  const path = join(scratch, name);
+  mkdirSync(path, { recursive: true });
+  for (const [n, text] of Object.entries(files)) writeFileSync(join(path, n), text);
+  return path;
+}
+
+/** The three-tier example plus a FIFO named like a manifest, which nothing will ever write to. */
+function dirWithFifo(): string {
+  const path = dir('with-fifo');
+  for (const f of readdirSync(threeTier)) copyFileSync(join(threeTier, f), join(path, f));
+  if (!existsSync(join(path, 'zz-pipe.yaml'))) spawnSync('mkfifo', [join(path, 'zz-pipe.yaml')]);
+  return path;
+}
+
+function aliasBomb(): string {
+  const lines = ['  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (let i = 1; i < 9; i++) lines.push(`  l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n${lines.join('\n')}\n`;
+}
 
 describe('matrix', () => {
   test('json for one port has exactly the documented shape, pods sorted by namespace then name', async () => {
@@ -174,6 +226,19 @@ describe('input errors', () => {
     assert.match(r.err, /2 errors: nothing was computed/);
   });
 
+  test('a List whose items is not a list is refused, naming the file and the field', async () => {
+    const r = await run(['matrix', '-f', file('list.yaml', 'apiVersion: v1\nkind: List\nitems: {a: 1}\n')]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /list\.yaml:3:8: items: Invalid value: \{"a":1\}: must be a list/);
+  });
+
+  test('a PodList as kubectl get -o yaml writes it is read: its items are Pods', async () => {
+    const list = file('podlist.yaml', 'apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: web}\n  spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}\n');
+    const r = await run(['matrix', '-f', list, '--port', '80', '-o', 'json']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out).pods, ['default/web']);
+  });
+
   test('a missing path is an error naming it', async () => {
     const r = await run(['matrix', '-f', join(scratch, 'missing.yaml')]);
     assert.equal(r.code, 2);
@@ -209,5 +274,202 @@ describe('the podwall executable', () => {
     assert.equal(useColor({ isTTY: false }, {}), false);
     assert.equal(useColor({ isTTY: true }, { NO_COLOR: '' }), false);
     assert.equal(useColor({ isTTY: true }, { TERM: 'dumb' }), false);
+  });
+});
+
+describe('exit codes: 0 yes, 1 a verdict, 2 bad input, 3 an internal failure', () => {
+  interface Row {
+    readonly rule: string;
+    readonly args: () => string[];
+    readonly options?: () => SpawnSyncOptions;
+    readonly code: number;
+    readonly err: RegExp;
+  }
+  const rows: Row[] = [
+    { rule: 'check: an allowed connection exits 0', args: () => ['check', '-f', threeTier, '--from', 'api', '--to', 'db', '--port', '3306'], code: 0, err: /^$/ },
+    { rule: 'check: a denied connection exits 1, the verdict', args: () => ['check', '-f', threeTier, '--from', 'web', '--to', 'db', '--port', '3306'], code: 1, err: /^$/ },
+    { rule: 'matrix: an empty file is bad input naming it (not an empty answer)', args: () => ['matrix', '-f', file('empty.yaml', '')], code: 2, err: /^error: no objects in: \S*empty\.yaml\n$/ },
+    { rule: 'check: an empty file is bad input naming it', args: () => ['check', '-f', file('empty.yaml', ''), '--from', 'a', '--to', 'b', '--port', '80'], code: 2, err: /^error: no objects in: \S*empty\.yaml\n$/ },
+    { rule: 'explain: a file of comments only is bad input naming it', args: () => ['explain', '-f', file('comments.yaml', '# nothing\n---\n# here\n')], code: 2, err: /^error: no objects in: \S*comments\.yaml\n$/ },
+    { rule: 'matrix: empty standard input is bad input', args: () => ['matrix', '-f', '-'], options: () => ({ input: '' }), code: 2, err: /^error: no objects in: stdin\n$/ },
+    { rule: 'matrix: a directory with no manifests is bad input naming it', args: () => ['matrix', '-f', dir('no-manifests', { 'README.md': '# not a manifest\n' })], code: 2, err: /^error: no objects in: \S*no-manifests\n$/ },
+    {
+      rule: 'matrix: standard input from a directory is bad input (EISDIR in words)',
+      args: () => ['matrix', '-f', '-'],
+      options: () => ({ stdio: [openSync(scratch, 'r'), 'pipe', 'pipe'] }),
+      code: 2,
+      err: /^error: <stdin>: cannot read: is a directory\n1 error: nothing was computed\n$/,
+    },
+    {
+      rule: 'matrix: a FIFO inside a -f directory is skipped with a notice, never waited on',
+      args: () => ['matrix', '-f', dirWithFifo(), '--port', '80', '-o', 'json'],
+      code: 0,
+      err: /^notice: \S*zz-pipe\.yaml: skipped: not a regular file\n$/,
+    },
+    { rule: 'matrix: an invalid -n namespace is bad input', args: () => ['matrix', '-f', threeTier, '-n', 'Bad_NS'], code: 2, err: /^error: -n: "Bad_NS" is not a valid namespace name: a lowercase RFC 1123 label must consist of/ },
+    {
+      rule: 'check: neither end in the cluster is bad input, and says so',
+      args: () => ['check', '-f', threeTier, '--from', '1.2.3.4', '--to', '5.6.7.8', '--port', '80'],
+      code: 2,
+      err: /^error: neither end is in the cluster: --from 1\.2\.3\.4 and --to 5\.6\.7\.8 are outside it/,
+    },
+    {
+      rule: 'matrix: a YAML alias bomb is bad input naming file and line (not a crash)',
+      args: () => ['matrix', '-f', file('bomb.yaml', aliasBomb())],
+      code: 2,
+      err: /^error: \S*bomb\.yaml:6:\d+: YAML: document contains excessive aliasing \(more than 1000 alias expansions\)\n1 error: nothing was computed\n$/,
+    },
+    {
+      rule: 'matrix: nesting that would exhaust the stack is bad input naming file and line (not a crash)',
+      args: () => ['matrix', '-f', file('deep.yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`)],
+      code: 2,
+      err: /^error: \S*deep\.yaml:4:\d+: YAML: nested more than 500 levels deep\n1 error: nothing was computed\n$/,
+    },
+    { rule: 'matrix: a missing file is bad input naming it', args: () => ['matrix', '-f', join(scratch, 'missing.yaml')], code: 2, err: /the path "\S*missing\.yaml" does not exist/ },
+    { rule: 'an unknown flag is bad usage', args: () => ['matrix', '-f', threeTier, '--frobnicate'], code: 2, err: /unknown option '--frobnicate'/ },
+    {
+      rule: 'matrix: more endpoints than --max-endpoints is refused in one line before anything is computed',
+      args: () => ['matrix', '-f', threeTier, '--max-endpoints', '2'],
+      code: 2,
+      err: /^error: matrix: 3 endpoints make 9 cells per grid, more than --max-endpoints 2 allows: [^\n]*\n$/,
+    },
+  ];
+  for (const row of rows) {
+    test(row.rule, () => {
+      const options = row.options?.() ?? {};
+      const r = cli(row.args(), options);
+      const fd = (options.stdio as unknown[] | undefined)?.[0];
+      if (typeof fd === 'number') closeSync(fd);
+      assert.equal(r.code, row.code, r.err);
+      assert.match(r.err, row.err);
+    });
+  }
+
+  test('an unreadable file or directory is bad input naming it (permission denied, not a raw EACCES)', (t) => {
+    // Root reads everything: the check runs as an unprivileged user.
+    const asRoot = process.getuid?.() === 0;
+    const runuser = ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].find((p) => existsSync(p));
+    if (asRoot && !runuser) return t.skip('root without runuser: EACCES cannot happen here');
+    const secret = file('secret.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: secret}\n');
+    chmodSync(secret, 0o600);
+    const locked = dir('locked', { 'ns.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: locked}\n' });
+    chmodSync(locked, 0o700);
+    const r = cli(['matrix', '-f', secret, '-f', locked], {}, asRoot ? [runuser!, '-u', 'nobody', '--'] : []);
+    assert.equal(r.code, 2, r.err);
+    assert.equal(r.err, `error: ${secret}: cannot read: permission denied\nerror: ${locked}: cannot read: permission denied\n2 errors: nothing was computed\n`);
+  });
+
+  // An honest internal failure through the real process: the reader closes standard output before
+  // the answer is written (EPIPE). Before, the unhandled error exited 1, reading as DENIED.
+  // bin/podwall.js runs the compiled CLI in dist/, which may predate --debug: it is asked through
+  // PODWALL_DEBUG, which its own handler reads.
+  for (const [name, command, debugFlag, debugEnv] of [
+    ['src/cli/entry.ts', [process.execPath, '--import', 'tsx', entry], ['--debug'], {}],
+    ['bin/podwall.js', [process.execPath, bin], [], { PODWALL_DEBUG: '1' }],
+  ] as const) {
+    test(`${name}: a failure to write the answer of an allowed check exits 3 in one line, with the stack only when debugging`, async () => {
+      const args = ['check', '-f', threeTier, '--from', 'api', '--to', 'db', '--port', '3306'];
+      const plain = await withClosedOutput([...command, ...args]);
+      assert.equal(plain.code, 3, plain.err);
+      assert.equal(plain.err, 'error: standard output was closed before everything was written (EPIPE)\n');
+      const debug = await withClosedOutput([...command, ...debugFlag, ...args], debugEnv);
+      assert.equal(debug.code, 3, debug.err);
+      assert.match(debug.err, /^error: standard output was closed before everything was written \(EPIPE\)\nError: write EPIPE\n\s+at /);
+    });
+  }
+
+  test('matrix: a failure to stream a large grid exits 3 in one line', async () => {
+    const pods = Array.from({ length: 400 }, (_, i) => `---\napiVersion: v1\nkind: Pod\nmetadata: {name: p${i}, labels: {app: a${i % 7}}}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}\n`).join('');
+    const r = await withClosedOutput([process.execPath, '--import', 'tsx', entry, 'matrix', '-f', file('many.yaml', pods)]);
+    assert.equal(r.code, 3, r.err);
+    assert.equal(r.err, 'error: standard output was closed before everything was written (EPIPE)\n');
+  });
+
+  test('in process: an internal failure exits 3 with one line; its stack only with --debug or PODWALL_DEBUG', async () => {
+    const attempt = async (args: string[], env?: string): Promise<{ code: number; err: string[] }> => {
+      const lines: string[] = [];
+      const io: Output = {
+        out: () => {
+          throw new TypeError('the output broke\nin two lines');
+        },
+        err: (s) => lines.push(...s.split('\n')),
+        color: false,
+      };
+      const saved = process.env.PODWALL_DEBUG;
+      if (env === undefined) delete process.env.PODWALL_DEBUG;
+      else process.env.PODWALL_DEBUG = env;
+      try {
+        return { code: await main(args, io), err: lines };
+      } finally {
+        if (saved === undefined) delete process.env.PODWALL_DEBUG;
+        else process.env.PODWALL_DEBUG = saved;
+      }
+    };
+    const args = ['check', '-f', threeTier, '--from', 'web', '--to', 'db', '--port', '3306'];
+    const plain = await attempt(args);
+    assert.deepEqual(plain, { code: 3, err: ['error: internal error (TypeError): the output broke; in two lines'] });
+    for (const [how, argv, env] of [
+      ['--debug', ['--debug', ...args], undefined],
+      ['--debug after the command', [...args, '--debug'], undefined],
+      ['PODWALL_DEBUG=1', args, '1'],
+    ] as const) {
+      const debug = await attempt([...argv], env);
+      assert.equal(debug.code, 3, how);
+      assert.equal(debug.err[0], 'error: internal error (TypeError): the output broke; in two lines', how);
+      assert.match(debug.err.slice(1).join('\n'), /^TypeError: the output broke\nin two lines\n\s+at /, how);
+    }
+  });
+
+  test('errors are mapped by name (the lab is never imported to recognise its errors)', () => {
+    const named = (name: string, message = 'what happened\nand what was written'): Error => Object.assign(new Error(message), { name });
+    const table: [Error, number, string][] = [
+      [named('UsageError', 'bad flag'), 2, 'error: bad flag'],
+      [named('LabInputError', 'no lab "x" is up'), 2, 'error: no lab "x" is up'],
+      [named('LabPrerequisiteError', 'nft is missing'), 2, 'error: nft is missing'],
+      [named('InvalidInputError'), 2, ''],
+      [named('LabChangeInterrupted'), 3, 'error: what happened; and what was written'],
+      [named('LabPodsNotReady', '1 pod is not running: default/web (FailedCreatePodSandBox)'), 3, 'error: 1 pod is not running: default/web (FailedCreatePodSandBox)'],
+      [new RangeError('Maximum call stack size exceeded'), 3, 'error: internal error (RangeError): Maximum call stack size exceeded'],
+      [named('Error', ''), 3, 'error: internal error (Error): (no message)'],
+    ];
+    for (const [err, code, line] of table) {
+      const lines: string[] = [];
+      const io: Output = { out: () => undefined, err: (s) => lines.push(s), color: false };
+      assert.equal(exitCodeFor(err, io, false), code, err.name);
+      assert.deepEqual(lines, line ? [line] : [], err.name);
+    }
+  });
+});
+
+describe('matrix output streams', () => {
+  test('json is exactly JSON.stringify of the documented shape', async () => {
+    const r = await run(['matrix', '-f', threeTier, '--port', '3306', '-o', 'json']);
+    const shape = { port: 3306, protocol: 'TCP', pods: ['default/api', 'default/db', 'default/web'], allowed: [[false, true, false], [false, false, false], [false, false, false]] };
+    assert.equal(r.out, `${JSON.stringify(shape)}\n`);
+  });
+
+  test('a large grid is written in pieces of bounded size, never built whole', async () => {
+    const pods = Array.from({ length: 600 }, (_, i) => `---\napiVersion: v1\nkind: Pod\nmetadata: {name: p${i}}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}\n`).join('');
+    const path = file('grid.yaml', pods);
+    for (const format of ['text', 'json', 'md']) {
+      const pieces: number[] = [];
+      let text = '';
+      const io: Output = {
+        out: (s) => (text += `${s}\n`),
+        err: () => undefined,
+        color: false,
+        write: (chunk) => {
+          pieces.push(chunk.length);
+          text += chunk;
+          return Promise.resolve();
+        },
+      };
+      assert.equal(await main(['matrix', '-f', path, '-o', format], io), 0);
+      const total = pieces.reduce((a, b) => a + b, 0);
+      assert.ok(total > 600 * 1200, `${format}: ${total} characters`);
+      assert.ok(pieces.length > 5 && Math.max(...pieces) < 80 * 1024, `${format}: pieces of ${Math.max(...pieces)} characters`);
+      if (format === 'json') assert.equal((JSON.parse(text) as { allowed: boolean[][] }[])[0].allowed.length, 600);
+      else assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'), format);
+    }
   });
 });

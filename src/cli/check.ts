@@ -1,4 +1,5 @@
-// `podwall check`: one connection, with the reasons on both sides. Exit 0 allowed, 1 denied.
+// `podwall check`: one connection, with the reasons on both sides. Exit 0 allowed, 1 denied,
+// 2 bad input (a connection with neither end in the cluster is no question NetworkPolicy answers).
 import {
   describeRule,
   evaluateConnection,
@@ -94,6 +95,9 @@ export function runCheck(options: CheckOptions, io: Output): number {
   };
   const source = resolve('--from', options.from);
   const destination = resolve('--to', options.to);
+  if (source.kind === 'external' && destination.kind === 'external') {
+    throw new UsageError(`neither end is in the cluster: --from ${source.ip} and --to ${destination.ip} are outside it, and NetworkPolicy only governs traffic of pods (name a pod or workload, or a pod's IP, on one side)`);
+  }
   const verdict = evaluateConnection(compiled, { source, destination, port, protocol });
 
   if (format === 'json') {

@@ -1,4 +1,16 @@
-// Runs the CLI as a process of its own (the lab starts its daemon this way).
-import { main } from './main.js';
+// Runs the CLI as a process of its own (the lab starts its daemon this way). A failure that escapes
+// main(), even an unhandled rejection, exits 3 in one line: never 1, which reads as a verdict.
+const args = process.argv.slice(2);
+const debug = args.slice(0, args.includes('--') ? args.indexOf('--') : undefined).includes('--debug') || Boolean(process.env.PODWALL_DEBUG);
+const crash = (err: unknown): void => {
+  const error = err instanceof Error ? err : new Error(String(err));
+  const line = (error as NodeJS.ErrnoException).code === 'EPIPE' ? 'standard output was closed before everything was written (EPIPE)' : `internal error (${error.name}): ${error.message.split('\n').filter((l) => l.trim() !== '').join('; ')}`;
+  process.stderr.write(`error: ${line}\n`);
+  if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exit(3);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 
-process.exitCode = await main(process.argv.slice(2));
+const { main } = await import('./main.js');
+process.exitCode = await main(args);

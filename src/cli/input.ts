@@ -1,6 +1,7 @@
-// Shared `-f`/`-n` handling: load manifests, print diagnostics, refuse to go on with errors.
+// Shared `-f`/`-n` handling: load manifests, print diagnostics, refuse to go on with errors or
+// with nothing at all.
 import { compileCluster, type CompiledCluster } from '../engine/index.js';
-import { formatDiagnostic, InvalidInputError, loadManifests, parsePortText, parseProtocolText, type Cluster } from '../model/index.js';
+import { formatDiagnostic, InvalidInputError, isDNS1123Label, loadManifests, parsePortText, parseProtocolText, type Cluster } from '../model/index.js';
 import { UsageError, type Output } from './output.js';
 import type { Protocol } from '../model/index.js';
 
@@ -9,8 +10,19 @@ export interface InputOptions {
   readonly namespace: string;
 }
 
-/** Loads the input or throws InvalidInputError (exit 2) after printing every error. */
+/** `-n` names a namespace as the apiserver requires one to be named (a DNS-1123 label). */
+export function checkNamespaceFlag(namespace: string): void {
+  const problems = isDNS1123Label(namespace);
+  if (problems.length > 0) throw new UsageError(`-n: "${namespace}" is not a valid namespace name: ${problems.join('; ')}`);
+}
+
+/**
+ * Loads the input or throws InvalidInputError (exit 2) after printing every error. Input with no
+ * objects at all is refused too (UsageError, exit 2), as `kubectl apply` refuses it: an empty file
+ * is more likely a mistake than a question about nothing.
+ */
 export function loadInput(options: InputOptions, io: Output): { cluster: Cluster; compiled: CompiledCluster } {
+  checkNamespaceFlag(options.namespace);
   const result = loadManifests(options.filename, { namespace: options.namespace });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   for (const d of result.diagnostics) io.err(`${d.severity}: ${formatDiagnostic(d)}`);
@@ -26,7 +38,11 @@ export function loadInput(options: InputOptions, io: Output): { cluster: Cluster
     io.err(`${errors.length} error${errors.length === 1 ? '' : 's'}: nothing was computed`);
     throw new InvalidInputError(result.diagnostics);
   }
-  return { cluster: result.cluster, compiled: compileCluster(result.cluster) };
+  const { cluster } = result;
+  if (cluster.endpoints.length + cluster.policies.length + cluster.namespaces.filter((n) => n.declared).length + result.skipped.size === 0) {
+    throw new UsageError(`no objects in: ${options.filename.map((f) => (f === '-' ? 'stdin' : f)).join(', ')}`);
+  }
+  return { cluster, compiled: compileCluster(cluster) };
 }
 
 export function parsePort(text: string | undefined): number | undefined {

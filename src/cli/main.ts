@@ -1,8 +1,8 @@
 // The `podwall` command line: flags in kubectl's conventions (-f, -n, -o); commands are loaded
-// lazily so `--help` stays fast. Exit codes: 0 ok/allowed, 1 denied or differences, 2 bad input.
+// lazily so `--help` stays fast. Exit codes: 0 ok/allowed, 1 a verdict (denied, differences),
+// 2 bad input, 3 an internal failure, so that a crash never reads as a verdict.
 import { Command, CommanderError, Option } from 'commander';
-import { InvalidInputError } from '../model/index.js';
-import { processOutput, UsageError, type Output } from './output.js';
+import { processOutput, type Output } from './output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -17,15 +17,17 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .description('Kubernetes NetworkPolicy: exact semantics, enforcement and tools to see and test them')
     .version('0.1.0')
     .showHelpAfterError()
+    .option('--debug', 'on an internal failure (exit 3), print its stack too (also PODWALL_DEBUG=1)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
   inputOptions(program.command('matrix').description('who can reach whom, per port (rows: from, columns: to)'))
     .option('--port <n>', 'one port (default: every port some endpoint declares)')
     .addOption(new Option('--protocol <p>', 'TCP, UDP or SCTP (default TCP with --port)'))
     .option('-o, --output <format>', 'text, json or md', 'text')
+    .option('--max-endpoints <n>', 'refuse (exit 2) a matrix of more endpoints than this (default 10000)')
     .action(async (opts) => {
       const { runMatrix } = await import('./matrix.js');
-      setExit(runMatrix(opts, io));
+      setExit(await runMatrix(opts, io));
     });
 
   inputOptions(program.command('check').description('can one connection be made, and why (exit 0 allowed, 1 denied, 2 bad input)'))
@@ -122,34 +124,72 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
   return program;
 }
 
-/** Errors of the lab and agent layers that mean bad input or a missing prerequisite (exit 2). */
-function isInputError(err: unknown): err is Error {
-  return err instanceof Error && (err.name === 'LabInputError' || err.name === 'LabPrerequisiteError');
+/**
+ * Errors that mean bad input, bad usage or a missing prerequisite (exit 2), by name: the lab's
+ * classes must not be imported to be recognised. Every other error is an internal failure (exit 3),
+ * among them the lab's LabChangeInterrupted and LabPodsNotReady.
+ */
+const INPUT_ERRORS: ReadonlySet<string> = new Set(['UsageError', 'InvalidInputError', 'LabInputError', 'LabPrerequisiteError']);
+
+/** Failures the lab names for what they are; anything else unexpected is called an internal error. */
+const NAMED_FAILURES: ReadonlySet<string> = new Set(['LabChangeInterrupted', 'LabPodsNotReady']);
+
+/** `--debug` anywhere before a `--` (after it, the words belong to another command), or PODWALL_DEBUG. */
+export function debugRequested(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--debug') || Boolean(env.PODWALL_DEBUG);
+}
+
+/** A message on one line: its lines joined with "; ". */
+export function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join('; ');
+}
+
+/** Says what failed in one line, and its stack only when asked; the exit code is 3. */
+export function reportFailure(err: unknown, io: Output, debug: boolean): number {
+  const error = err instanceof Error ? err : new Error(String(err));
+  let line: string;
+  if ((error as NodeJS.ErrnoException).code === 'EPIPE') line = 'standard output was closed before everything was written (EPIPE)';
+  else line = `${NAMED_FAILURES.has(error.name) ? '' : `internal error (${error.name}): `}${oneLine(error.message) || '(no message)'}`;
+  try {
+    io.err(`error: ${line}`);
+    if (debug && error.stack) io.err(error.stack);
+  } catch {
+    // Nowhere left to say it: the exit code still does.
+  }
+  return 3;
+}
+
+/** The exit code for an error that ended a command, after saying what it was. */
+export function exitCodeFor(err: unknown, io: Output, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message already.
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+  }
+  if (err instanceof Error && INPUT_ERRORS.has(err.name)) {
+    // InvalidInputError's diagnostics were printed as they were found.
+    if (err.name !== 'InvalidInputError') io.err(`error: ${err.message}`);
+    return 2;
+  }
+  return reportFailure(err, io, debug);
 }
 
 export async function main(argv: readonly string[], io: Output = processOutput()): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => (code = c));
-  const override = (cmd: Command): void => {
-    cmd.exitOverride();
-    cmd.commands.forEach(override);
-  };
-  override(program);
   try {
+    const program = buildProgram(io, (c) => (code = c));
+    const override = (cmd: Command): void => {
+      cmd.exitOverride();
+      cmd.commands.forEach(override);
+    };
+    override(program);
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
-    }
-    if (err instanceof InvalidInputError) return 2;
-    if (err instanceof UsageError || isInputError(err)) {
-      io.err(`error: ${err.message}`);
-      return 2;
-    }
-    // Anything else is a failure of the host or a bug: say it in one line, keep the stack for debugging.
-    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
-    if (process.env.PODWALL_DEBUG && err instanceof Error && err.stack) io.err(err.stack);
-    return 1;
+    return exitCodeFor(err, io, debugRequested(argv));
   }
 }
