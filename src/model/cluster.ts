@@ -143,7 +143,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
         continue;
       }
       const decoded = decodeNetworkPolicy(o.value, defaultNamespace, decodeOptions);
-      diagnostics.push(...toDiagnostics(o, object, decoded.errors));
+      for (const d of toDiagnostics(o, object, decoded.errors)) diagnostics.push(d);
       if (decoded.policy && !noteDuplicate(o, `NetworkPolicy/${decoded.policy.namespace}/${decoded.policy.name}`, object)) {
         policies.push({ ...decoded.policy, source: sourceOf(o) });
       }
@@ -155,7 +155,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       checkNamespaceFields(d, o.value);
       const meta = decodeObjectMeta(d, o.value, 'label');
       const object = describe(kind, undefined, meta.name);
-      diagnostics.push(...toDiagnostics(o, object, d.errors));
+      for (const e of toDiagnostics(o, object, d.errors)) diagnostics.push(e);
       if (d.errors.length > 0) continue;
       // The apiserver always sets this label to the namespace's name.
       const labels = { ...meta.labels, [NAMESPACE_NAME_LABEL]: meta.name };
@@ -199,7 +199,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
     if (isPod || isWorkload) {
       const decoded = isPod ? decodePod(o.value, decodeOptions) : decodeWorkload(kind as EndpointKind, o.value, decodeOptions);
       const object = describe(kind, rawNamespace, decoded.meta.name);
-      diagnostics.push(...toDiagnostics(o, object, decoded.errors));
+      for (const d of toDiagnostics(o, object, decoded.errors)) diagnostics.push(d);
       if (decoded.errors.length === 0 && !noteDuplicate(o, `${kind}/${rawNamespace}/${decoded.meta.name}`, object)) {
         pending.push({ decoded, namespace: decoded.meta.namespace ?? defaultNamespace, source: sourceOf(o) });
       }

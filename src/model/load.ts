@@ -60,7 +60,7 @@ function listFiles(path: string, diagnostics: Diagnostic[]): string[] {
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const child = join(path, entry.name);
     if (entry.isDirectory()) {
-      out.push(...listFiles(child, diagnostics));
+      for (const f of listFiles(child, diagnostics)) out.push(f);
       continue;
     }
     if (!MANIFEST_EXTENSIONS.test(entry.name)) continue;
@@ -86,8 +86,9 @@ export function loadTexts(texts: readonly { file: string; text: string }[], name
   const diagnostics: Diagnostic[] = [];
   for (const { file, text } of texts) {
     const parsed = parseManifests(text, file);
-    objects.push(...parsed.objects);
-    diagnostics.push(...parsed.diagnostics);
+    // One push per element: a spread of 150,000 arguments overflows the stack.
+    for (const o of parsed.objects) objects.push(o);
+    for (const d of parsed.diagnostics) diagnostics.push(d);
   }
   const built = buildCluster(objects, namespace);
   // Report in reading order: by file as given, then by position.

@@ -108,6 +108,13 @@ describe('hostile YAML becomes a diagnostic, never an exception', () => {
     });
   }
 
+  test('200,000 List items, or as many errors, are loaded without overflowing the stack', () => {
+    const items = load(`apiVersion: v1\nkind: ConfigMapList\nitems: [${'{}, '.repeat(200_000)}]\n`);
+    assert.deepEqual([...items.skipped], [['ConfigMap', 200_000]]);
+    const errors = load(`apiVersion: v1\nkind: List\nitems: [${'~, '.repeat(200_000)}]\n`);
+    assert.equal(errors.diagnostics.length, 200_000);
+  });
+
   test('nesting a real object could have (100 levels) is read', () => {
     assert.deepEqual(errorsOf(deep(100, '[', ']')), []);
   });

@@ -135,8 +135,8 @@ export function parseManifests(text: string, file: string): ParsedManifests {
   docs.forEach((doc, i) => {
     const document = i + 1;
     const docLabel = multi ? document : undefined;
-    const fail = (offset: number, message: string, field?: string): void => {
-      diagnostics.push({ severity: 'error', file, document: docLabel, ...at(offset), ...(field ? { field } : {}), message });
+    const fail = (offset: number, message: string): void => {
+      diagnostics.push({ severity: 'error', file, document: docLabel, ...at(offset), message });
     };
     const start = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
     // The library catches a stack overflow per node it composes; one diagnostic says it all.
@@ -185,7 +185,10 @@ export function parseManifests(text: string, file: string): ParsedManifests {
       locate: (path) => locate([...prefix, ...path]),
     });
     if (typeof value.kind === 'string' && value.kind.endsWith('List')) {
-      objects.push(...listItems(value, make, (path, message) => diagnostics.push({ severity: 'error', file, document: docLabel, ...locate(path), field: renderFieldPath(path), message })));
+      const fields = (path: FieldPath, message: string): void => {
+        diagnostics.push({ severity: 'error', file, document: docLabel, ...locate(path), field: renderFieldPath(path), message });
+      };
+      for (const item of listItems(value, make, fields)) objects.push(item);
       return;
     }
     objects.push(make(value, []));
