@@ -30,7 +30,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       setExit(await runMatrix(opts, io));
     });
 
-  inputOptions(program.command('check').description('can one connection be made, and why (exit 0 allowed, 1 denied, 2 bad input)'))
+  inputOptions(program.command('check').description('can one connection be made, and why (exit 0 allowed, 1 denied, 2 bad input, 3 an internal failure)'))
     .option('--from <src>', 'source: ns/name, ns/kind/name or an IP address')
     .option('--to <dst>', 'destination: ns/name, ns/kind/name or an IP address')
     .option('--port <n>', 'destination port')
