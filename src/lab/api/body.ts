@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { ApiError } from './registry.js';
+import { MAX_OBJECT_DEPTH, shapeProblem } from './shape.js';
 
 /**
  * The largest JSON body accepted. The apiserver takes 3 MiB; the lab's objects are far smaller (a
@@ -21,8 +22,8 @@ export const MAX_BODY_BYTES = 512 * 1024;
  */
 export const MAX_YAML_BODY_BYTES = 32 * 1024;
 
-/** Deeper than any Kubernetes object needs; keeps the recursive code after parsing (patches, admission) off the stack's edge. */
-export const MAX_BODY_DEPTH = 100;
+/** How deep a body may nest (the limit every object the API stores keeps). */
+export const MAX_BODY_DEPTH = MAX_OBJECT_DEPTH;
 
 const isYAML = (contentType: string): boolean => /\byaml\b/i.test(contentType);
 
@@ -81,41 +82,10 @@ function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
 
-interface Frame {
-  readonly value: object;
-  readonly depth: number;
-  readonly parent?: Frame;
-  readonly key?: string | number;
-}
-
-function pathOf(frame: Frame): string {
-  const keys: (string | number)[] = [];
-  for (let f: Frame | undefined = frame; f?.parent; f = f.parent) keys.unshift(f.key!);
-  const path = keys.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
-  return path || 'the top';
-}
-
 /** Refuses a value nested deeper than MAX_BODY_DEPTH or holding the key `__proto__`; iterative, so any depth is safe to check. */
 export function checkBodyShape(value: unknown): void {
-  if (value === null || typeof value !== 'object') return;
-  const stack: Frame[] = [{ value, depth: 1 }];
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    if (frame.depth > MAX_BODY_DEPTH) throw badRequest(`the request body is nested more than ${MAX_BODY_DEPTH} levels deep (at ${pathOf(frame)})`);
-    const v = frame.value;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const item: unknown = v[i];
-        if (item !== null && typeof item === 'object') stack.push({ value: item, depth: frame.depth + 1, parent: frame, key: i });
-      }
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      if (key === '__proto__') throw badRequest(`the request body may not hold the key "__proto__" (at ${pathOf(frame)})`);
-      const item = (v as Record<string, unknown>)[key];
-      if (item !== null && typeof item === 'object') stack.push({ value: item, depth: frame.depth + 1, parent: frame, key });
-    }
-  }
+  const problem = shapeProblem(value);
+  if (problem !== undefined) throw badRequest(`the request body ${problem}`);
 }
 
 /**

@@ -101,6 +101,36 @@ describe('request bodies', () => {
   });
 });
 
+describe('patches that would grow an object without bound', () => {
+  const jsonPatch = (body: unknown) => t.request('PATCH', `${PODS}/web`, { body: json(body), headers: { 'Content-Type': 'application/json-patch+json' } });
+  const nest = (n: number): unknown => (n === 0 ? 1 : { a: nest(n - 1) });
+
+  test(`a patch whose result nests deeper than ${MAX_BODY_DEPTH} levels is 422, so patch after patch cannot deepen an object`, async () => {
+    // Both values are 60 deep, within the body limit; the copy puts one inside the other.
+    const r = await jsonPatch([
+      { op: 'add', path: '/spec/x', value: nest(60) },
+      { op: 'copy', from: '/spec/x', path: `/spec/x${'/a'.repeat(59)}/b` },
+    ]);
+    assert.equal(r.status, 422, r.body.toString().slice(0, 300));
+    assert.match(String(r.json().message), /the patched object is nested more than 100 levels deep \(at spec\.x\.a\.a/);
+    assert.equal(((await t.api.call('GET', `${PODS}/web`)).body.spec as Manifest).x, undefined, 'nothing was stored');
+  });
+
+  test('copies past the copy limit are 422 and more than 10,000 operations are 413, and nothing is stored', async () => {
+    const before = meta((await t.api.call('GET', `${PODS}/web`)).body).resourceVersion;
+    const bomb = await jsonPatch([
+      { op: 'add', path: '/spec/x', value: { v: 'y'.repeat(64) } },
+      ...Array.from({ length: 24 }, (_, i) => ({ op: 'copy', from: '/spec/x', path: `/spec/x/k${i}` })),
+    ]);
+    assert.equal(bomb.status, 422, bomb.body.toString().slice(0, 300));
+    assert.match(String(bomb.json().message), /accumulated size increase of copy is \d+, exceeding the limit/);
+    const many = await jsonPatch(Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'Pod' })));
+    assert.equal(many.status, 413, many.body.toString().slice(0, 300));
+    assert.equal(many.json().reason, 'RequestEntityTooLarge');
+    assert.equal(meta((await t.api.call('GET', `${PODS}/web`)).body).resourceVersion, before);
+  });
+});
+
 describe('patches that reach for a prototype', () => {
   const cases: { name: string; type: string; body: unknown }[] = [
     { name: 'a JSON patch adding under __proto__', type: 'application/json-patch+json', body: [{ op: 'add', path: '/metadata/__proto__/polluted', value: 'yes' }] },

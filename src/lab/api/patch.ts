@@ -12,13 +12,14 @@ const own = (o: object, key: string): boolean => Object.hasOwn(o, key);
 
 /**
  * A patch that cannot be applied: 400 when the patch itself is malformed (as the apiserver answers
- * a bad directive or an undecodable JSON patch), 422 when it is well formed but does not apply to
- * the object (a missing path, a failed `test`).
+ * a bad directive or an undecodable JSON patch), 413 when it holds too many operations, 422 when it
+ * is well formed but does not apply to the object (a missing path, a failed `test`, copies past the
+ * limit).
  */
 export class PatchError extends Error {
   constructor(
     message: string,
-    readonly code: 400 | 422 = 422,
+    readonly code: 400 | 413 | 422 = 422,
   ) {
     super(message);
     this.name = 'PatchError';
@@ -47,6 +48,17 @@ export function mergePatch(target: Json, patch: Json): Json {
 
 const JSON_PATCH_OPS = ['add', 'remove', 'replace', 'move', 'copy', 'test'];
 
+/** The apiserver's maxJSONPatchOperations: more is 413. */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+
+/**
+ * How many bytes the `copy` operations of one JSON patch may copy in all (upstream's
+ * JSONPatchMaxCopyBytes, which defaults to its body limit; this is the lab's, MAX_BODY_BYTES).
+ * A copy is the one operation that makes a result larger than its patch: 24 copies of a subtree
+ * into itself would make a 2 KB patch build gigabytes in the daemon that enforces.
+ */
+export const MAX_JSON_PATCH_COPY_BYTES = 512 * 1024;
+
 /** RFC 6901: `/a/b~1c` -> ['a', 'b/c']. */
 function pointerSegments(pointer: string): string[] {
   return pointer
@@ -58,6 +70,9 @@ function pointerSegments(pointer: string): string[] {
 /** The shape RFC 6902 requires, checked before anything is applied; a path through a prototype key is refused. */
 function checkJsonPatch(patch: Json): jsonpatch.Operation[] {
   if (!Array.isArray(patch)) throw malformed('a JSON patch must be a list of operations');
+  if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
+    throw new PatchError(`The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`, 413);
+  }
   patch.forEach((op: Json, i) => {
     if (!isObject(op)) throw malformed(`operation ${i}: must be an object`);
     if (typeof op.op !== 'string' || !JSON_PATCH_OPS.includes(op.op)) throw malformed(`operation ${i}: unknown op ${JSON.stringify(op.op ?? null)}`);
@@ -73,13 +88,36 @@ function checkJsonPatch(patch: Json): jsonpatch.Operation[] {
   return patch as jsonpatch.Operation[];
 }
 
+/** The JSON size of what a copy would copy; 0 when `from` names nothing (applying the copy then says so). */
+function copySize(document: Json, from: string): number {
+  let source: unknown;
+  try {
+    source = jsonpatch.getValueByPointer(document, from);
+  } catch {
+    return 0;
+  }
+  return source === undefined ? 0 : Buffer.byteLength(JSON.stringify(source));
+}
+
 export function jsonPatch(target: Json, patch: Json): Json {
   const ops = checkJsonPatch(patch);
-  try {
-    return jsonpatch.applyPatch(clone(target), ops, true, false).newDocument;
-  } catch (err) {
-    throw new PatchError((err as Error).message.split('\n')[0]);
+  let document = clone(target);
+  let copied = 0;
+  for (const [i, op] of ops.entries()) {
+    if (op.op === 'copy') {
+      // Counted before the copy is made, as evanphx/json-patch counts AccumulatedCopySizeLimit.
+      copied += copySize(document, op.from);
+      if (copied > MAX_JSON_PATCH_COPY_BYTES) {
+        throw new PatchError(`Unable to complete the copy, the accumulated size increase of copy is ${copied}, exceeding the limit ${MAX_JSON_PATCH_COPY_BYTES}`);
+      }
+    }
+    try {
+      document = jsonpatch.applyOperation(document, op, true, true, true, i).newDocument;
+    } catch (err) {
+      throw new PatchError((err as Error).message.split('\n')[0]);
+    }
   }
+  return document;
 }
 
 /**
@@ -174,8 +212,8 @@ function mergeList(current: Json[], patch: Json[], key: string, path: string): J
     const seen = new Set(current.map((v) => JSON.stringify(v)));
     return [...current, ...patch.filter((v) => !seen.has(JSON.stringify(v)))];
   }
-  let out = current.map(clone);
   const merging: JsonObject[] = [];
+  const deleted = new Set<Json>();
   let replace = false;
   for (const item of patch) {
     if (!isObject(item)) throw malformed(`${path}: list items must be objects with "${key}"`);
@@ -186,7 +224,7 @@ function mergeList(current: Json[], patch: Json[], key: string, path: string): J
     switch (item[DIRECTIVE]) {
       case 'delete':
         if (!own(item, key)) throw malformed(`${path}: an item with "$patch: delete" must name its "${key}"`);
-        out = out.filter((o) => !(isObject(o) && o[key] === item[key]));
+        deleted.add(item[key]);
         break;
       case 'replace':
         replace = true;
@@ -198,11 +236,20 @@ function mergeList(current: Json[], patch: Json[], key: string, path: string): J
     }
   }
   if (replace) return merging.map(clone);
+  const out = current.filter((o) => !(isObject(o) && deleted.has(o[key]))).map(clone);
+  // Items by merge key (the first of each), so a patch of n items into a list of m costs n + m, not n * m.
+  const at = new Map<Json, number>();
+  out.forEach((o, i) => {
+    if (isObject(o) && !at.has(o[key])) at.set(o[key], i);
+  });
   for (const item of merging) {
     if (!own(item, key)) throw malformed(`${path}: map ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
-    const index = out.findIndex((o) => isObject(o) && o[key] === item[key]);
-    if (index >= 0) out[index] = strategic(out[index], item, path);
-    else out.push(strategic({}, item, path));
+    const index = at.get(item[key]);
+    if (index !== undefined) out[index] = strategic(out[index], item, path);
+    else {
+      at.set(item[key], out.length);
+      out.push(strategic({}, item, path));
+    }
   }
   return out;
 }

@@ -18,6 +18,7 @@ import {
 import type { LabStore, StoredObject } from '../store.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { apiVersionOf, qualifiedName, type Resource } from './resources.js';
+import { shapeProblem } from './shape.js';
 
 export interface StatusCause {
   readonly reason: string;
@@ -327,8 +328,12 @@ export class Registry {
     } catch (err) {
       if (!(err instanceof PatchError)) throw err;
       if (err.code === 400) throw new ApiError(400, 'BadRequest', err.message);
+      if (err.code === 413) throw new ApiError(413, 'RequestEntityTooLarge', err.message);
       throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`);
     }
+    // Bodies are capped in depth, but patch after patch could still nest an object without bound.
+    const problem = shapeProblem(next);
+    if (problem !== undefined) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: the patched object ${problem}`);
     // A patch that names another resourceVersion than the current one conflicts, as an update would.
     return this.update(r, namespace, name, next, fieldValidation, subresource);
   }
