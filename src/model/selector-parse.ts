@@ -19,7 +19,7 @@ function splitRequirements(text: string): string[] {
     } else current += ch;
   }
   parts.push(current);
-  return parts.map((p) => p.trim()).filter((p) => p !== '');
+  return parts.map((p) => p.trim());
 }
 
 export function parseLabelSelector(text: string): SelectorParse {
@@ -33,8 +33,11 @@ export function parseLabelSelector(text: string): SelectorParse {
     const errs = isValidLabelValue(value);
     return errs.length > 0 ? `invalid label value "${value}": ${errs[0]}` : undefined;
   };
-  for (const part of splitRequirements(text)) {
+  // labels.Parse: an empty text selects everything; an empty requirement between commas is an error.
+  const parts = text.trim() === '' ? [] : splitRequirements(text);
+  for (const part of parts) {
     let m: RegExpExecArray | null;
+    if (part === '') return { error: "found ',', expected: identifier after ','" };
     if ((m = /^!\s*([^\s=!(),]+)$/.exec(part))) {
       const e = checkKey(m[1]);
       if (e) return { error: e };
@@ -67,14 +70,57 @@ export interface FieldRequirement {
   readonly value: string;
 }
 
-/** A field selector (`metadata.name=web,spec.nodeName!=n1`), limited to `fields` the caller supports. */
+/** Splits on commas a backslash does not escape (fields.splitTerms); escapes are kept for unescapeValue. */
+function splitTerms(text: string): string[] {
+  const terms: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && i + 1 < text.length) {
+      current += text[i] + text[i + 1];
+      i++;
+    } else if (text[i] === ',') {
+      terms.push(current);
+      current = '';
+    } else current += text[i];
+  }
+  terms.push(current);
+  return terms;
+}
+
+/** fields.UnescapeValue: `\\`, `\,` and `\=` stand for themselves; any other escape, or a bare `,` or `=`, is an error. */
+function unescapeValue(text: string): string | { error: string } {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') {
+      const next = text[i + 1];
+      if (next !== '\\' && next !== ',' && next !== '=') return { error: `invalid field selector: invalid escape sequence: ${next === undefined ? '\\' : `\\${next}`}` };
+      out += next;
+      i++;
+    } else if (c === ',' || c === '=') {
+      return { error: `invalid field selector: unescaped ${c} in value: ${text}` };
+    } else out += c;
+  }
+  return out;
+}
+
+/**
+ * A field selector (`metadata.name=web,spec.nodeName!=n1`), limited to `fields` the caller
+ * supports, read as fields.ParseSelector reads it: terms split on unescaped commas (empty ones
+ * skipped), each at its first `!=`, `==` or `=`, the value unescaped, nothing trimmed.
+ */
 export function parseFieldSelector(text: string, fields: readonly string[]): { requirements: FieldRequirement[] } | { error: string } {
   const requirements: FieldRequirement[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
-    const m = /^([A-Za-z.]+)\s*(==|=|!=)\s*(.*)$/.exec(part);
-    if (!m) return { error: `invalid selector: '${part}'` };
-    if (!fields.includes(m[1])) return { error: `field label not supported: ${m[1]}` };
-    requirements.push({ field: m[1], operator: m[2] === '!=' ? '!=' : '=', value: m[3] });
+  for (const term of splitTerms(text)) {
+    if (term === '') continue;
+    const at = [...term].findIndex((_, i) => term.startsWith('!=', i) || term.startsWith('==', i) || term.startsWith('=', i));
+    if (at < 0) return { error: `invalid selector: '${term}'; can't understand '${term}'` };
+    const operator = term.startsWith('!=', at) ? '!=' : term.startsWith('==', at) ? '==' : '=';
+    const field = term.slice(0, at);
+    const value = unescapeValue(term.slice(at + operator.length));
+    if (typeof value !== 'string') return value;
+    if (!fields.includes(field)) return { error: `field label not supported: ${field}` };
+    requirements.push({ field, operator: operator === '!=' ? '!=' : '=', value });
   }
   return { requirements };
 }
