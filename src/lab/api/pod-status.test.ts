@@ -60,6 +60,20 @@ describe('pod create', () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.deepEqual(r.body.status, { phase: 'Pending' });
   });
+
+  test('PUT and PATCH never create a pod (pods do not AllowCreateOnUpdate), so no write path creates one with a status', async () => {
+    const ghost = { ...pod('ghost'), status: { phase: 'Running', podIP: DB_IP } };
+    for (const [method, path, body, type] of [
+      ['PUT', `${PODS}/ghost`, ghost, undefined],
+      ['PUT', `${PODS}/ghost/status`, ghost, undefined],
+      ['PATCH', `${PODS}/ghost`, ghost, 'application/merge-patch+json'],
+      ['PATCH', `${PODS}/ghost/status`, { status: ghost.status }, 'application/strategic-merge-patch+json'],
+    ] as const) {
+      const r = await t.api.call(method, path, body, type);
+      assert.equal(r.status, 404, `${method} ${path}: ${JSON.stringify(r.body)}`);
+    }
+    assert.equal(t.store.get('Pod', 'default', 'ghost'), undefined);
+  });
 });
 
 describe('pod update (the main resource)', () => {
