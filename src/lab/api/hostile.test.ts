@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Manifest } from '../../model/index.js';
 import { MAX_BODY_BYTES, MAX_BODY_DEPTH, MAX_YAML_BODY_BYTES, parseBody } from './body.js';
 import { meta, NETPOL, pod, PODS, policy, startTestServer, type TestServer } from './testing.js';
+import { MAX_OBJECT_BYTES } from './shape.js';
 import { waitForResourceVersion } from './watch.js';
 
 /** Short, so the refusal of a future resourceVersion is quick to see; the daemon waits 3 s as upstream does. */
@@ -102,7 +103,7 @@ describe('request bodies', () => {
 });
 
 describe('patches that would grow an object without bound', () => {
-  const jsonPatch = (body: unknown) => t.request('PATCH', `${PODS}/web`, { body: json(body), headers: { 'Content-Type': 'application/json-patch+json' } });
+  const jsonPatch = (body: unknown, name = 'web') => t.request('PATCH', `${PODS}/${name}`, { body: json(body), headers: { 'Content-Type': 'application/json-patch+json' } });
   const nest = (n: number): unknown => (n === 0 ? 1 : { a: nest(n - 1) });
 
   test(`a patch whose result nests deeper than ${MAX_BODY_DEPTH} levels is 422, so patch after patch cannot deepen an object`, async () => {
@@ -114,6 +115,19 @@ describe('patches that would grow an object without bound', () => {
     assert.equal(r.status, 422, r.body.toString().slice(0, 300));
     assert.match(String(r.json().message), /the patched object is nested more than 100 levels deep \(at spec\.x\.a\.a/);
     assert.equal(((await t.api.call('GET', `${PODS}/web`)).body.spec as Manifest).x, undefined, 'nothing was stored');
+  });
+
+  test(`an update that would leave an object over ${MAX_OBJECT_BYTES} bytes is 413, so patches cannot grow it without end`, async () => {
+    assert.equal((await t.api.call('POST', PODS, pod('growing', {}, { containers: [{ name: 'c', image: 'x', args: [] }] }))).status, 201);
+    const grow = () => jsonPatch([{ op: 'add', path: '/spec/containers/0/args/-', value: 'x'.repeat(400 * 1024) }], 'growing');
+    assert.equal((await grow()).status, 200);
+    assert.equal((await grow()).status, 200);
+    const before = meta((await t.api.call('GET', `${PODS}/growing`)).body).resourceVersion;
+    const r = await grow();
+    assert.equal(r.status, 413, r.body.toString().slice(0, 300));
+    assert.equal(r.json().reason, 'RequestEntityTooLarge');
+    assert.match(String(r.json().message), new RegExp(`^Request entity too large: the object would be \\d+ bytes, limit is ${MAX_OBJECT_BYTES}$`));
+    assert.equal(meta((await t.api.call('GET', `${PODS}/growing`)).body).resourceVersion, before);
   });
 
   test('copies past the copy limit are 422 and more than 10,000 operations are 413, and nothing is stored', async () => {

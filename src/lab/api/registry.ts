@@ -18,7 +18,7 @@ import {
 import type { LabStore, StoredObject } from '../store.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { apiVersionOf, qualifiedName, type Resource } from './resources.js';
-import { shapeProblem } from './shape.js';
+import { MAX_OBJECT_BYTES, shapeProblem } from './shape.js';
 
 export interface StatusCause {
   readonly reason: string;
@@ -265,6 +265,9 @@ export class Registry {
       if (r.kind === 'Pod') next.spec = this.keepNodeName(r, name, existing.manifest, next);
     }
     const admitted = this.admit(r, namespace, next, fieldValidation, name);
+    // A body is capped, but update after update (patches, a PUT that keeps the status) could grow an object without end.
+    const bytes = Buffer.byteLength(JSON.stringify(admitted.object));
+    if (bytes > MAX_OBJECT_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: the object would be ${bytes} bytes, limit is ${MAX_OBJECT_BYTES}`);
     const stored = this.store.put(r.kind, key, name, admitted.object);
     return { object: this.present(r, stored ?? existing), warnings: admitted.warnings };
   }

@@ -1,9 +1,16 @@
-// Limits on the shape of what the API takes and stores: nesting depth, and keys that would reach an
-// object's prototype. Checked iteratively, so a value of any depth is safe to check; applied to
-// request bodies and to the results of patches (which a body cap alone does not bound).
+// Limits on the shape of what the API takes and stores: size, nesting depth, and keys that would
+// reach an object's prototype; applied to request bodies and to what updates and patches leave
+// (which a body cap alone does not bound). Depth is checked iteratively, so any value is safe to check.
 
 /** Deeper than any Kubernetes object needs; keeps the recursive code after parsing (patches, admission, JSON.stringify) off the stack's edge. */
 export const MAX_OBJECT_DEPTH = 100;
+
+/**
+ * The largest object an update may leave (etcd refuses requests over 1.5 MiB upstream): twice the
+ * JSON body cap, so an object and kubectl's last-applied copy of it fit, while patch after patch
+ * cannot grow one without end.
+ */
+export const MAX_OBJECT_BYTES = 1024 * 1024;
 
 interface Frame {
   readonly value: object;
