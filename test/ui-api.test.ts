@@ -3,6 +3,7 @@
 // and the server's shell (127.0.0.1, Host check, events, the `ui` command).
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { describe, it } from 'node:test';
 import { runUi } from '../src/cli/ui.js';
 import type { PortProtocol } from '../src/engine/index.js';
@@ -10,6 +11,30 @@ import { loadManifests, loadTexts, type Cluster } from '../src/model/index.js';
 import { handleApi, labSource, startUiServer, staticSource, type LabHandle } from '../src/web/index.js';
 import type { CheckView, ExplainView, MatrixView, ModelView, PreviewView } from '../src/web/index.js';
 import { twoHundredPods } from './ui-fixtures.js';
+
+/** Waits for a condition (a deadline, not a sleep). */
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** A raw HTTP request, headers as given (fetch would add or refuse some). */
+function raw(port: number, options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; host?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: options.host ?? '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
 
 function threeTier(): Cluster {
   const r = loadManifests(['examples/three-tier']);
@@ -145,14 +170,14 @@ describe('ui api: a lab, followed live', () => {
     const events: string[] = [];
     source.subscribe((e) => events.push(e));
     cluster = threeTier();
-    await new Promise((r) => setTimeout(r, 120));
+    await until(() => events.includes('model') && events.includes('counters'));
     source.close();
-    assert.ok(events.includes('model'));
-    assert.ok(events.includes('counters'));
     assert.equal(source.current().version, 2);
     const c = { source, namespace: 'default' };
     assert.deepEqual((await get<{ counters: unknown }>('/api/lab/counters', c)).body, { counters: { 'in/default/a': { packets: 3, bytes: 180 } } });
-    await get('/api/lab/probe', c);
+    assert.equal((await get('/api/lab/probe', c)).status, 404, 'probing is a POST: no GET from another page can start it');
+    assert.equal(probes, 0);
+    await post('/api/lab/probe', {}, c);
     assert.equal(probes, 1);
     assert.equal((await get<ModelView>('/api/model', c)).body.source, 'lab');
   });
@@ -192,7 +217,7 @@ describe('ui server', () => {
     const controller = new AbortController();
     const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s), color: false };
     const done = runUi({ filename: ['examples/three-tier'], namespace: 'default', port: '0' }, io, controller.signal);
-    while (out.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await until(() => out.length > 0);
     const url = /Podwall UI: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out[0])?.[1];
     assert.ok(url, out[0]);
     assert.equal((await fetch(`${url}api/model`)).status, 200);
@@ -208,5 +233,105 @@ describe('ui server', () => {
     // Per namespace: 8 web x 7 api + 7 api x 5 db pod flows, and outside -> each web pod.
     assert.equal(body.flows.filter((f) => f.from !== 'outside').length, 10 * (8 * 7 + 7 * 5));
     assert.equal(body.flows.filter((f) => f.from === 'outside').length, 80);
+  });
+});
+
+describe('ui server: nothing from another origin, bodies bounded', () => {
+  const withServer = async (fn: (port: number) => Promise<void>, options: { maxBodyBytes?: number } = {}): Promise<void> => {
+    const server = await startUiServer({ source: staticSource(threeTier(), 't'), port: 0, clientDir: '/nonexistent', ...options });
+    try {
+      await fn(server.port);
+    } finally {
+      await server.close();
+    }
+  };
+  const preview = JSON.stringify({ text: WEB_POLICY_5001 });
+
+  it('a "simple" cross-origin POST (text/plain, from another site) is refused before it is read', async () => {
+    await withServer(async (port) => {
+      const r = await raw(port, { method: 'POST', path: '/api/preview', headers: { host: `127.0.0.1:${port}`, origin: 'http://evil.example', 'content-type': 'text/plain' }, body: preview });
+      assert.equal(r.status, 403);
+      assert.match(r.body, /cross-origin/);
+    });
+  });
+
+  it('any API request from another origin or site is refused, a GET included; the page\'s own origin is served', async () => {
+    await withServer(async (port) => {
+      const host = `127.0.0.1:${port}`;
+      assert.equal((await raw(port, { path: '/api/model', headers: { host, origin: 'http://evil.example' } })).status, 403);
+      assert.equal((await raw(port, { path: '/api/model', headers: { host, 'sec-fetch-site': 'cross-site' } })).status, 403);
+      assert.equal((await raw(port, { path: '/api/model', headers: { host, 'sec-fetch-site': 'same-site' } })).status, 403);
+      assert.equal((await raw(port, { path: '/api/model', headers: { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' } })).status, 200);
+      assert.equal((await raw(port, { path: '/api/model', headers: { host } })).status, 200, 'no Origin at all (curl) is fine');
+      assert.equal((await raw(port, { method: 'POST', path: '/api/preview', headers: { host, origin: `http://${host}`, 'content-type': 'application/json' }, body: preview })).status, 200);
+    });
+  });
+
+  it('a POST body that does not say it is JSON gets 415, even from the same origin', async () => {
+    await withServer(async (port) => {
+      const host = `127.0.0.1:${port}`;
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx']) {
+        const r = await raw(port, { method: 'POST', path: '/api/preview', headers: { host, 'content-type': type }, body: preview });
+        assert.equal(r.status, 415, type);
+      }
+      assert.equal((await raw(port, { method: 'POST', path: '/api/preview', headers: { host, 'content-type': 'application/json; charset=utf-8' }, body: preview })).status, 200);
+    });
+  });
+
+  it('a body over the limit is answered 413 (the client reads the answer, not a reset), with or without Content-Length', async () => {
+    await withServer(
+      async (port) => {
+        const host = `127.0.0.1:${port}`;
+        const big = JSON.stringify({ text: 'x'.repeat(5000) });
+        const declared = await raw(port, { method: 'POST', path: '/api/preview', headers: { host, 'content-type': 'application/json' }, body: big });
+        assert.equal(declared.status, 413);
+        assert.match(declared.body, /over 1024 bytes/);
+        const chunked = await raw(port, { method: 'POST', path: '/api/preview', headers: { host, 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: big });
+        assert.equal(chunked.status, 413);
+      },
+      { maxBodyBytes: 1024 },
+    );
+  });
+
+  it('the largest body accepted costs a bounded time, and the server answers others meanwhile', async () => {
+    await withServer(async (port) => {
+      const host = `127.0.0.1:${port}`;
+      const one = (i: number): string =>
+        `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p${i}}\nspec:\n  podSelector: {matchLabels: {role: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {name: api-pod}}}], ports: [{port: ${1000 + i}}]}]\n`;
+      let text = '';
+      for (let i = 0; JSON.stringify({ text: text + one(i) }).length < 128 * 1024 - 200; i++) text += `${i ? '---\n' : ''}${one(i)}`;
+      const t0 = Date.now();
+      const big = raw(port, { method: 'POST', path: '/api/preview', headers: { host, 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+      const model = await raw(port, { path: '/api/model', headers: { host } });
+      assert.equal(model.status, 200);
+      assert.equal((await big).status, 200);
+      // A generous bound: the point is that the cost is capped (seconds, not the 50 s of before).
+      assert.ok(Date.now() - t0 < 10_000, `the largest preview and a model took ${Date.now() - t0} ms`);
+    });
+  });
+
+  it('--address 0.0.0.0 warns, and answers on a non-loopback address of this machine; other Host names still get 421', async (t) => {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (!external) return t.skip('this machine has no non-loopback IPv4 address');
+    const out: string[] = [];
+    const controller = new AbortController();
+    const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s), color: false };
+    const done = runUi({ filename: ['examples/three-tier'], namespace: 'default', port: '0', address: '0.0.0.0' }, io, controller.signal);
+    try {
+      await until(() => out.some((l) => l.startsWith('Podwall UI:')));
+      assert.ok(out.some((l) => /^warning: listening on 0\.0\.0\.0, not loopback/.test(l)), out.join('\n'));
+      const port = Number(/:(\d+)\/$/.exec(out.find((l) => l.startsWith('Podwall UI:'))!)![1]);
+      assert.equal((await raw(port, { host: external, path: '/api/model', headers: { host: `${external}:${port}` } })).status, 200);
+      assert.equal((await raw(port, { host: external, path: '/api/model', headers: { host: `evil.example:${port}` } })).status, 421);
+    } finally {
+      controller.abort();
+      assert.equal(await done, 0);
+    }
+  });
+
+  it('--address that is not an IP address is bad input', async () => {
+    await assert.rejects(runUi({ filename: ['examples/three-tier'], namespace: 'default', address: 'example.com' }, { out: () => undefined, err: () => undefined, color: false }), /--address: "example\.com" is not an IP address/);
   });
 });

@@ -2,6 +2,7 @@
 // manifests (`-f`) or a running lab (`--lab`), on 127.0.0.1 unless `--address` says otherwise.
 import { DEFAULT_LAB, defaultStateRoot, Lab } from '../lab/index.js';
 import { labSource, startUiServer, staticSource, type ClusterSource } from '../web/index.js';
+import { parseIP } from '../model/index.js';
 import { loadInput } from './input.js';
 import { UsageError, type Output } from './output.js';
 
@@ -39,8 +40,16 @@ function openSource(options: UiOptions, io: Output): ClusterSource {
 /** Serves until `signal` aborts (SIGINT/SIGTERM from the command line). */
 export async function runUi(options: UiOptions, io: Output, signal?: AbortSignal): Promise<number> {
   const explicitPort = parseListenPort(options.port);
-  const source = openSource(options, io);
   const address = options.address ?? '127.0.0.1';
+  const ip = parseIP(address);
+  if (!ip) throw new UsageError(`--address: "${address}" is not an IP address (127.0.0.1 by default; 0.0.0.0 for every address)`);
+  const source = openSource(options, io);
+  const loopback = ip.family === 4 ? address.startsWith('127.') : address === '::1';
+  if (!loopback) {
+    io.err(
+      `warning: listening on ${address}, not loopback: anyone who can reach this machine there can read every policy and pod shown, and with --lab run probes. The page has no login; use it only on a network you trust.`,
+    );
+  }
   let server;
   try {
     server = await startUiServer({ source, address, port: explicitPort ?? DEFAULT_PORT, namespace: options.namespace });

@@ -9,7 +9,7 @@
 //   POST /api/preview        {text}          the editor's policies laid over the cluster: diagnostics, or model + diff
 //   GET  /api/export/policies                every policy as multi-document YAML
 //   POST /api/export/policies {text}         the same with the editor's policies laid over
-//   GET  /api/lab/probe  /api/lab/counters   (lab only) real connections; drop counters
+//   POST /api/lab/probe  GET /api/lab/counters   (lab only) real connections; drop counters
 import { resolvePeer, type CompiledCluster } from '../engine/index.js';
 import { networkPolicyManifest, parsePortText, parseProtocolText, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
@@ -118,7 +118,8 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
     const lab = ctx.source.lab;
     if (!lab) return problem(404, 'not following a lab: start the UI with `podwall ui --lab`');
     if (method === 'GET' && path === '/api/lab/counters') return json({ counters: lab.counters() } satisfies CountersView);
-    if (method === 'GET' && path === '/api/lab/probe') {
+    // Probing opens thousands of real connections: a POST, so no cross-origin page can start it.
+    if (method === 'POST' && path === '/api/lab/probe') {
       const reports = await lab.probe();
       return json(reports.map((r) => ({ ...r }) satisfies ProbeView));
     }

@@ -165,5 +165,7 @@ export interface ProbeView extends PortView {
   readonly allowed: readonly (readonly (boolean | null)[])[];
   readonly predicted: readonly (readonly boolean[])[];
   readonly differences: readonly { readonly from: string; readonly to: string }[];
+  /** Cells no probe could decide (nothing listening, no answer after retries): not a verdict. */
+  readonly inconclusive: readonly { readonly from: string; readonly to: string; readonly reason: string }[];
   readonly notProbed: readonly string[];
 }

@@ -26,6 +26,6 @@ export const api = {
     if (!res.ok) throw new Error('the edit has errors: fix them before exporting');
     return res.text();
   },
-  probe: () => request<ProbeView[]>('/api/lab/probe'),
+  probe: () => request<ProbeView[]>('/api/lab/probe', {}),
   counters: () => request<CountersView>('/api/lab/counters'),
 };

@@ -29,9 +29,13 @@ export function createLabPanel(onProbe: () => void): LabPanel {
       probeButton.textContent = running ? 'Probing…' : 'Probe now';
       if (!reports) return;
       const diffs = reports.flatMap((r) => r.differences.map((d) => `${d.from} → ${d.to} on ${r.port}/${r.protocol}`));
+      const unsure = reports.flatMap((r) => (r.inconclusive ?? []).map((d) => `${d.from} → ${d.to} on ${r.port}/${r.protocol}: ${d.reason}`));
       probeOut.replaceChildren(
-        h('p', { class: diffs.length ? 'bad' : 'ok' }, diffs.length ? `${diffs.length} difference${diffs.length === 1 ? '' : 's'} between the kernel and the engine:` : `The kernel did exactly what the engine predicts (${reports.length} port${reports.length === 1 ? '' : 's'}).`),
+        h('p', { class: diffs.length ? 'bad' : 'ok' }, diffs.length ? `${diffs.length} difference${diffs.length === 1 ? '' : 's'} between the kernel and the engine:` : `The kernel did exactly what the engine predicts on every cell probed (${reports.length} port${reports.length === 1 ? '' : 's'}).`),
         h('ul', {}, diffs.map((d) => h('li', {}, d))),
+        ...(unsure.length > 0
+          ? [h('p', { class: 'warn', id: 'l-unsure' }, `${unsure.length} cell${unsure.length === 1 ? '' : 's'} could not be probed (not a verdict either way):`), h('ul', {}, unsure.map((d) => h('li', {}, d)))]
+          : []),
       );
     },
     showCounters(counters) {

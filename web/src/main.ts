@@ -199,6 +199,7 @@ function probeDiffers(): Set<string> {
 function redraw(): void {
   const { model, filters, edit } = store.state;
   if (!model) return;
+  showEmpty(model);
   redrawing = drawGraph(cy, elementsFor(model, filters, edit, probeDiffers())).then(() => {
     markDrops();
     const shown = cy.edges('.allowed').length;
@@ -209,6 +210,18 @@ function redraw(): void {
       (edit.text ? ` · edit: +${edit.opened.length} −${edit.closed.length}` : '');
     document.body.dataset.ready = String(model.version);
   });
+}
+/** With no endpoint there is nothing to draw: say why, and what to do, instead of a blank page. */
+function showEmpty(model: ModelView): void {
+  const empty = byId('empty');
+  empty.hidden = model.endpoints.length > 0;
+  if (!empty.hidden) {
+    const policies = `${model.policies.length} polic${model.policies.length === 1 ? 'y' : 'ies'}`;
+    empty.textContent =
+      model.source === 'lab'
+        ? `The lab holds no pods yet (${policies}). Apply some with \`podwall lab apply -f\` or kubectl: they appear here as they start.`
+        : `Nothing to draw: the input declares no pods or workloads, only ${policies}. Add the manifests of the pods and workloads the policies select (more -f paths).`;
+  }
 }
 function markDrops(): void {
   const counters = store.state.counters ?? {};

@@ -17,6 +17,7 @@ function short(id: string, namespace: string): string {
 export function renderMatrix(m: MatrixView, ports: readonly PortView[], declaring: ReadonlySet<string>, options: MatrixOptions): HTMLElement {
   const keep = m.pods.map((id, i) => ({ id, i })).filter((p) => options.namespace === '' || p.id.startsWith(`${options.namespace}/`));
   const probeIndex = options.probe ? new Map(options.probe.pods.map((id, i) => [id, i])) : undefined;
+  const unsure = new Map((options.probe?.inconclusive ?? []).map((c) => [`${c.from}|${c.to}`, c.reason]));
   const head = h('tr', {}, h('th', { class: 'corner', scope: 'col' }, 'from \\ to'), keep.map((p) => h('th', { scope: 'col', class: 'col' }, h('span', {}, short(p.id, options.namespace)))));
   const rows = keep.map((src) =>
     h(
@@ -33,9 +34,11 @@ export function renderMatrix(m: MatrixView, ports: readonly PortView[], declarin
           probed = pi !== undefined && pj !== undefined ? options.probe.allowed[pi][pj] : null;
         }
         const differs = probed !== undefined && probed !== null && probed !== allowed;
+        const why = unsure.get(`${src.id}|${dst.id}`);
         const glyph = allowed ? '✓' : '·';
-        const probeGlyph = probed === undefined ? '' : probed === null ? ' –' : probed ? ' ✓' : ' ✗';
-        const label = `${src.id} to ${dst.id}: ${allowed ? 'allowed' : 'denied'}${probed === undefined ? '' : probed === null ? ', not probed' : `, probed ${probed ? 'open' : 'blocked'}`}`;
+        const probeGlyph = probed === undefined ? '' : why !== undefined ? ' ?' : probed === null ? ' –' : probed ? ' ✓' : ' ✗';
+        const probedText = why !== undefined ? `, could not be probed (${why})` : probed === null ? ', not probed' : `, probed ${probed ? 'open' : 'blocked'}`;
+        const label = `${src.id} to ${dst.id}: ${allowed ? 'allowed' : 'denied'}${probed === undefined ? '' : probedText}`;
         return h(
           'td',
           {},
@@ -58,7 +61,7 @@ export function renderMatrix(m: MatrixView, ports: readonly PortView[], declarin
   return h(
     'div',
     { class: 'matrix' },
-    h('p', { class: 'muted' }, `${m.port}/${m.protocol}: rows are sources, columns destinations. ✓ allowed · denied; faint cells: the destination declares no such port${options.probe ? '; second mark: probed in the lab (✓ open, ✗ blocked, – not probed), a difference is outlined' : ''}.${ports.length > 1 ? ' Choose another port in the toolbar.' : ''}`),
+    h('p', { class: 'muted' }, `${m.port}/${m.protocol}: rows are sources, columns destinations. ✓ allowed · denied; faint cells: the destination declares no such port${options.probe ? '; second mark: probed in the lab (✓ open, ✗ blocked, – not probed, ? could not be probed), a difference is outlined' : ''}.${ports.length > 1 ? ' Choose another port in the toolbar.' : ''}`),
     h('table', { class: 'grid' }, h('thead', {}, head), h('tbody', {}, rows)),
   );
 }

@@ -150,6 +150,15 @@ describe('the pods/status subresource', () => {
     assert.equal((meta(labelled.body).labels as Record<string, string>).sneaky, undefined);
   });
 
+  test("a pod the lab runs cannot be declared Failed by a client: its address would leave the ruleset while its namespace still sends", async () => {
+    for (const phase of ['Failed', 'Succeeded', 'Pending']) {
+      const r = await statusPatch('db', { phase });
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+      assert.deepEqual(causes(r.body).map((c) => [c.field, c.reason]), [['status.phase', 'FieldValueForbidden']]);
+    }
+    assert.equal((t.store.get('Pod', 'default', 'db')!.manifest.status as Manifest).phase, 'Running');
+  });
+
   test('the address of a pod that has terminated (Succeeded or Failed) is free for another', async () => {
     assert.equal((await t.api.call('POST', PODS, pod('done'))).status, 201);
     assert.equal((await t.api.call('POST', PODS, pod('next'))).status, 201);

@@ -75,6 +75,7 @@ const CAUSE_REASONS: Record<string, string> = {
   Required: 'FieldValueRequired',
   Forbidden: 'FieldValueForbidden',
   NotSupported: 'FieldValueNotSupported',
+  TooLong: 'FieldValueTooLong',
 };
 
 function withoutStatus(body: Manifest): Manifest {
@@ -296,6 +297,12 @@ export class Registry {
   private checkPodAddresses(r: Resource, namespace: string, name: string, old: Manifest, next: Manifest): void {
     const before = statusAddresses(old);
     const after = statusAddresses(next);
+    // A pod the runner runs keeps the phase the runner gives it: a client's "Failed" would take its
+    // address out of the ruleset (finished pods hold none) while its namespace still sends.
+    const phase = (m: Manifest): unknown => (isObject(m.status) ? m.status.phase : undefined);
+    if (this.store.podNetwork(namespace, name) && phase(next) !== phase(old)) {
+      throw this.invalid(r, name, [{ type: 'Forbidden', path: ['status', 'phase'], detail: "may not be changed: the lab's pod runner sets the phase of the pods it runs" }]);
+    }
     if (before.length > 0 && before.join(',') !== after.join(',')) {
       throw this.invalid(r, name, [{ type: 'Forbidden', path: ['status', 'podIPs'], detail: "may not be changed once set: only the lab's pod runner assigns pod addresses" }]);
     }
