@@ -164,6 +164,18 @@ describe('ui in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('given no endpoint (policies only), the page says so instead of showing nothing', async () => {
+    const policies = loadManifests(['examples/three-tier/db-policy.yaml', 'examples/three-tier/web-policy.yaml']).cluster!;
+    const page = await open(staticSource(policies, 'policies only'));
+    const empty = page.locator('#empty');
+    await empty.waitFor({ state: 'visible' });
+    assert.match(await empty.innerText(), /Nothing to draw: the input declares no pods or workloads, only 2 policies/);
+    await page.close();
+    const full = await open(staticSource(loadManifests(['examples/three-tier']).cluster!, 'three-tier'));
+    assert.equal(await full.locator('#empty').isVisible(), false);
+    await full.close();
+  });
+
   it('a 200-pod cluster renders, grouped by namespace, and search finds a pod', async () => {
     const cluster = loadTexts([{ file: '200.yaml', text: twoHundredPods() }]).cluster!;
     const page = await open(staticSource(cluster, '200 pods'));
