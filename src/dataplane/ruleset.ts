@@ -28,7 +28,8 @@ export interface NftCounter {
 
 export interface NftChain {
   readonly name: string;
-  readonly base?: { readonly hook: 'forward' | 'input' | 'output'; readonly priority: string };
+  /** A base chain: where it hooks in; a filter chain unless `type` says nat. */
+  readonly base?: { readonly hook: 'forward' | 'input' | 'output' | 'prerouting' | 'postrouting'; readonly priority: string; readonly type?: 'filter' | 'nat' };
   readonly rules: readonly string[];
 }
 
@@ -105,7 +106,7 @@ export function renderTable(r: Ruleset): string {
   }
   for (const c of r.chains) {
     out += `\tchain ${checkIdentifier(c.name)} {\n`;
-    if (c.base) out += `\t\ttype filter hook ${c.base.hook} priority ${c.base.priority}; policy accept;\n`;
+    if (c.base) out += `\t\ttype ${c.base.type ?? 'filter'} hook ${c.base.hook} priority ${c.base.priority}; policy accept;\n`;
     for (const rule of c.rules) out += `\t\t${rule}\n`;
     out += '\t}\n';
   }
