@@ -27,7 +27,7 @@ import { kubeconfigPath, labCredentials, writeKubeconfig, type Credentials } fro
 import { LabApiServer } from './api/server.js';
 import { applySysctls, bridgeSysctls, checkPrerequisites, LAB_SYSCTLS, overlappingRoutes, restoreSysctls, withHostLock } from './host.js';
 import { checkLabName, DEFAULT_LAB, labNames, type LabNames } from './names.js';
-import { addIPv6Gateway, createBridge, createPods, deleteLabObjects, deletePods, findLabObjects } from './network.js';
+import { addIPv6Gateway, createBridge, createOutside, createPods, deleteLabObjects, deletePods, findLabObjects, outsideNetns, routeServiceCIDR, type OutsideHost } from './network.js';
 import { OWNER_ANNOTATION, podManifest, podsForEndpoint } from './pods.js';
 import { probeMatrix, type ProbeReport } from './probe.js';
 import { inParallel } from './parallel.js';
@@ -37,6 +37,7 @@ import { PodServers, PODNET_SCRIPT } from './servers.js';
 import { LabStore, type StoredKind } from './store.js';
 
 export const DEFAULT_POD_CIDR = '10.244.0.0/16';
+export const DEFAULT_SERVICE_CIDR = '10.96.0.0/16';
 const IPV6_GATEWAY = 'fd70:77::1';
 /** The default lab serves its API where kubectl expects one; other labs pick a free port. */
 export const DEFAULT_API_PORT = 6443;
@@ -74,6 +75,10 @@ export class LabPodsNotReady extends Error {
 export interface LabSettings {
   readonly name: string;
   readonly podCIDR: string;
+  /** Where ClusterIPs come from (labs made before Services had none). */
+  readonly serviceCIDR?: string;
+  /** The host outside the cluster and the node's end of its link. */
+  readonly outside?: OutsideHost;
   readonly gateways: { readonly 4: string; readonly 6: string };
   readonly log: boolean;
   readonly apiPort: number;
@@ -84,6 +89,7 @@ export interface LabOptions {
   readonly name?: string;
   readonly stateRoot?: string;
   readonly podCIDR?: string;
+  readonly serviceCIDR?: string;
   readonly log?: boolean;
   /** The API server's port; 0 picks a free one. */
   readonly apiPort?: number;
@@ -194,6 +200,9 @@ export class Lab {
         if (options.podCIDR !== undefined && options.podCIDR !== lab.settings.podCIDR) {
           throw new LabInputError(`lab "${name}" is resumed with its own pod CIDR ${lab.settings.podCIDR}, not ${options.podCIDR}: run \`podwall lab down\` first to change it`);
         }
+        if (options.serviceCIDR !== undefined && options.serviceCIDR !== lab.settings.serviceCIDR) {
+          throw new LabInputError(`lab "${name}" is resumed with its own service CIDR ${lab.settings.serviceCIDR ?? '(none)'}, not ${options.serviceCIDR}: run \`podwall lab down\` first to change it`);
+        }
         await checkPrerequisites();
         await lab.resume();
         return { lab, report: await lab.apply(input), resumed: true };
@@ -208,6 +217,13 @@ export class Lab {
       throw new LabInputError(`--pod-cidr ${podCIDR}: must be an IPv4 network of at least /28 (e.g. 10.244.0.0/16)`);
     }
     if (!isPrivateAddress(formatIP({ family: 4, value: cidr.cidr.network }))) throw new LabInputError(`--pod-cidr ${podCIDR}: must be a private range`);
+    const serviceCIDR = options.serviceCIDR ?? (await defaultServiceCIDR(root, cidr.cidr));
+    const services = parseCIDR(serviceCIDR);
+    if (!services.cidr || services.errors.length > 0 || services.cidr.family !== 4 || services.cidr.prefix > 24) {
+      throw new LabInputError(`--service-cidr ${serviceCIDR}: must be an IPv4 network of at least /24 (e.g. 10.96.0.0/16)`);
+    }
+    if (!isPrivateAddress(formatIP({ family: 4, value: services.cidr.network }))) throw new LabInputError(`--service-cidr ${serviceCIDR}: must be a private range`);
+    if (overlaps(services.cidr, cidr.cidr)) throw new LabInputError(`--service-cidr ${serviceCIDR} overlaps the pod CIDR ${podCIDR}`);
     await checkPrerequisites();
 
     const names = labNames(name);
@@ -216,6 +232,8 @@ export class Lab {
       name,
       podCIDR,
       gateways: { 4: gateway, 6: IPV6_GATEWAY },
+      serviceCIDR,
+      outside: await freeOutsideLink(root),
       log: options.log ?? false,
       apiPort: options.apiPort ?? (name === DEFAULT_LAB ? DEFAULT_API_PORT : 0),
       createdAt: new Date().toISOString(),
@@ -229,13 +247,16 @@ export class Lab {
       for (const other of Lab.list(root)) {
         const theirs = Lab.open(other, root);
         theirs.close();
-        if (overlaps(parseCIDR(theirs.settings.podCIDR).cidr!, cidr.cidr!)) {
-          throw new LabInputError(`pod CIDR ${podCIDR} overlaps lab "${other}" (${theirs.settings.podCIDR}): choose another with --pod-cidr`);
+        for (const [what, mine, flag] of [['pod CIDR', podCIDR, '--pod-cidr'], ['service CIDR', serviceCIDR, '--service-cidr']] as const) {
+          const hit = [theirs.settings.podCIDR, theirs.settings.serviceCIDR].find((c) => c !== undefined && overlaps(parseCIDR(c).cidr!, parseCIDR(mine).cidr!));
+          if (hit) throw new LabInputError(`${what} ${mine} overlaps lab "${other}" (${hit}): choose another with ${flag}`);
         }
       }
-      const routes = await overlappingRoutes(cidr.cidr!);
-      if (routes.length > 0) {
-        throw new LabInputError(`pod CIDR ${podCIDR} overlaps routes on this host (${routes.slice(0, 3).join('; ')}${routes.length > 3 ? '; ...' : ''}): choose another with --pod-cidr`);
+      for (const [what, mine, flag] of [['pod CIDR', podCIDR, '--pod-cidr'], ['service CIDR', serviceCIDR, '--service-cidr']] as const) {
+        const routes = await overlappingRoutes(parseCIDR(mine).cidr!);
+        if (routes.length > 0) {
+          throw new LabInputError(`${what} ${mine} overlaps routes on this host (${routes.slice(0, 3).join('; ')}${routes.length > 3 ? '; ...' : ''}): choose another with ${flag}`);
+        }
       }
       mkdirSync(dir, { recursive: true });
       const store = LabStore.open(join(dir, 'lab.db'));
@@ -243,8 +264,7 @@ export class Lab {
       const made = new Lab(names, dir, store, settings, root);
       try {
         recordHostSettings(applySysctls(LAB_SYSCTLS));
-        await createBridge(names, settings.gateways, false);
-        applySysctls(bridgeSysctls(names.bridge));
+        await made.makeNetwork();
       } catch (err) {
         made.close();
         throw err;
@@ -314,13 +334,20 @@ export class Lab {
     return isRunning(state) ? state : undefined;
   }
 
-  /** After a crash or a reboot: the host settings and the bridge again if they are gone, then the daemon. */
+  /** The node's side of the lab: the bridge, the Service CIDR's route, the outside host; what exists is kept. */
+  private async makeNetwork(): Promise<void> {
+    const found = await findLabObjects(this.names);
+    if (!found.links.includes(this.names.bridge)) await createBridge(this.names, this.settings.gateways, false);
+    applySysctls(bridgeSysctls(this.names.bridge));
+    if (this.settings.serviceCIDR) await routeServiceCIDR(this.names, this.settings.serviceCIDR);
+    if (this.settings.outside && !found.netns.includes(outsideNetns(this.names))) await createOutside(this.names, this.settings.outside);
+  }
+
+  /** After a crash or a reboot: the host settings and the network again where they are gone, then the daemon. */
   private async resume(): Promise<void> {
     await withHostLock(runDir(), async () => {
       recordHostSettings(applySysctls(LAB_SYSCTLS));
-      const found = await findLabObjects(this.names);
-      if (!found.links.includes(this.names.bridge)) await createBridge(this.names, this.settings.gateways, false);
-      applySysctls(bridgeSysctls(this.names.bridge));
+      await this.makeNetwork();
     });
     await this.startDaemon();
   }
@@ -713,6 +740,38 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
 
 function overlaps(a: CIDR, b: CIDR): boolean {
   return cidrContains(a, { family: b.family, value: b.network }) || cidrContains(b, { family: a.family, value: a.network });
+}
+
+/** 10.96.0.0/16 for the first lab's Services; later labs take the next /16 up to 10.111.0.0/16 that nothing else uses. */
+async function defaultServiceCIDR(root: string, pods: CIDR): Promise<string> {
+  const taken = [pods, ...Lab.list(root).flatMap((name) => {
+    const lab = Lab.open(name, root);
+    lab.close();
+    return [lab.settings.podCIDR, lab.settings.serviceCIDR].flatMap((c) => (c ? [parseCIDR(c).cidr!] : []));
+  })];
+  for (let octet = 96; octet <= 111; octet++) {
+    const candidate = parseCIDR(`10.${octet}.0.0/16`).cidr!;
+    if (!taken.some((t) => overlaps(t, candidate)) && (await overlappingRoutes(candidate)).length === 0) return `10.${octet}.0.0/16`;
+  }
+  return DEFAULT_SERVICE_CIDR;
+}
+
+/** A /30 from 198.18.0.0/15 (set aside for network tests, never routed) that no lab and no host route uses. */
+async function freeOutsideLink(root: string): Promise<OutsideHost> {
+  const taken = Lab.list(root).flatMap((name) => {
+    const lab = Lab.open(name, root);
+    lab.close();
+    return lab.settings.outside ? [lab.settings.outside.node] : [];
+  });
+  const base = parseCIDR('198.18.0.0/15').cidr!.network;
+  for (let i = 0n; i < 256n; i++) {
+    const network = base + i * 4n;
+    const node = formatIP({ family: 4, value: network + 1n });
+    if (taken.includes(node)) continue;
+    if ((await overlappingRoutes({ family: 4, network, prefix: 30 })).length > 0) continue;
+    return { node, address: formatIP({ family: 4, value: network + 2n }) };
+  }
+  throw new LabInputError('no free /30 left in 198.18.0.0/15 for the outside host');
 }
 
 /** 10.244.0.0/16 for the first lab; later labs take the next /16 up to 10.254.0.0/16 that no lab and no host route uses. */

@@ -1,7 +1,11 @@
 // The lab's kernel topology: one bridge, and per pod a network namespace with a veth into the
 // bridge. Pods hold /32 (/128) addresses and route everything via the bridge's gateway address,
 // so all pod traffic is routed by the host and passes its forward hook, whatever the subnets.
+// Beside the pods: a host outside the cluster (a namespace of its own on a point-to-point link to
+// the node), the Service CIDR routed onto the bridge, and each pod's resolv.conf for the lab's DNS.
 import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { exec } from '../dataplane/index.js';
 import { parseIP } from '../model/index.js';
 import type { LabNames } from './names.js';
@@ -78,6 +82,7 @@ export async function createPods(names: LabNames, gateways: Gateways, pods: read
 
 export async function deletePods(names: LabNames, pods: readonly PodLink[]): Promise<void> {
   if (pods.length === 0) return;
+  removeResolvConfs(pods.map((p) => names.netns(p.slot)));
   await exec(['ip', '-force', '-batch', '-'], {
     input: `${pods.flatMap((p) => [...p.ips.map((ip) => `route del ${hostPrefix(ip)} dev ${names.bridge}`), `netns del ${names.netns(p.slot)}`]).join('\n')}\n`,
     timeoutMs: 60_000,
@@ -106,4 +111,61 @@ export async function deleteLabObjects(names: LabNames): Promise<void> {
   const found = await findLabObjects(names);
   const lines = [...found.netns.map((n) => `netns del ${n}`), ...found.links.map((l) => `link del ${l}`)];
   if (lines.length > 0) await exec(['ip', '-force', '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 60_000, check: false });
+  removeResolvConfs(labNetnsEtc(names));
+}
+
+/** Where `ip netns exec` finds a namespace's own /etc files (resolv.conf). */
+const NETNS_ETC = process.env.PODWALL_NETNS_ETC ?? '/etc/netns';
+
+/** The DNS configuration a pod gets, as the kubelet writes it for dnsPolicy ClusterFirst. */
+export function resolvConf(nameserver: string, namespace: string, domain = 'cluster.local'): string {
+  return `nameserver ${nameserver}\nsearch ${namespace}.svc.${domain} svc.${domain} ${domain}\noptions ndots:5\n`;
+}
+
+/** Writes each pod namespace's resolv.conf (read by `ip netns exec`, so `lab exec` resolves Service names). */
+export function writeResolvConfs(entries: readonly { netns: string; text: string }[]): void {
+  for (const e of entries) {
+    const dir = join(NETNS_ETC, e.netns);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'resolv.conf'), e.text);
+  }
+}
+
+export function removeResolvConfs(netns: readonly string[]): void {
+  for (const n of netns) rmSync(join(NETNS_ETC, n), { recursive: true, force: true });
+}
+
+/** Every /etc/netns directory of the lab (found by prefix, for clean-up). */
+export function labNetnsEtc(names: LabNames): string[] {
+  try {
+    return readdirSync(NETNS_ETC).filter((n) => n.startsWith(names.prefix));
+  } catch {
+    return [];
+  }
+}
+
+/** The host outside the cluster: a namespace on a /30 link to the node, routed through it. */
+export interface OutsideHost {
+  /** The node's end of the link (a node address: NodePorts answer there). */
+  readonly node: string;
+  /** The outside host's own address. */
+  readonly address: string;
+}
+
+export const outsideNetns = (names: LabNames): string => `${names.prefix}out`;
+const outsideLink = (names: LabNames): string => `${names.prefix}ox`;
+
+export async function createOutside(names: LabNames, outside: OutsideHost): Promise<void> {
+  const ns = outsideNetns(names);
+  await ipBatch([], [`netns add ${ns}`, `link add ${outsideLink(names)} type veth peer name eth0 netns ${ns}`, `addr add ${outside.node}/30 dev ${outsideLink(names)}`, `link set ${outsideLink(names)} up`]);
+  await ipBatch(['-n', ns], ['link set lo up', 'link set eth0 up', `addr add ${outside.address}/30 dev eth0`, `route add default via ${outside.node} dev eth0`]);
+}
+
+/**
+ * The Service CIDR is routed onto the lab's bridge: a Service address is DNATed before routing,
+ * and anything left (a port no Service has, a Service without backends, refused by the Services
+ * table) goes nowhere instead of out of the machine's default route.
+ */
+export async function routeServiceCIDR(names: LabNames, cidr: string): Promise<void> {
+  await exec(['ip', 'route', 'replace', cidr, 'dev', names.bridge], { timeoutMs: 10_000 });
 }
