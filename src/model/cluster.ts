@@ -1,4 +1,4 @@
-// Parsed manifests -> a Cluster: namespaces, endpoints and policies, placed the way
+// Parsed manifests -> a Cluster: namespaces, endpoints, policies, Services and EndpointSlices, placed the way
 // `kubectl apply -f` would place them, with every problem reported as a positioned diagnostic.
 import type { Json } from './decode.js';
 import { fieldErrorBody, renderFieldPath, type Diagnostic, type FieldError } from './diagnostics.js';
@@ -6,8 +6,9 @@ import { FieldDecoder } from './decode.js';
 import { decodeObjectMeta } from './metadata.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
 import type { ManifestObject } from './parse.js';
+import { decodeEndpointSlice, decodeService } from './service.js';
 import { checkNamespaceFields } from './status.js';
-import type { Cluster, Endpoint, EndpointKind, Labels, Namespace, NetworkPolicy, SourceRef } from './types.js';
+import type { Cluster, Endpoint, EndpointKind, EndpointSlice, Labels, Namespace, NetworkPolicy, Service, SourceRef } from './types.js';
 import { decodePod, decodeWorkload, type DecodedEndpoint } from './workload.js';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -33,6 +34,9 @@ export interface BuildResult {
 }
 
 const NETWORK_POLICY_API = 'networking.k8s.io/v1';
+const ENDPOINT_SLICE_API = 'discovery.k8s.io/v1';
+/** Groups of the apiserver itself: a kind it serves elsewhere is an error there, not a CRD. */
+const BUILT_IN_GROUPS: readonly string[] = ['', 'apps', 'batch', 'extensions', 'networking.k8s.io', 'discovery.k8s.io'];
 
 function sourceOf(o: ManifestObject): SourceRef {
   const pos = o.locate([]);
@@ -85,6 +89,8 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
   const skipped = new Map<string, number>();
   const namespaces = new Map<string, Namespace>();
   const policies: NetworkPolicy[] = [];
+  const services: Service[] = [];
+  const endpointSlices: EndpointSlice[] = [];
   const pending: PendingEndpoint[] = [];
   const seen = new Map<string, SourceRef>();
 
@@ -150,6 +156,38 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       continue;
     }
 
+    // Service lives only in the core group; a Service of another group (Knative's) is a CRD and skipped.
+    if ((kind === 'Service' && BUILT_IN_GROUPS.includes(group)) || (kind === 'EndpointSlice' && group === 'discovery.k8s.io')) {
+      const object = describe(kind, rawNamespace, rawName);
+      const served = kind === 'Service' ? 'v1' : ENDPOINT_SLICE_API;
+      if (apiVersion !== served) {
+        diagnostics.push({
+          severity: 'error',
+          file: o.file,
+          document: o.multiDocument ? o.document : undefined,
+          ...o.locate(['apiVersion']),
+          object,
+          field: 'apiVersion',
+          message: `no matches for kind "${kind}" in version "${apiVersion}" (use ${served})`,
+        });
+        continue;
+      }
+      if (kind === 'Service') {
+        const decoded = decodeService(o.value, defaultNamespace, decodeOptions);
+        for (const d of toDiagnostics(o, object, decoded.errors)) diagnostics.push(d);
+        if (decoded.service && !noteDuplicate(o, `Service/${decoded.service.namespace}/${decoded.service.name}`, object)) {
+          services.push({ ...decoded.service, source: sourceOf(o) });
+        }
+      } else {
+        const decoded = decodeEndpointSlice(o.value, defaultNamespace, decodeOptions);
+        for (const d of toDiagnostics(o, object, decoded.errors)) diagnostics.push(d);
+        if (decoded.slice && !noteDuplicate(o, `EndpointSlice/${decoded.slice.namespace}/${decoded.slice.name}`, object)) {
+          endpointSlices.push({ ...decoded.slice, source: sourceOf(o) });
+        }
+      }
+      continue;
+    }
+
     if (kind === 'Namespace' && apiVersion === 'v1') {
       const d = new FieldDecoder(decodeOptions);
       checkNamespaceFields(d, o.value);
@@ -206,24 +244,28 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       continue;
     }
 
-    const label = group && !['apps', 'batch', 'networking.k8s.io'].includes(group) ? `${kind}.${group}` : kind;
+    const label = group && !['apps', 'batch', 'networking.k8s.io', 'discovery.k8s.io'].includes(group) ? `${kind}.${group}` : kind;
     skipped.set(label, (skipped.get(label) ?? 0) + 1);
   }
 
   const endpoints = resolveOwnership(pending);
-  for (const ns of new Set([...endpoints.map((e) => e.namespace), ...policies.map((p) => p.namespace)])) {
+  for (const ns of new Set([...endpoints.map((e) => e.namespace), ...policies.map((p) => p.namespace), ...services.map((s) => s.namespace)])) {
     if (!namespaces.has(ns)) namespaces.set(ns, { name: ns, labels: { [NAMESPACE_NAME_LABEL]: ns }, declared: false });
   }
 
   if (!options.lenient && diagnostics.some((d) => d.severity === 'error')) return { diagnostics, skipped };
   const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const byNamespaceAndName = (a: { namespace: string; name: string }, b: { namespace: string; name: string }): number =>
+    compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
   return {
     diagnostics,
     skipped,
     cluster: {
       namespaces: [...namespaces.values()].sort(byName),
       endpoints: endpoints.sort(compareEndpoints),
-      policies: policies.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name)),
+      policies: policies.sort(byNamespaceAndName),
+      services: services.sort(byNamespaceAndName),
+      endpointSlices: endpointSlices.sort(byNamespaceAndName),
     },
   };
 }

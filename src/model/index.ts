@@ -12,6 +12,7 @@ export { TOTAL_ANNOTATION_SIZE_LIMIT_B } from './metadata.js';
 export { loadManifests, loadTexts, clusterFromObjects, STDIN, type LoadOptions } from './load.js';
 export { decodeNetworkPolicy } from './networkpolicy.js';
 export { decodePod } from './workload.js';
+export { decodeService, decodeEndpointSlice, isDNS1035Label, SERVICE_NAME_LABEL, NODE_PORT_RANGE } from './service.js';
 export { networkPolicyManifest, namespaceManifest } from './manifest.js';
 export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';
 export { admitObject, type AdmittedKind, type Admission } from './admit.js';

@@ -127,9 +127,93 @@ export interface Endpoint {
   readonly source?: SourceRef;
 }
 
+/** core/v1 ServiceSpec.type, defaulted to ClusterIP. */
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+export const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
+
+/** core/v1 ServiceExternalTrafficPolicy: `Cluster` may SNAT outside traffic to a node's address, `Local` keeps the client's. */
+export type ExternalTrafficPolicy = 'Cluster' | 'Local';
+
+/** core/v1 ServicePort, defaulted as SetDefaults_Service does: protocol TCP, targetPort = port. */
+export interface ServicePort {
+  /** Required when the Service has more than one port (a DNS-1123 label). */
+  readonly name?: string;
+  readonly protocol: Protocol;
+  /** The port clients connect to on the Service's addresses. */
+  readonly port: number;
+  /** The backends' port: a number, or the name of a container port, looked up per backend pod. */
+  readonly targetPort: number | string;
+  /** NodePort/LoadBalancer: the port every node forwards (30000-32767). */
+  readonly nodePort?: number;
+  readonly appProtocol?: string;
+}
+
+/** A core/v1 Service, validated and defaulted as the apiserver does on create. */
+export interface Service {
+  readonly namespace: string;
+  readonly name: string;
+  readonly type: ServiceType;
+  /**
+   * spec.selector; undefined when absent or empty, which means "an external process manages its
+   * endpoints": its backends then come from EndpointSlices (`kubernetes.io/service-name`).
+   */
+  readonly selector?: Labels;
+  readonly ports: readonly ServicePort[];
+  /** spec.clusterIPs (from spec.clusterIP when only that is given); empty: allocated by the apiserver; ['None']: headless. */
+  readonly clusterIPs: readonly string[];
+  /** clusterIP: None: no virtual address and no DNAT; clients reach the backends' own addresses. */
+  readonly headless: boolean;
+  readonly externalIPs: readonly string[];
+  /** spec.loadBalancerIP and status.loadBalancer.ingress[].ip: addresses outside traffic arrives at. */
+  readonly loadBalancerIPs: readonly string[];
+  readonly loadBalancerSourceRanges: readonly string[];
+  /** ExternalName: the DNS name the Service is an alias (CNAME) for. */
+  readonly externalName?: string;
+  /** Set (default Cluster) only for Services reachable from outside: NodePort, LoadBalancer, or with externalIPs. */
+  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
+  readonly publishNotReadyAddresses: boolean;
+  readonly source?: SourceRef;
+}
+
+/** discovery.k8s.io/v1 AddressType. */
+export type EndpointSliceAddressType = 'IPv4' | 'IPv6' | 'FQDN';
+
+/** discovery.k8s.io/v1 Endpoint: one backend of a slice. */
+export interface EndpointSliceEndpoint {
+  readonly addresses: readonly string[];
+  /** conditions.ready; "a nil value should be interpreted as ready" (unknown state). */
+  readonly ready: boolean;
+  readonly targetRef?: { readonly kind: string; readonly namespace?: string; readonly name: string };
+  readonly nodeName?: string;
+}
+
+/** discovery.k8s.io/v1 EndpointPort; matched to a Service port by name (and protocol). */
+export interface EndpointSlicePort {
+  readonly name: string;
+  readonly protocol: Protocol;
+  /** undefined: "all ports" (kube-proxy routes no Service port to it). */
+  readonly port?: number;
+}
+
+/** A discovery.k8s.io/v1 EndpointSlice: the backends of the Service named by its `kubernetes.io/service-name` label. */
+export interface EndpointSlice {
+  readonly namespace: string;
+  readonly name: string;
+  /** The `kubernetes.io/service-name` label. */
+  readonly serviceName?: string;
+  readonly addressType: EndpointSliceAddressType;
+  readonly endpoints: readonly EndpointSliceEndpoint[];
+  readonly ports: readonly EndpointSlicePort[];
+  readonly source?: SourceRef;
+}
+
 /** Everything loaded from manifests: the input to the engine. */
 export interface Cluster {
   readonly namespaces: readonly Namespace[];
   readonly endpoints: readonly Endpoint[];
   readonly policies: readonly NetworkPolicy[];
+  /** Sorted by namespace, then name. Optional so that clusters built by hand (the UI's overlay) stay valid: absent means none. */
+  readonly services?: readonly Service[];
+  /** Sorted by namespace, then name. */
+  readonly endpointSlices?: readonly EndpointSlice[];
 }
