@@ -1,20 +1,25 @@
 // `podwall explain`: per endpoint, the policies that select it, its isolation, and in plain
-// words who may reach it and whom it may reach.
+// words who may reach it and whom it may reach; per Service (--services, or a Service named), its
+// backends per port, who may reach each port, and the traps that apply.
 import {
   explainEndpoints,
+  explainServices,
   formatPolicyRef,
   formatRuleRef,
-  resolvePeer,
+  formatServicePort,
+  resolveTarget,
   type DirectionExplanation,
   type EndpointExplanation,
   type Reach,
+  type ServiceExplanation,
 } from '../engine/index.js';
-import type { Endpoint } from '../model/index.js';
+import type { Endpoint, Service } from '../model/index.js';
 import { loadInput, parseFormat, type InputOptions } from './input.js';
 import { paint, UsageError, type Output, type Paint } from './output.js';
 
 export interface ExplainOptions extends InputOptions {
   readonly output?: string;
+  readonly services?: boolean;
 }
 
 function formatReach(reach: readonly Reach[]): string {
@@ -77,15 +82,82 @@ export function explanationToJSON(x: EndpointExplanation): object {
   };
 }
 
+const OUTSIDE_WORDS = { all: 'yes', some: 'from some addresses (ipBlock rules)', none: 'no', 'not-exposed': 'no: the Service is not exposed outside the cluster' } as const;
+
+export function renderServiceExplanation(x: ServiceExplanation, color: boolean): string {
+  const p = paint(color);
+  const s = x.service.service;
+  const selector = s.selector
+    ? Object.keys(s.selector)
+        .sort()
+        .map((k) => `${k}=${s.selector![k]}`)
+        .join(',')
+    : '-';
+  const addresses = s.type === 'ExternalName' ? `externalName: ${s.externalName}` : `clusterIP: ${s.headless ? 'None (headless)' : s.clusterIPs.join(', ') || '(allocated)'}`;
+  const etp = s.externalTrafficPolicy ? `  externalTrafficPolicy: ${s.externalTrafficPolicy}` : '';
+  const lines = [p.bold(`${x.service.id}  [${s.type}]  selector: ${selector}  ${addresses}${etp}`)];
+  const backends = x.service.backends.map((b) => `${b.id}${b.ready ? '' : ' (not ready)'}`).join(', ');
+  lines.push(`  backends: ${backends || p.dim('none')}`);
+  for (const port of x.ports) {
+    const node = port.port.nodePort ? `, node port ${port.port.nodePort}` : '';
+    const targets = port.targets.map((t) => `${t.backend}:${t.port}`).join(', ');
+    lines.push(`  port ${formatServicePort(port.port)} -> ${String(port.port.targetPort)}${node}: ${targets || p.dim('routed to no backend')}`);
+    const partly = port.partly.map((r) => `${r.endpoint} (${r.admitted} of ${port.targets.length})`).join(', ');
+    lines.push(`    may be reached by: ${port.reachedBy.join(', ') || p.dim('no endpoint')}${partly ? `; by some backends only: ${partly}` : ''}`);
+    lines.push(`    from outside the cluster: ${OUTSIDE_WORDS[port.outside]}`);
+  }
+  for (const n of x.notes) lines.push(`  note [${n.code}]: ${n.message}`);
+  return lines.join('\n');
+}
+
+export function serviceExplanationToJSON(x: ServiceExplanation): object {
+  const s = x.service.service;
+  return {
+    service: x.service.id,
+    type: s.type,
+    selector: s.selector ?? null,
+    clusterIPs: s.clusterIPs,
+    headless: s.headless,
+    externalName: s.externalName ?? null,
+    externalTrafficPolicy: s.externalTrafficPolicy ?? null,
+    origin: x.service.origin,
+    backends: x.service.backends.map((b) => ({ backend: b.id, endpoint: b.endpoint?.id ?? null, address: b.address ?? null, ready: b.ready, targetPorts: b.targetPorts.map((t) => t ?? null) })),
+    ports: x.ports.map((p) => ({
+      name: p.port.name ?? null,
+      port: p.port.port,
+      protocol: p.port.protocol,
+      targetPort: p.port.targetPort,
+      nodePort: p.port.nodePort ?? null,
+      targets: p.targets,
+      reachedBy: p.reachedBy,
+      partly: p.partly,
+      outside: p.outside,
+    })),
+    notes: x.notes.map((n) => ({ code: n.code, message: n.message, ...(n.backend ? { backend: n.backend } : {}), ...(n.rules ? { rules: n.rules.map(formatRuleRef) } : {}) })),
+  };
+}
+
 export function runExplain(endpoint: string | undefined, options: ExplainOptions, io: Output): number {
   const format = parseFormat(options.output, ['text', 'json'] as const);
   const { compiled } = loadInput(options, io);
   let subjects: Endpoint[] | undefined;
+  let services: Service[] | undefined;
   if (endpoint !== undefined) {
-    const r = resolvePeer(compiled, endpoint, options.namespace);
+    const r = resolveTarget(compiled, endpoint, options.namespace);
     if ('error' in r) throw new UsageError(r.error);
-    if (r.peer.kind !== 'endpoint') throw new UsageError(`${endpoint} is outside the cluster: explain takes an endpoint`);
-    subjects = [r.peer.endpoint];
+    if ('service' in r) services = [r.service];
+    else if (options.services) {
+      // With --services a name means the Service of that name, even where an endpoint shares it.
+      if (!r.sameNameService) throw new UsageError(`${endpoint} is no Service: explain --services takes ns/service/name or a Service's name`);
+      services = [r.sameNameService];
+    } else if (r.peer.kind !== 'endpoint') throw new UsageError(`${endpoint} is outside the cluster: explain takes an endpoint or a Service`);
+    else subjects = [r.peer.endpoint];
+  }
+  if (services !== undefined || options.services) {
+    const explained = explainServices(compiled, services);
+    if (format === 'json') io.out(JSON.stringify(explained.map(serviceExplanationToJSON), null, 2));
+    else io.out(explained.length > 0 ? explained.map((x) => renderServiceExplanation(x, io.color)).join('\n\n') : 'no Service in the input');
+    return 0;
   }
   const explanations = explainEndpoints(compiled, subjects);
   if (format === 'json') io.out(JSON.stringify(explanations.map(explanationToJSON), null, 2));

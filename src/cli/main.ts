@@ -25,15 +25,16 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .addOption(new Option('--protocol <p>', 'TCP, UDP or SCTP (default TCP with --port)'))
     .option('-o, --output <format>', 'text, json or md', 'text')
     .option('--max-endpoints <n>', 'refuse (exit 2) a matrix of more endpoints than this (default 10000)')
+    .option('--services', 'the Service view: rows are endpoints (and outside), columns are Service ports; a cell is allowed when every backend admits it')
     .action(async (opts) => {
       const { runMatrix } = await import('./matrix.js');
       setExit(await runMatrix(opts, io));
     });
 
   inputOptions(program.command('check').description('can one connection be made, and why (exit 0 allowed, 1 denied, 2 bad input, 3 an internal failure)'))
-    .option('--from <src>', 'source: ns/name, ns/kind/name or an IP address')
-    .option('--to <dst>', 'destination: ns/name, ns/kind/name or an IP address')
-    .option('--port <n>', 'destination port')
+    .option('--from <src>', 'source: ns/name, ns/kind/name, an IP address, or ns/service/name (each of its backends)')
+    .option('--to <dst>', 'destination: ns/name, ns/kind/name, an IP address, or a Service (ns/service/name, its ClusterIP or LoadBalancer address): judged per backend')
+    .option('--port <n>', 'destination port (for a Service: the Service port, or its node port from outside)')
     .option('--protocol <p>', 'TCP, UDP or SCTP', 'TCP')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (opts) => {
@@ -41,9 +42,10 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       setExit(runCheck(opts, io));
     });
 
-  inputOptions(program.command('explain').argument('[endpoint]', 'ns/name or ns/kind/name (default: every endpoint)'))
-    .description('per endpoint: the policies that select it, its isolation, who may reach it and whom it may reach')
+  inputOptions(program.command('explain').argument('[endpoint]', 'ns/name, ns/kind/name or ns/service/name (default: every endpoint)'))
+    .description('per endpoint: the policies that select it, its isolation, who may reach it and whom it may reach; per Service with --services')
     .option('-o, --output <format>', 'text or json', 'text')
+    .option('--services', 'explain Services instead: backends per port, who may reach each port, and the traps')
     .action(async (endpoint: string | undefined, opts) => {
       const { runExplain } = await import('./explain.js');
       setExit(runExplain(endpoint, opts, io));

@@ -7,5 +7,32 @@ export { computeClasses, type EndpointClass, type EndpointClasses } from './clas
 export { computeMatrix, computeMatrixPairwise, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
 export { explainEndpoints, type EndpointExplanation, type DirectionExplanation, type Reach, type RuleExplanation } from './explain.js';
 export { describePeer, describePort, describeRule, formatPolicyRef, formatRuleRef } from './describe.js';
-export { resolvePeer, type Resolution } from './resolve.js';
+export { resolvePeer, resolveTarget, type Resolution, type TargetResolution } from './resolve.js';
+export {
+  computeServiceMatrix,
+  destinationNotes,
+  evaluateServiceConnection,
+  explainServices,
+  exposedOutside,
+  findService,
+  findServicePort,
+  formatServicePort,
+  OUTSIDE_ROW,
+  resolveService,
+  resolveTargetPort,
+  serviceAddresses,
+  serviceAt,
+  serviceId,
+  serviceSources,
+  type BackendVerdict,
+  type ResolvedService,
+  type ServiceBackend,
+  type ServiceConnectionVerdict,
+  type ServiceExplanation,
+  type ServiceMatrix,
+  type ServiceNote,
+  type ServiceNoteCode,
+  type ServicePortColumn,
+  type ServicePortExplanation,
+} from './services.js';
 export { externalAccess, type ExternalAccess } from './external.js';
