@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 import {
   compileCluster,
   computeMatrix,
+  computeServiceMatrix,
+  evaluateServiceConnection,
+  resolveService,
+  resolveTarget,
+  type ServiceConnectionVerdict,
   computeMatrixPairwise,
   declaredPorts,
   describePeer,
@@ -706,4 +711,107 @@ test('argocd: a port a component does not open is closed, even from argocd-serve
   const v = check(AC, SERVER, APP_CONTROLLER, 8080);
   assert.equal(v.allowed, false);
   assert.deepEqual(rules(v, 'ingress'), []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Services: each app's Services answer as the kernel would after DNAT, per backend at its targetPort.
+
+function toService(appName: string, from: string, service: string, port: number, protocol: Protocol = 'TCP'): ServiceConnectionVerdict {
+  const c = app(appName).compiled;
+  const r = resolveTarget(c, service);
+  assert.ok('service' in r, `${service} is a Service`);
+  const v = evaluateServiceConnection(c, peer(c, from), r.service, port, protocol);
+  assert.ok(v, `${service} has port ${port}/${protocol}`);
+  return v;
+}
+
+const backendPorts = (v: ServiceConnectionVerdict): [string, number | undefined, boolean | undefined][] => v.backends.map((b) => [b.backend.id, b.port, b.verdict?.allowed]);
+const noteCodes = (v: ServiceConnectionVerdict): string[] => [...new Set(v.notes.map((n) => n.code))].sort();
+
+for (const name of Object.keys(APPS)) {
+  test(`${name}: every Service has a backend for every port, and the Service matrix equals the per-backend verdicts`, () => {
+    const c = app(name).compiled;
+    const services = c.cluster.services ?? [];
+    assert.ok(services.length > 0, 'the app ships Services');
+    for (const s of services) {
+      const r = resolveService(c, s);
+      s.ports.forEach((p, i) => assert.ok(r.backends.some((b) => b.ready && b.targetPorts[i] !== undefined), `${r.id} ${p.port}`));
+    }
+    const m = computeServiceMatrix(c);
+    for (let i = 0; i < c.cluster.endpoints.length; i++) {
+      m.columns.forEach((col, j) => {
+        const v = evaluateServiceConnection(c, { kind: 'endpoint', endpoint: c.cluster.endpoints[i] }, col.service.service, col.port.port, col.port.protocol)!;
+        assert.equal(m.allowed(i, j), v.allowed, `${m.sources[i]} -> ${col.service.id}:${col.port.port}`);
+      });
+    }
+  });
+}
+
+test('sock-shop: from outside, the front-end Service (NodePort, 80 -> 8079) is allowed: front-end-access admits 8079 from anyone', () => {
+  for (const port of [80, 30001]) {
+    const v = toService(SS, OUTSIDE, 'sock-shop/service/front-end', port);
+    assert.equal(v.allowed, true, `port ${port}`);
+    assert.deepEqual(backendPorts(v), [[ss('front-end'), 8079, true]]);
+    assert.deepEqual(v.backends[0].verdict!.ingress.allowedBy.map(formatRuleRef), ['sock-shop/front-end-access ingress[0]']);
+    assert.deepEqual(noteCodes(v), [], 'a rule admitting every source does not depend on SNAT');
+  }
+});
+
+test('sock-shop: asking for the front-end Deployment on 80 (today\'s wrong question) is denied, and the answer points at the Service', () => {
+  const c = app(SS).compiled;
+  const r = resolveTarget(c, 'front-end', 'sock-shop');
+  assert.ok('peer' in r && r.peer.kind === 'endpoint' && r.peer.endpoint.id === ss('front-end'));
+  assert.equal(r.sameNameService?.name, 'front-end');
+  assert.equal(allowed(SS, OUTSIDE, ss('front-end'), 80), false);
+});
+
+test('sock-shop: the carts Service reaches no one: cart-access selects name=cart (the pods say carts), and cortex-access isolates every pod', () => {
+  const v = toService(SS, ss('orders'), 'sock-shop/service/carts', 80);
+  assert.deepEqual(backendPorts(v), [[ss('carts'), 80, false]]);
+  assert.equal(v.allowed, false);
+  assert.equal(toService(SS, ss('front-end'), 'sock-shop/service/catalogue', 80).allowed, true);
+});
+
+test('online-boutique: frontend-external is a LoadBalancer Service (80 -> 8080), allowed from outside; the ClusterIP frontend is not exposed', () => {
+  const c = app(OB).compiled;
+  const r = resolveTarget(c, 'frontend-external');
+  assert.ok('service' in r, 'a name no endpoint has is the Service of that name');
+  const v = toService(OB, OUTSIDE, 'default/service/frontend-external', 80);
+  assert.deepEqual([v.allowed, backendPorts(v)], [true, [[ob('frontend'), 8080, true]]]);
+  const internal = toService(OB, OUTSIDE, 'default/service/frontend', 80);
+  assert.deepEqual([internal.reachable, internal.allowed, noteCodes(internal)], [false, false, ['not-exposed']]);
+});
+
+test('online-boutique: checkoutservice -> the emailservice Service on 5000 is judged at 8080 and allowed; frontend -> it is denied', () => {
+  const v = toService(OB, ob('checkoutservice'), 'default/service/emailservice', 5000);
+  assert.deepEqual([v.allowed, backendPorts(v)], [true, [[ob('emailservice'), 8080, true]]]);
+  assert.equal(toService(OB, ob('frontend'), 'default/service/emailservice', 5000).allowed, false);
+});
+
+test('calico-stars: the management-ui NodePort (30002 -> 9001) is open from outside; the client reaches the stars frontend Service on 80', () => {
+  assert.deepEqual(backendPorts(toService(CS, OUTSIDE, 'management-ui/service/management-ui', 30002)), [[UI, 9001, true]]);
+  assert.equal(toService(CS, CLIENT, 'stars/service/frontend', 80).allowed, true);
+  assert.equal(toService(CS, CLIENT, 'stars/service/backend', 6379).allowed, false);
+});
+
+test('eks-retail-store: ui reaches the catalog Service (80 -> the named port http = 8080); checkout -> the orders Service is denied', () => {
+  assert.deepEqual(backendPorts(toService(ER, UI_POD, 'catalog/service/catalog', 80)), [[CATALOG, 8080, true]]);
+  const v = toService(ER, CHECKOUT, 'orders/service/orders', 80);
+  assert.deepEqual([v.allowed, backendPorts(v)], [false, [[ORDERS, 8080, false]]]);
+});
+
+test('aks-regulated: the ingress LoadBalancer (443 -> named https, externalTrafficPolicy: Local) is open from outside; each hop goes through its Service', () => {
+  const lb = toService(AK, OUTSIDE, 'ingress-nginx/service/ingress-nginx-controller', 443);
+  assert.deepEqual([lb.allowed, backendPorts(lb)], [true, [[NGINX, 443, true]]]);
+  assert.ok(!noteCodes(lb).includes('nodeport-snat'), 'Local keeps the client address');
+  assert.equal(toService(AK, WEB, 'a0005-o/service/microservice-a', 80).allowed, true);
+  assert.equal(toService(AK, MS_B, 'a0005-i/service/microservice-c', 80).allowed, true);
+  assert.equal(toService(AK, MS_A, 'a0005-i/service/microservice-c', 80).allowed, false);
+});
+
+test('argocd: the server Service maps 80 and 443 to 8080, open to every pod, not exposed outside; repo-server 8081 only from its callers', () => {
+  for (const port of [80, 443]) assert.deepEqual(backendPorts(toService(AC, REDIS, 'argocd/service/argocd-server', port)), [[SERVER, 8080, true]]);
+  assert.equal(toService(AC, OUTSIDE, 'argocd/service/argocd-server', 443).allowed, false);
+  assert.equal(toService(AC, SERVER, 'argocd/service/argocd-repo-server', 8081).allowed, true);
+  assert.equal(toService(AC, REDIS, 'argocd/service/argocd-repo-server', 8081).allowed, false);
 });

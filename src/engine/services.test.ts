@@ -363,6 +363,17 @@ describe('traps explained', () => {
     assert.ok(explainServices(c)[0].notes.some((n) => n.code === 'ipblock-covers-clusterip'));
   });
 
+  test('an ipBlock holding the Service address is no trap claimed when the backends\' addresses are unknown (a template may well be inside it)', () => {
+    const c = new Manifests()
+      .deployment('shop/api', { app: 'api' }, ['8080'])
+      .pod('shop/web', { app: 'web' }, { ip: '10.244.1.6' })
+      .service('shop/api', '  type: LoadBalancer\n  loadBalancerIP: 198.51.100.9\n  selector: {app: api}\n  ports: [{port: 80, targetPort: 8080}]')
+      .yaml(policy('shop/web', '  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]}]'))
+      .build();
+    assert.ok(!codes(toService(c, 'shop/web', 'shop/api', 80)).includes('ipblock-covers-clusterip'));
+    assert.ok(!codes(explainServices(c)[0]).includes('ipblock-covers-clusterip'));
+  });
+
   test('a hostNetwork backend is not subject to NetworkPolicy (host-network-backend)', () => {
     const c = new Manifests()
       .pod('shop/agent', { app: 'agent' }, { hostNetwork: true, ports: ['9100'] })

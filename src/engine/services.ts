@@ -337,25 +337,26 @@ function ipBlockTrap(compiled: CompiledCluster, resolved: ResolvedService, sourc
     .map((a) => ({ text: a, ip: parseIP(a)! }))
     .filter((a) => a.ip);
   if (addresses.length === 0) return undefined;
+  // Without the backend's address (a workload template) nothing tells whether the block holds it.
   const backendIP = verdict.destinationIP !== undefined ? parseIP(verdict.destinationIP) : undefined;
+  if (!backendIP) return undefined;
   const traps: { rule: CompiledRule; address: string; cidr: string }[] = [];
   for (const policy of isolatingPolicies(compiled, source.endpoint, 'Egress')) {
     for (const rule of policy.rules.Egress) {
       for (const peer of rule.peers ?? []) {
         if (peer.kind !== 'ipBlock') continue;
         const held = addresses.find((a) => ipBlockContains(peer, a.ip));
-        if (held && !(backendIP && ipBlockContains(peer, backendIP))) traps.push({ rule, address: held.text, cidr: peer.text.cidr });
+        if (held && !ipBlockContains(peer, backendIP)) traps.push({ rule, address: held.text, cidr: peer.text.cidr });
       }
     }
   }
   if (traps.length === 0) return undefined;
   const rules = traps.map((t) => ({ tier: 'NetworkPolicy' as const, policy: t.rule.policy, direction: t.rule.direction, index: t.rule.index }));
-  const where = verdict.destinationIP ? `the backend's address ${verdict.destinationIP}, which it does not hold` : 'the backend\'s own address (unknown here), never the Service\'s';
   return {
     code: 'ipblock-covers-clusterip',
     backend: destination.kind === 'endpoint' ? destination.endpoint.id : destination.ip,
     rules,
-    message: `${traps.map((t) => `${formatRuleRef(rules[traps.indexOf(t)])} allows ${t.cidr}, which holds ${t.address} of ${resolved.id}`).join('; ')}: after DNAT the destination is ${where}, so that ipBlock never matches this connection`,
+    message: `${traps.map((t) => `${formatRuleRef(rules[traps.indexOf(t)])} allows ${t.cidr}, which holds ${t.address} of ${resolved.id}`).join('; ')}: after DNAT the destination is the backend's address ${verdict.destinationIP}, which it does not hold, so that ipBlock never matches this connection`,
   };
 }
 
@@ -642,6 +643,8 @@ function clusterIPBlockTraps(compiled: CompiledCluster, resolved: ResolvedServic
   const addresses = serviceAddresses(resolved.service).filter((a) => parseIP(a));
   if (addresses.length === 0) return [];
   const backendIPs = resolved.backends.flatMap((b) => (b.endpoint ? b.endpoint.ips : b.address ? [b.address] : [])).map((a) => parseIP(a)).filter((a): a is IPAddress => a !== undefined);
+  // Without any backend address (workload templates) nothing tells whether a block holds them too.
+  if (backendIPs.length === 0) return [];
   const notes: ServiceNote[] = [];
   for (const policy of compiled.policies) {
     for (const rule of policy.rules.Egress) {
