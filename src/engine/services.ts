@@ -138,9 +138,35 @@ function declares(endpoint: Endpoint, port: number, protocol: Protocol): boolean
   return endpoint.ports.some((p) => p.containerPort === port && p.protocol === protocol);
 }
 
+interface EndpointIndex {
+  /** Endpoints by address (`family/value`); the first holder wins, as the kernel cannot tell holders apart either. */
+  readonly byAddress: ReadonlyMap<string, Endpoint>;
+  /** Each endpoint's position in the cluster's order. */
+  readonly position: ReadonlyMap<Endpoint, number>;
+}
+
+const indexCache = new WeakMap<CompiledCluster, EndpointIndex>();
+
+function endpointIndex(compiled: CompiledCluster): EndpointIndex {
+  let index = indexCache.get(compiled);
+  if (!index) {
+    const byAddress = new Map<string, Endpoint>();
+    compiled.cluster.endpoints.forEach((e) => {
+      for (const text of e.ips) {
+        const ip = parseIP(text);
+        const key = ip ? `${ip.family}/${ip.value}` : undefined;
+        if (key && !byAddress.has(key)) byAddress.set(key, e);
+      }
+    });
+    index = { byAddress, position: new Map(compiled.cluster.endpoints.map((e, i) => [e, i])) };
+    indexCache.set(compiled, index);
+  }
+  return index;
+}
+
 /** The endpoint that holds an address, if any. */
 function endpointAt(compiled: CompiledCluster, ip: IPAddress): Endpoint | undefined {
-  return compiled.cluster.endpoints.find((e) => e.ips.some((a) => sameIP(parseIP(a), ip)));
+  return endpointIndex(compiled).byAddress.get(`${ip.family}/${ip.value}`);
 }
 
 const resolvedCache = new WeakMap<CompiledCluster, Map<Service, ResolvedService>>();
@@ -208,10 +234,10 @@ function computeResolution(compiled: CompiledCluster, service: Service): Resolve
     backends.push(...byId.values());
   }
   // Endpoints in the cluster's order, then addresses.
-  const order = new Map(backends.flatMap((b) => (b.endpoint ? [[b, compiled.cluster.endpoints.indexOf(b.endpoint)] as const] : [])));
+  const { position } = endpointIndex(compiled);
   backends.sort((a, b) => {
-    const x = order.get(a);
-    const y = order.get(b);
+    const x = a.endpoint ? position.get(a.endpoint) : undefined;
+    const y = b.endpoint ? position.get(b.endpoint) : undefined;
     if (x !== undefined && y !== undefined) return x - y;
     if (x !== undefined || y !== undefined) return x !== undefined ? -1 : 1;
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
