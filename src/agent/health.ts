@@ -11,7 +11,10 @@ export interface HealthOptions {
   readonly maxWatchSilenceMs?: number;
 }
 
-export function agentMetrics(agent: Agent): Registry {
+/** What the health endpoints and metrics read of an agent (an Agent, or a fake in tests). */
+export type AgentView = Pick<Agent, 'getStatus' | 'counters' | 'watchSilence' | 'onSync'>;
+
+export function agentMetrics(agent: AgentView): Registry {
   const registry = new Registry();
   const syncs = new Counter({ name: 'podwall_syncs_total', help: 'Syncs of the ruleset with the cluster state', registers: [registry] });
   const applied = new Counter({ name: 'podwall_ruleset_applies_total', help: 'Syncs that changed the kernel ruleset', registers: [registry] });
@@ -76,7 +79,7 @@ export function agentMetrics(agent: Agent): Registry {
   return registry;
 }
 
-export function serveHealth(agent: Agent, registry: Registry, options: HealthOptions = {}): Promise<{ server: Server; port: number }> {
+export function serveHealth(agent: AgentView, registry: Registry, options: HealthOptions = {}): Promise<{ server: Server; port: number }> {
   const maxSilence = options.maxWatchSilenceMs ?? 10 * 60_000;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

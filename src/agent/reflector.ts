@@ -99,7 +99,19 @@ export interface ReflectorOptions {
   readonly watchdogIntervalMs?: number;
 }
 
-export class Reflector {
+/** What the agent reads of one stream: a Reflector, or a fake in tests. */
+export interface Source {
+  /** Listed at least once: its items are the whole collection. */
+  readonly hasSynced: boolean;
+  /** Milliseconds since the stream last showed signs of life. */
+  readonly silentFor: number;
+  /** The resourceVersion its items stand for (opaque). */
+  readonly version: string;
+  items(): Manifest[];
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export class Reflector implements Source {
   private readonly objects = new Map<string, Manifest>();
   private resourceVersion = '';
   private lastActivity = Date.now();

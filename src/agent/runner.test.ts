@@ -127,6 +127,23 @@ describe('coalescing runner', () => {
     assert.equal(rec.starts.length, 6, 'and nothing more runs until asked or the resync is due');
   });
 
+  test('requests during a backoff wait for it instead of retrying early', async () => {
+    const { rec, run } = recorder();
+    rec.fail = true;
+    const runner = new CoalescingRunner(run, { minIntervalMs: MIN, maxIntervalMs: MAX, retryMs: RETRY });
+    runner.start(controller.signal);
+    await tick(0);
+    await tick(RETRY);
+    assert.equal(rec.starts.length, 2);
+    for (let i = 0; i < 10; i++) {
+      runner.request();
+      await tick(MIN * 2);
+    }
+    assert.equal(rec.starts.length, 2, 'no run before the backoff (2 x retry) is over');
+    await tick(2 * RETRY - 20 * MIN);
+    assert.deepEqual(rec.starts.slice(1), [1_000_000 + RETRY, 1_000_000 + 3 * RETRY]);
+  });
+
   test('after the signal aborts, nothing runs, whatever is requested', async () => {
     const { rec, run } = recorder();
     const runner = new CoalescingRunner(run, { minIntervalMs: MIN, maxIntervalMs: MAX, retryMs: RETRY });

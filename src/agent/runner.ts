@@ -1,7 +1,8 @@
 // A coalescing runner for syncs. Guarantees: at most one run at a time; requests that arrive
 // while a run is going, or within `minIntervalMs` of the last run, are merged into one later run;
 // a run happens at least every `maxIntervalMs` (a full resync even without events); a failed run
-// is retried with exponential backoff up to `maxIntervalMs`. Stops when the signal aborts.
+// is retried with exponential backoff up to `maxIntervalMs`, and requests during the backoff wait
+// for it. Stops when the signal aborts.
 
 export interface RunnerOptions {
   readonly minIntervalMs: number;
@@ -35,7 +36,8 @@ export class CoalescingRunner {
   request(): void {
     if (this.stopped) return;
     this.pending = true;
-    if (this.running) return;
+    // A run under way, or a retry waiting out its backoff, takes this request with it.
+    if (this.running || this.failures > 0) return;
     const wait = Math.max(0, this.lastRun + this.options.minIntervalMs - Date.now());
     this.schedule(wait);
   }
