@@ -223,7 +223,7 @@ export function runCheck(options: CheckOptions, io: Output): number {
       const ip = sources[0].kind === 'external' ? sources[0].ip : '';
       throw new UsageError(`neither end is in the cluster: --from ${ip} and --to ${destination.ip} are outside it, and NetworkPolicy only governs traffic of pods (name a pod or workload, or a pod's IP, on one side)`);
     }
-    const notes = destination.kind === 'endpoint' ? destinationNotes(destination.endpoint, port, protocol, to.sameNameService) : [];
+    const notes = destination.kind === 'endpoint' ? destinationNotes(compiled, destination.endpoint, port, protocol, to.sameNameService) : [];
     for (const source of sources) {
       const verdict = evaluateConnection(compiled, { source, destination, port, protocol });
       const p = paint(io.color);

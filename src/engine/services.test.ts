@@ -11,6 +11,7 @@ import { formatDiagnostic, loadTexts, type Protocol } from '../model/index.js';
 import {
   compileCluster,
   computeServiceMatrix,
+  destinationNotes,
   evaluateServiceConnection,
   explainServices,
   findService,
@@ -418,6 +419,30 @@ describe('names', () => {
     const r = resolvePeer(c, '10.96.0.10');
     assert.ok('error' in r);
     assert.match(r.error, /10\.96\.0\.10 is an address of the Service shop\/service\/web, not an endpoint/);
+  });
+});
+
+describe('notes on a connection to an endpoint', () => {
+  const c = new Manifests()
+    .pod('shop/web', { app: 'web' }, { ports: ['8079'] })
+    .pod('shop/db', { app: 'db' }, { ports: ['3306'] })
+    .service('shop/web', '  selector: {app: web}\n  ports: [{port: 80, targetPort: 8079}]')
+    .service('shop/db', '  selector: {app: db}\n  ports: [{port: 3306}]')
+    .build();
+  const notesFor = (name: string, port: number): string[] => {
+    const r = resolveTarget(c, name, 'shop');
+    assert.ok('peer' in r && r.peer.kind === 'endpoint');
+    return destinationNotes(c, r.peer.endpoint, port, 'TCP', r.sameNameService).map((n) => n.code);
+  };
+
+  test('a port the destination declares no container port for is noted: nothing would listen there (port-undeclared)', () => {
+    assert.deepEqual(notesFor('web', 8080), ['port-undeclared']);
+    assert.deepEqual(notesFor('web', 8079), []);
+  });
+
+  test('a Service of the same name is pointed at when asking it would answer otherwise (same-name-service), not when it is the same question', () => {
+    assert.deepEqual(notesFor('web', 80), ['port-undeclared', 'same-name-service']);
+    assert.deepEqual(notesFor('db', 3306), [], 'db:3306 through its Service is db:3306 itself');
   });
 });
 

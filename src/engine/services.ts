@@ -740,9 +740,10 @@ export function explainServices(compiled: CompiledCluster, subjects?: readonly S
 
 /**
  * Notes on a connection to an endpoint: a port it declares no container port for (nothing would
- * listen there), and a Service of the same name the user may have meant (its port maps elsewhere).
+ * listen there), and a Service of the same name the user may have meant, when asking it would give
+ * another answer (its port maps to another port, or it has other backends).
  */
-export function destinationNotes(endpoint: Endpoint, port: number, protocol: Protocol, sameNameService?: Service): ServiceNote[] {
+export function destinationNotes(compiled: CompiledCluster, endpoint: Endpoint, port: number, protocol: Protocol, sameNameService?: Service): ServiceNote[] {
   const notes: ServiceNote[] = [];
   if (!endpoint.hostNetwork && endpoint.ports.length > 0 && !declares(endpoint, port, protocol)) {
     const ports = endpoint.ports.map((p) => `${p.containerPort}/${p.protocol}`).join(', ');
@@ -753,6 +754,9 @@ export function destinationNotes(endpoint: Endpoint, port: number, protocol: Pro
     const p = sameNameService.ports[sp.index];
     const target = resolveTargetPort(p, endpoint);
     const id = serviceId(sameNameService);
+    const routed = resolveService(compiled, sameNameService).backends.filter((b) => b.ready && b.targetPorts[sp.index] !== undefined);
+    const sameAnswer = target === port && routed.length === 1 && routed[0].endpoint === endpoint;
+    if (sameAnswer) return notes;
     notes.push({
       code: 'same-name-service',
       message: `${id} has the same name and ${sp.via === 'nodePort' ? `node port ${port}` : `port ${port}/${protocol}`}, which reaches its backends on ${target !== undefined ? `${target}/${protocol}` : `the named port "${String(p.targetPort)}"`}: to ask about the Service, use --to ${id}`,
