@@ -247,10 +247,10 @@ describe('input errors', () => {
 
   test('kinds Podwall does not model are skipped with a one-line notice', async () => {
     const file = join(scratch, 'svc.yaml');
-    writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+    writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata: {name: extra}\nspec: {ports: [{port: 80}]}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
     const r = await run(['matrix', '-f', threeTier, '-f', file, '--port', '80', '-o', 'json']);
     assert.equal(r.code, 0);
-    assert.equal(r.err.trim(), 'notice: skipped 2 objects Podwall does not model: ConfigMap, Service');
+    assert.equal(r.err.trim(), 'notice: skipped 1 object Podwall does not model: ConfigMap');
   });
 
   test('-n places objects without a namespace', async () => {

@@ -39,7 +39,8 @@ export function loadInput(options: InputOptions, io: Output): { cluster: Cluster
     throw new InvalidInputError(result.diagnostics);
   }
   const { cluster } = result;
-  if (cluster.endpoints.length + cluster.policies.length + cluster.namespaces.filter((n) => n.declared).length + result.skipped.size === 0) {
+  const services = (cluster.services?.length ?? 0) + (cluster.endpointSlices?.length ?? 0);
+  if (cluster.endpoints.length + cluster.policies.length + services + cluster.namespaces.filter((n) => n.declared).length + result.skipped.size === 0) {
     throw new UsageError(`no objects in: ${options.filename.map((f) => (f === '-' ? 'stdin' : f)).join(', ')}`);
   }
   return { cluster, compiled: compileCluster(cluster) };

@@ -787,10 +787,6 @@ spec: {containers: [{name: api, image: api}]}
 
   test('other kinds are counted in skipped, by kind (and group for other API groups)', () => {
     const text = `apiVersion: v1
-kind: Service
-metadata: {name: web}
----
-apiVersion: v1
 kind: ConfigMap
 metadata: {name: a}
 ---
@@ -814,7 +810,6 @@ metadata: {name: x}
         ['CiliumNetworkPolicy.cilium.io', 1],
         ['ConfigMap', 2],
         ['Ingress', 1],
-        ['Service', 1],
       ],
     );
     assert.deepEqual(result.cluster.endpoints, []);
