@@ -3,8 +3,9 @@
 // or unreachable at start, leaves the kernel's rules as they were); health and metrics.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,34 +154,6 @@ spec:
     assert.match(listing(TABLE), /egress of pods isolated by shop\/web-egress/);
   });
 
-  test('the podwall agent command stops within 2 s of SIGTERM, exit 0, leaving its rules in place', async () => {
-    const table = `${TABLE}y`;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/entry.ts'), 'agent', '--kubeconfig', lab.kubeconfig, '--node', LAB, '--table', table, '--health-address', '127.0.0.1:0'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    try {
-      assert.ok(await until(() => /health on http:\/\/127\.0\.0\.1:\d+/.test(stderr), 20_000), stderr);
-      const port = Number(/health on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
-      let ready = false;
-      const deadline = Date.now() + 20_000;
-      while (!ready && Date.now() < deadline) ready = (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200;
-      assert.ok(ready, 'the agent became ready');
-      const rules = listing(table);
-      const t0 = Date.now();
-      child.kill('SIGTERM');
-      const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 2000))]);
-      assert.equal(code, 0, `exit 0 within 2 s (got ${String(code)} after ${Date.now() - t0} ms): ${stderr}`);
-      assert.equal(listing(table), rules, 'its rules stay in force');
-    } finally {
-      child.kill('SIGKILL');
-      await deleteTable(table).catch(() => undefined);
-    }
-  });
-
   test('with the API server killed, enforcement stays: the rules are unchanged and the kernel still decides', async () => {
     const before = listing(TABLE);
     const probeBefore = await lab.probe([{ port: 5432, protocol: 'TCP' }]);
@@ -213,30 +186,211 @@ spec:
   });
 });
 
+/**
+ * A fake API server (plain HTTP on loopback) for the agent process: empty lists at version 1 and
+ * watches held open, so the test decides when something changes.
+ */
+class FakeApi {
+  private readonly server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const kind = { '/api/v1/namespaces': 'NamespaceList', '/api/v1/pods': 'PodList', '/apis/networking.k8s.io/v1/networkpolicies': 'NetworkPolicyList' }[url.pathname];
+    if (!kind) {
+      res.writeHead(404).end();
+      return;
+    }
+    if (url.searchParams.get('watch') !== 'true') {
+      const apiVersion = kind === 'NetworkPolicyList' ? 'networking.k8s.io/v1' : 'v1';
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind, apiVersion, metadata: { resourceVersion: '1' }, items: [] }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    this.watches.push({ path: url.pathname, res });
+  });
+  readonly watches: { path: string; res: ServerResponse }[] = [];
+  port = 0;
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** A pod of node n1 and a policy isolating it appear (in namespace default): the agent's ruleset changes. */
+  addIsolatedPod(name: string, ip: string, version: string): void {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default', resourceVersion: version },
+      spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] },
+      status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] },
+    };
+    const policy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `deny-${name}`, namespace: 'default', resourceVersion: version }, spec: { podSelector: {} } };
+    for (const [path, object] of [
+      ['/api/v1/pods', pod],
+      ['/apis/networking.k8s.io/v1/networkpolicies', policy],
+    ] as const) {
+      for (const w of this.watches.filter((x) => x.path === path)) w.res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
+    }
+  }
+
+  kubeconfig(dir: string): string {
+    const path = join(dir, 'fake-api.yaml');
+    writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:${this.port}', insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`);
+    return path;
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.res.destroy();
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+// The podwall agent process, stopped while idle (its watches open), while a ruleset transaction
+// is in flight, and while a conntrack process is in flight: programs on its PATH that hang when
+// told to (a file in the directory) stand in for a slow nft or conntrack.
+describe('podwall agent: SIGTERM stops it within 2 s, exit 0, its rules left in place', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podwall-agent-stop-'));
+  const table = 'podwall-agtstop';
+  const api = new FakeApi();
+  let version = 1;
+  before(() => api.start());
+  after(async () => {
+    await api.stop();
+    for (const f of ['nft.pid', 'conntrack.pid']) {
+      if (!existsSync(join(dir, f))) continue;
+      try {
+        process.kill(Number(readFileSync(join(dir, f), 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await deleteTable(table).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const fake = (program: string, hangWhen: string): void => {
+    const real = spawnSync('which', [program], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(join(dir, program), `#!/bin/sh\nif [ -e ${dir}/hang-${program} ] && ${hangWhen}; then echo $$ > ${dir}/${program}.pid; exec sleep 60; fi\nexec ${real} "$@"\n`, { mode: 0o755 });
+  };
+  fake('nft', '[ "$1" = "-f" ]');
+  fake('conntrack', '[ "$1" = "-L" ]');
+  const cases: [string, 'nft' | 'conntrack' | undefined][] = [
+    ['while idle, its watches open', undefined],
+    ['while a ruleset transaction is in flight', 'nft'],
+    ['while a conntrack process is in flight', 'conntrack'],
+  ];
+  for (const [what, hang] of cases) {
+    test(what, async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/entry.ts'), 'agent', '--kubeconfig', api.kubeconfig(dir), '--node', 'n1', '--table', table, '--health-address', '127.0.0.1:0'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+      });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      try {
+        assert.ok(await until(() => /health on http:\/\/127\.0\.0\.1:\d+/.test(stderr), 20_000), stderr);
+        const port = Number(/health on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+        let ready = false;
+        const deadline = Date.now() + 20_000;
+        while (!ready && Date.now() < deadline) ready = (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200;
+        assert.ok(ready, 'the agent became ready');
+        if (hang) {
+          writeFileSync(join(dir, `hang-${hang}`), '');
+          // A change makes it sync: its transaction (or the conntrack listing after it) hangs.
+          version++;
+          api.addIsolatedPod(`pod-${hang}`, `10.250.0.${version}`, String(version));
+          assert.ok(await until(() => existsSync(join(dir, `${hang}.pid`)), 10_000), `the agent started ${hang}: ${stderr}`);
+        }
+        const rules = listing(table);
+        assert.notEqual(rules, `(no table ${table})`);
+        const t0 = Date.now();
+        child.kill('SIGTERM');
+        const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 2000))]);
+        assert.equal(code, 0, `exit 0 within 2 s (got ${String(code)} after ${Date.now() - t0} ms): ${stderr}`);
+        assert.equal(listing(table), rules, 'its rules stay in force');
+      } finally {
+        child.kill('SIGKILL');
+        if (hang) rmSync(join(dir, `hang-${hang}`), { force: true });
+      }
+    });
+  }
+});
+
 describe('podwall agent: bad input is exit 2 with one line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'podwall-agent-input-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = async (args: string[]): Promise<{ code: number; err: string }> => {
+  let busy: Server;
+  before(async () => {
+    busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  });
+  after(() => {
+    busy.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  /** Runs `podwall agent` in this process with the environment changed as given (undefined: unset). */
+  const run = async (args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; err: string }> => {
     let err = '';
     const io: Output = { out: () => undefined, err: (s) => (err += `${s}\n`), color: false };
-    return { code: await main(['agent', ...args], io), err };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    const set = (values: Record<string, string | undefined>): void => {
+      for (const [k, v] of Object.entries(values)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    };
+    set(env);
+    try {
+      return { code: await main(['agent', ...args], io), err };
+    } finally {
+      set(saved);
+    }
   };
   const garbage = join(dir, 'garbage.yaml');
   writeFileSync(garbage, 'this: [is not a kubeconfig');
   const noCluster = join(dir, 'empty.yaml');
   writeFileSync(noCluster, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
-  const cases: [string, string[], RegExp][] = [
-    ['a kubeconfig that does not exist', ['--kubeconfig', join(dir, 'nope.yaml')], /--kubeconfig .*nope\.yaml: .*(ENOENT|no such file)/],
-    ['a kubeconfig that is not YAML', ['--kubeconfig', garbage], /--kubeconfig .*garbage\.yaml: /],
-    ['a kubeconfig without a cluster', ['--kubeconfig', noCluster], /no current cluster/],
-    ['a health address without a port', ['--health-address', 'localhost'], /--health-address: "localhost" is not ADDRESS:PORT/],
-    ['a health address with a bad port', ['--health-address', '127.0.0.1:99999'], /--health-address: "127\.0\.0\.1:99999" is not ADDRESS:PORT/],
-    ['a health address that is a host name', ['--health-address', 'example.com:9743'], /is not ADDRESS:PORT/],
-    ['a node address that is not an IP', ['--node-address', '10.0.0.300'], /--node-address: "10\.0\.0\.300" is not an IP address/],
+  const kubeconfig = (cluster: string, user = '{}'): string => `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1', ${cluster}}}]
+users: [{name: u, user: ${user}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`;
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, kubeconfig("insecure-skip-tls-verify: true"));
+  const noCA = join(dir, 'no-ca.yaml');
+  writeFileSync(noCA, kubeconfig(`certificate-authority: ${join(dir, 'missing-ca.crt')}`));
+  const noKey = join(dir, 'no-key.yaml');
+  writeFileSync(noKey, kubeconfig('insecure-skip-tls-verify: true', `{client-certificate: ${good}, client-key: ${join(dir, 'missing.key')}}`));
+  const plainHttp = join(dir, 'plain-http.yaml');
+  writeFileSync(plainHttp, kubeconfig('insecure-skip-tls-verify: false').replace('https://127.0.0.1:1', 'http://127.0.0.1:1'));
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const notInCluster = { KUBERNETES_SERVICE_HOST: undefined, KUBERNETES_SERVICE_PORT: undefined };
+  const cases: [string, () => string[], RegExp, Record<string, string | undefined>?][] = [
+    ['a kubeconfig that does not exist', () => ['--kubeconfig', join(dir, 'nope.yaml')], /--kubeconfig .*nope\.yaml: .*(ENOENT|no such file)/],
+    ['a kubeconfig that is not YAML', () => ['--kubeconfig', garbage], /--kubeconfig .*garbage\.yaml: /],
+    ['a kubeconfig without a cluster', () => ['--kubeconfig', noCluster], /no current cluster/],
+    ['no kubeconfig at all (no --kubeconfig, no KUBECONFIG, no ~/.kube/config, not in a pod)', () => [], /no kubeconfig: .*home\/\.kube\/config does not exist/, { ...notInCluster, KUBECONFIG: undefined, HOME: home }],
+    ['a KUBECONFIG that does not exist', () => [], /KUBECONFIG=.*nope\.yaml: .*(ENOENT|no such file)/, { ...notInCluster, KUBECONFIG: join(dir, 'nope.yaml') }],
+    ['a kubeconfig whose certificate authority file does not exist', () => ['--kubeconfig', noCA], /certificate-authority .*missing-ca\.crt does not exist/],
+    ['a kubeconfig whose client key file does not exist', () => ['--kubeconfig', noKey], /client-key .*missing\.key does not exist/],
+    ['a kubeconfig whose server is plain HTTP without insecure-skip-tls-verify', () => ['--kubeconfig', plainHttp], /server http:\/\/127\.0\.0\.1:1 is plain HTTP, which needs insecure-skip-tls-verify: true/],
+    ['a health address without a port', () => ['--health-address', 'localhost'], /--health-address: "localhost" is not ADDRESS:PORT/],
+    ['a health address with a bad port', () => ['--health-address', '127.0.0.1:99999'], /--health-address: "127\.0\.0\.1:99999" is not ADDRESS:PORT/],
+    ['a health address that is a host name', () => ['--health-address', 'example.com:9743'], /is not ADDRESS:PORT/],
+    ['a health address that cannot be bound (in use)', () => ['--kubeconfig', good, '--health-address', `127.0.0.1:${(busy.address() as AddressInfo).port}`], /--health-address 127\.0\.0\.1:\d+: .*EADDRINUSE/],
+    ['a node address that is not an IP', () => ['--node-address', '10.0.0.300'], /--node-address: "10\.0\.0\.300" is not an IP address/],
   ];
-  for (const [what, args, message] of cases) {
-    test(what, async () => {
-      const r = await run(args);
+  if (!existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
+    cases.push(['in a pod without a service account token', () => [], /the in-cluster configuration: .*serviceaccount\/(token|ca\.crt) does not exist/, { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }]);
+  }
+  for (const [what, args, message, env] of cases) {
+    // A config that slipped through would start an agent that never returns: the timeout says so.
+    test(what, { timeout: 10_000 }, async () => {
+      const r = await run(args(), env);
       assert.equal(r.code, 2, r.err);
       assert.match(r.err, message);
       assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);

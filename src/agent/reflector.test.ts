@@ -2,6 +2,7 @@
 // snapshot, watches from the list's version, resuming after a closed watch, re-listing on 410 and
 // on a lost connection, bookmarks, and the watchdog for a watch that went silent.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -214,6 +215,17 @@ describe('reflector', () => {
     await until('a watch', () => api.watches.length === 1);
     await until('a restarted watch', () => api.watches.length === 2, 3000);
     assert.ok(events.includes('restarted'));
+  });
+
+  test('retrying through a long outage leaves no abort listeners behind', async () => {
+    let lists = 0;
+    api.list = () => {
+      lists++;
+      return { status: 500, body: { kind: 'Status', code: 500 } };
+    };
+    start({ retryMs: 1 });
+    await until('thirty failed lists', () => lists >= 30);
+    assert.ok(getEventListeners(controller.signal, 'abort').length <= 2, `${getEventListeners(controller.signal, 'abort').length} listeners`);
   });
 
   test('stopping is prompt even while a watch is open', async () => {

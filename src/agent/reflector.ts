@@ -240,12 +240,15 @@ export class Reflector implements Source {
   }
 }
 
+/** Waits `ms`, or less if the signal aborts; leaves no listener behind (a long outage retries many times). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
