@@ -1,8 +1,9 @@
-// The agent against the lab's API server, as root: started alone it converges to the same
-// ruleset as the lab's own agent; it follows changes; it fails closed (the API server killed,
-// or unreachable at start, leaves the kernel's rules as they were); health and metrics.
+// The agent against the lab's API server, as root: started alone (listing in pages) it converges
+// to the same ruleset as the lab's own agent; it follows changes; it fails closed (the API server
+// killed, or unreachable at start, leaves the kernel's rules as they were); health and metrics.
+// The agent process against a fake API server: its table restored, SIGTERM. Bad input: exit 2.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -92,7 +93,8 @@ describe('the agent', { skip }, () => {
     lab = (await Lab.up(cluster(manifests), { name: LAB, stateRoot, podCIDR: '10.243.0.0/16' })).lab;
     const kc = new KubeConfig();
     kc.loadFromFile(lab.kubeconfig);
-    agent = new Agent({ node: LAB, kubeconfig: kc, table: TABLE, nodeAddresses: [lab.settings.gateways[4]], watchTimeoutSeconds: 30 });
+    // Pages of one item: every list needs the lab API server's continue tokens.
+    agent = new Agent({ node: LAB, kubeconfig: kc, table: TABLE, nodeAddresses: [lab.settings.gateways[4]], watchTimeoutSeconds: 30, pageSize: 1 });
     const health = await serveHealth(agent, agentMetrics(agent), { port: 0 });
     healthPort = health.port;
     closeHealth = () => health.server.close();
@@ -110,7 +112,7 @@ describe('the agent', { skip }, () => {
     assert.equal(spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout.includes(TABLE), false);
   });
 
-  test('started alone, it converges to the same ruleset as the lab\'s own agent', async () => {
+  test('started alone, listing in pages of one item, it converges to the same ruleset as the lab\'s own agent', async () => {
     assert.ok(await until(() => agent.getStatus().synced, 10_000), 'first sync');
     assert.equal(listing(TABLE), listing(lab.names.table));
     assert.match(listing(TABLE), /ports4-\d+/, 'the db ingress is enforced');
@@ -246,10 +248,11 @@ class FakeApi {
   }
 }
 
-// The podwall agent process, stopped while idle (its watches open), while a ruleset transaction
-// is in flight, and while a conntrack process is in flight: programs on its PATH that hang when
-// told to (a file in the directory) stand in for a slow nft or conntrack.
-describe('podwall agent: SIGTERM stops it within 2 s, exit 0, its rules left in place', { skip }, () => {
+// The podwall agent process against a fake API server: a table deleted behind its back comes
+// back; SIGTERM stops it while idle (its watches open), while a ruleset transaction is in flight,
+// and while a conntrack process is in flight. Programs on its PATH that hang when told to (a file
+// in the directory) stand in for a slow nft or conntrack.
+describe('the podwall agent process, as root', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'podwall-agent-stop-'));
   const table = 'podwall-agtstop';
   const api = new FakeApi();
@@ -274,41 +277,62 @@ describe('podwall agent: SIGTERM stops it within 2 s, exit 0, its rules left in 
   };
   fake('nft', '[ "$1" = "-f" ]');
   fake('conntrack', '[ "$1" = "-L" ]');
+
+  /** Starts `podwall agent` and waits until it is ready (its first sync applied). */
+  async function startAgent(): Promise<{ child: ChildProcess; stderr: () => string; exited: Promise<number | null> }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/entry.ts'), 'agent', '--kubeconfig', api.kubeconfig(dir), '--node', 'n1', '--table', table, '--health-address', '127.0.0.1:0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    assert.ok(await until(() => /health on http:\/\/127\.0\.0\.1:\d+/.test(stderr), 20_000), stderr);
+    const port = Number(/health on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+    let ready = false;
+    const deadline = Date.now() + 20_000;
+    while (!ready && Date.now() < deadline) ready = (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200;
+    assert.ok(ready, `the agent became ready: ${stderr}`);
+    return { child, stderr: () => stderr, exited };
+  }
+
+  test('a table deleted behind its back is put back within 2 s, with the same rules', async () => {
+    const { child, exited } = await startAgent();
+    try {
+      const before = listing(table);
+      assert.notEqual(before, `(no table ${table})`);
+      spawnSync('nft', ['delete', 'table', 'inet', table]);
+      const deleted = Date.now();
+      assert.ok(await until(() => listing(table) === before, 2000), `restored within 2 s (after ${Date.now() - deleted} ms: ${listing(table).slice(0, 80)})`);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
   const cases: [string, 'nft' | 'conntrack' | undefined][] = [
     ['while idle, its watches open', undefined],
     ['while a ruleset transaction is in flight', 'nft'],
     ['while a conntrack process is in flight', 'conntrack'],
   ];
   for (const [what, hang] of cases) {
-    test(what, async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/entry.ts'), 'agent', '--kubeconfig', api.kubeconfig(dir), '--node', 'n1', '--table', table, '--health-address', '127.0.0.1:0'], {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
-      });
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    test(`SIGTERM stops it within 2 s ${what}, exit 0, its rules left in place`, async () => {
+      const { child, stderr, exited } = await startAgent();
       try {
-        assert.ok(await until(() => /health on http:\/\/127\.0\.0\.1:\d+/.test(stderr), 20_000), stderr);
-        const port = Number(/health on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
-        let ready = false;
-        const deadline = Date.now() + 20_000;
-        while (!ready && Date.now() < deadline) ready = (await get(port, '/readyz').catch(() => ({ status: 0 }))).status === 200;
-        assert.ok(ready, 'the agent became ready');
         if (hang) {
           writeFileSync(join(dir, `hang-${hang}`), '');
           // A change makes it sync: its transaction (or the conntrack listing after it) hangs.
           version++;
           api.addIsolatedPod(`pod-${hang}`, `10.250.0.${version}`, String(version));
-          assert.ok(await until(() => existsSync(join(dir, `${hang}.pid`)), 10_000), `the agent started ${hang}: ${stderr}`);
+          assert.ok(await until(() => existsSync(join(dir, `${hang}.pid`)), 10_000), `the agent started ${hang}: ${stderr()}`);
         }
         const rules = listing(table);
         assert.notEqual(rules, `(no table ${table})`);
         const t0 = Date.now();
         child.kill('SIGTERM');
         const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 2000))]);
-        assert.equal(code, 0, `exit 0 within 2 s (got ${String(code)} after ${Date.now() - t0} ms): ${stderr}`);
+        assert.equal(code, 0, `exit 0 within 2 s (got ${String(code)} after ${Date.now() - t0} ms): ${stderr()}`);
         assert.equal(listing(table), rules, 'its rules stay in force');
       } finally {
         child.kill('SIGKILL');
