@@ -1,7 +1,9 @@
 // The page end to end in Debian's Chromium, driven by playwright-core (never a downloaded
 // browser): the three-tier example drawn with exactly its arrows, click-to-explain, the editor
-// closing an arrow and showing a validation error with its field path, the matrix, and a
-// 200-pod cluster with search. Also makes the README's screenshot (docs/ui-three-tier.png).
+// closing an arrow and showing a validation error with its field path (and a refused body), the
+// matrix, a lab's probe beside the prediction (cells that could not be probed are no differences),
+// an empty input, and a 200-pod cluster with search. Also makes the README's screenshot
+// (docs/ui-three-tier.png).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
+import type { ProbeReport } from '../src/lab/index.js';
 import { loadManifests, loadTexts } from '../src/model/index.js';
-import { startUiServer, staticSource, type UiServer } from '../src/web/index.js';
+import { labSource, startUiServer, staticSource, type ClusterSource, type UiServer } from '../src/web/index.js';
+import { MAX_BODY_BYTES } from '../src/web/server.js';
 import { twoHundredPods } from './ui-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,10 +55,44 @@ async function edgeIds(page: Page): Promise<string[]> {
   return (await graph(page)).edges.map((e) => e.split(' ')[0]);
 }
 
+/** The matrix cell's marks: its text, and whether it is outlined as a difference or marked as not probed. */
+async function cellMarks(page: Page, from: string, to: string): Promise<{ text: string; differs: boolean; inconclusive: boolean }> {
+  const cell = page.locator(`button.cell[data-from="${from}"][data-to="${to}"]`);
+  const classes = ((await cell.getAttribute('class')) ?? '').split(' ');
+  return { text: (await cell.innerText()).trim(), differs: classes.includes('differs'), inconclusive: classes.includes('inconclusive') };
+}
+
+const PODS = ['default/api', 'default/db', 'default/web'];
+
+/** The lab's probe of 3306: api -> db refused although predicted (a difference), web -> db undecided (nothing listening). */
+const LAB_3306: ProbeReport = {
+  port: 3306,
+  protocol: 'TCP',
+  pods: PODS,
+  allowed: [[null, false, null], [null, null, null], [null, null, null]],
+  predicted: [[false, true, false], [false, false, false], [false, false, false]],
+  differences: [{ from: 'default/api', to: 'default/db' }],
+  inconclusive: [{ from: 'default/web', to: 'default/db', reason: 'nothing listens on 10.244.0.3:3306' }],
+  notProbed: ['a pod to itself'],
+};
+
+/** The lab's probe of 5000: exactly as predicted (web -> api open). */
+const LAB_5000: ProbeReport = {
+  port: 5000,
+  protocol: 'TCP',
+  pods: PODS,
+  allowed: [[null, false, false], [false, null, false], [true, false, null]],
+  predicted: [[false, false, false], [false, false, false], [true, false, false]],
+  differences: [],
+  inconclusive: [],
+  notProbed: ['a pod to itself'],
+};
+
 describe('ui in Chromium', { skip }, () => {
   let context: BrowserContext;
   let profile: string;
   const servers: UiServer[] = [];
+  const sources: ClusterSource[] = [];
 
   before(async () => {
     // The page as `npm run build` makes it, from the current sources.
@@ -68,10 +106,18 @@ describe('ui in Chromium', { skip }, () => {
   after(async () => {
     await context?.close();
     for (const s of servers) await s.close();
+    for (const s of sources) s.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  async function open(source: ReturnType<typeof staticSource>): Promise<Page> {
+  /** A lab that holds `cluster` and answers every probe with `reports` (the page probes on load). */
+  function fakeLab(cluster = loadManifests(['examples/three-tier']).cluster!, reports: ProbeReport[] = []): ClusterSource {
+    const source = labSource({ cluster: () => cluster, probe: async () => reports, counters: async () => new Map(), close: () => undefined }, 'lab test', { intervalMs: 60_000, countersMs: 60_000 });
+    sources.push(source);
+    return source;
+  }
+
+  async function open(source: ClusterSource): Promise<Page> {
     const server = await startUiServer({ source, port: 0 });
     servers.push(server);
     const page = await context.newPage();
@@ -174,6 +220,58 @@ describe('ui in Chromium', { skip }, () => {
     const full = await open(staticSource(loadManifests(['examples/three-tier']).cluster!, 'three-tier'));
     assert.equal(await full.locator('#empty').isVisible(), false);
     await full.close();
+  });
+
+  it('an edit over the body limit is refused, and the page says so under the editor', async () => {
+    const page = await open(staticSource(loadManifests(['examples/three-tier']).cluster!, 't'));
+    await page.locator('#t-editor').click();
+    await page.locator('#e-text').fill(`# ${'x'.repeat(MAX_BODY_BYTES)}\n`);
+    const error = page.locator('#e-errors li', { hasText: `over ${MAX_BODY_BYTES} bytes` });
+    await error.waitFor();
+    await page.close();
+  });
+
+  it('with a lab: a cell the lab could not probe is marked as such, never as a difference; a difference is outlined', async () => {
+    const page = await open(fakeLab(undefined, [LAB_3306]));
+    await page.locator('#t-lab').click();
+    await page.locator('#l-unsure').waitFor();
+    const panel = await page.locator('#lab').innerText();
+    assert.match(panel, /1 difference between the kernel and the engine:\s+default\/api → default\/db on 3306\/TCP/);
+    assert.match(panel, /1 cell could not be probed \(not a verdict either way\):\s+default\/web → default\/db on 3306\/TCP: nothing listens on 10\.244\.0\.3:3306/);
+    await page.locator('#f-port').selectOption('3306/TCP');
+    await page.locator('#v-matrix').click();
+    const unsure = page.locator('button.cell[data-from="default/web"][data-to="default/db"]');
+    await unsure.waitFor();
+    assert.equal(await unsure.getAttribute('aria-label'), 'default/web to default/db: denied, could not be probed (nothing listens on 10.244.0.3:3306)');
+    assert.deepEqual(await cellMarks(page, 'default/web', 'default/db'), { text: '· ?', differs: false, inconclusive: true });
+    assert.deepEqual(await cellMarks(page, 'default/api', 'default/db'), { text: '✓ ✗', differs: true, inconclusive: false });
+    await page.close();
+  });
+
+  it('with a lab: only the probe says what differs, so a cell an edit changes is not shown as the kernel differing', async () => {
+    const page = await open(fakeLab(undefined, [LAB_5000]));
+    await page.locator('#t-lab').click();
+    await page.locator('#lab .probe p.ok').waitFor();
+    assert.match(await page.locator('#lab').innerText(), /The kernel did exactly what the engine predicts on every cell probed/);
+    await page.locator('#t-editor').click();
+    await page.locator('#e-policy').selectOption('default/web-policy');
+    const area = page.locator('#e-text');
+    await area.fill((await area.inputValue()).replace('port: 5000', 'port: 5001'));
+    await page.waitForFunction(() => (globalThis as unknown as Doc).document.querySelector('#e-diff')?.textContent?.includes('Closes 1 flow'));
+    await page.locator('#f-port').selectOption('5000/TCP');
+    await page.locator('#v-matrix').click();
+    const cell = page.locator('button.cell.denied[data-from="default/web"][data-to="default/api"]');
+    await cell.waitFor();
+    assert.deepEqual(await cellMarks(page, 'default/web', 'default/api'), { text: '· ✓', differs: false, inconclusive: false });
+    await page.close();
+  });
+
+  it('a lab with no pods yet says so instead of showing nothing', async () => {
+    const page = await open(fakeLab(loadManifests(['examples/three-tier/db-policy.yaml']).cluster!));
+    const empty = page.locator('#empty');
+    await empty.waitFor({ state: 'visible' });
+    assert.match(await empty.innerText(), /The lab holds no pods yet \(1 policy\)/);
+    await page.close();
   });
 
   it('a 200-pod cluster renders, grouped by namespace, and search finds a pod', async () => {

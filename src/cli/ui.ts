@@ -1,8 +1,9 @@
 // `podwall ui`: serves the page that draws the endpoints and the flows the policies allow, over
-// manifests (`-f`) or a running lab (`--lab`), on 127.0.0.1 unless `--address` says otherwise.
+// manifests (`-f`) or a running lab (`--lab`), on 127.0.0.1 unless `--address` says otherwise
+// (then with a warning: the page has no login).
+import { isIP } from 'node:net';
 import { DEFAULT_LAB, defaultStateRoot, Lab } from '../lab/index.js';
 import { labSource, startUiServer, staticSource, type ClusterSource } from '../web/index.js';
-import { parseIP } from '../model/index.js';
 import { loadInput } from './input.js';
 import { UsageError, type Output } from './output.js';
 
@@ -37,19 +38,19 @@ function openSource(options: UiOptions, io: Output): ClusterSource {
   return staticSource(cluster, files.join(' '));
 }
 
+/** An IP address (IPv6 with or without brackets), or `localhost` for 127.0.0.1; names are not resolved. */
+function parseListenAddress(text: string | undefined): string {
+  if (text === undefined || text === 'localhost') return '127.0.0.1';
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (isIP(bare) === 0) throw new UsageError(`--address: "${text}" is not an IP address (127.0.0.1 by default; 0.0.0.0 or :: for every address of this machine)`);
+  return bare;
+}
+
 /** Serves until `signal` aborts (SIGINT/SIGTERM from the command line). */
 export async function runUi(options: UiOptions, io: Output, signal?: AbortSignal): Promise<number> {
   const explicitPort = parseListenPort(options.port);
-  const address = options.address ?? '127.0.0.1';
-  const ip = parseIP(address);
-  if (!ip) throw new UsageError(`--address: "${address}" is not an IP address (127.0.0.1 by default; 0.0.0.0 for every address)`);
+  const address = parseListenAddress(options.address);
   const source = openSource(options, io);
-  const loopback = ip.family === 4 ? address.startsWith('127.') : address === '::1';
-  if (!loopback) {
-    io.err(
-      `warning: listening on ${address}, not loopback: anyone who can reach this machine there can read every policy and pod shown, and with --lab run probes. The page has no login; use it only on a network you trust.`,
-    );
-  }
   let server;
   try {
     server = await startUiServer({ source, address, port: explicitPort ?? DEFAULT_PORT, namespace: options.namespace });
@@ -61,7 +62,14 @@ export async function runUi(options: UiOptions, io: Output, signal?: AbortSignal
     }
     server = await startUiServer({ source, address, port: 0, namespace: options.namespace });
   }
+  if (server.exposed) {
+    io.err(
+      `warning: listening on ${address}, not loopback: anyone who can reach port ${server.port} of this machine can read every policy and pod shown` +
+        `${source.kind === 'lab' ? ' and make the lab run probes' : ''}. The page has no login; use it only on a network you trust.`,
+    );
+  }
   io.out(`Podwall UI: ${server.url}`);
+  if (server.urls.length > 1) io.out(`also at: ${server.urls.slice(1).join(' ')} (by address, or by this machine's name; any other name is refused)`);
   io.out(source.kind === 'lab' ? `following ${source.title} live; Ctrl-C to stop` : 'Ctrl-C to stop');
   await new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();

@@ -10,12 +10,16 @@
 //   GET  /api/export/policies                every policy as multi-document YAML
 //   POST /api/export/policies {text}         the same with the editor's policies laid over
 //   POST /api/lab/probe  GET /api/lab/counters   (lab only) real connections; drop counters
+//
+// A known path asked with another method is 405. Whatever the model or engine makes of the
+// editor's text, the answer is data: diagnostics (200 for a preview, 422 for the other questions),
+// never a thrown error.
 import { resolvePeer, type CompiledCluster } from '../engine/index.js';
-import { networkPolicyManifest, parsePortText, parseProtocolText, type Protocol } from '../model/index.js';
+import { networkPolicyManifest, parsePortText, parseProtocolText, type Cluster, type Diagnostic, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
-import { diagnosticView, overlayPolicies } from './preview.js';
+import { diagnosticView, EDITOR_FILE, overlayPolicies, type Overlay } from './preview.js';
 import type { ClusterSource } from './source.js';
-import type { CountersView, PreviewView, ProbeView } from './types.js';
+import type { CountersView, DiagnosticView, PreviewView, ProbeView } from './types.js';
 import { checkView, diffFlows, explainView, matrixView, modelView } from './views.js';
 
 export interface ApiResponse {
@@ -23,10 +27,50 @@ export interface ApiResponse {
   readonly body: unknown;
   /** Set for non-JSON answers (YAML export). */
   readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const json = (body: unknown, status = 200): ApiResponse => ({ status, body });
 const problem = (status: number, message: string): ApiResponse => ({ status, body: { error: message } });
+
+/** Diagnostics sent at most: the editor lists them, and tens of thousands would freeze the page. */
+export const MAX_DIAGNOSTICS = 100;
+
+/** The methods each path answers; the server refuses the others with 405 before reading a body. */
+export function allowedMethods(path: string): readonly string[] | undefined {
+  if (path === '/api/model' || path === '/api/lab/counters' || path === '/api/events') return ['GET'];
+  if (path === '/api/matrix' || path === '/api/check' || path.startsWith('/api/explain/') || path === '/api/export/policies') return ['GET', 'POST'];
+  // Probing opens real connections in the lab: a POST, which a page of another origin cannot send with JSON.
+  if (path === '/api/preview' || path === '/api/lab/probe') return ['POST'];
+  return undefined;
+}
+
+/** The answer about an edit that could not be evaluated, in the shape the editor shows inline. */
+export function editProblem(message: string): { ok: false; error: string; diagnostics: DiagnosticView[] } {
+  return { ok: false, error: message, diagnostics: [{ message, text: message }] };
+}
+
+function diagnosticsView(list: readonly Diagnostic[]): DiagnosticView[] {
+  const shown = list.slice(0, MAX_DIAGNOSTICS).map(diagnosticView);
+  if (list.length > MAX_DIAGNOSTICS) {
+    const message = `${list.length - MAX_DIAGNOSTICS} more errors not shown`;
+    shown.push({ message, text: message });
+  }
+  return shown;
+}
+
+type OverlayFunction = (base: Cluster, text: string, namespace: string) => Overlay;
+
+/** The editor's text over the cluster; a throw from loading or compiling is turned into a diagnostic. */
+function safely(lay: OverlayFunction): OverlayFunction {
+  return (base, text, namespace) => {
+    try {
+      return lay(base, text, namespace);
+    } catch (err) {
+      return { ok: false, diagnostics: [{ severity: 'error', file: EDITOR_FILE, message: `the edit could not be read: ${(err as Error).message}` }] };
+    }
+  };
+}
 
 function parseTarget(query: URLSearchParams): { port: number; protocol: Protocol } | string {
   const port = parsePortText(query.get('port') ?? '');
@@ -48,22 +92,29 @@ export interface ApiContext {
   readonly source: ClusterSource;
   /** Where editor policies without metadata.namespace go (the `-n` of the command). */
   readonly namespace: string;
+  /** How the editor's text is laid over the cluster: overlayPolicies, unless a test passes a fake. */
+  readonly overlay?: OverlayFunction;
 }
 
 export async function handleApi(ctx: ApiContext, method: string, url: URL, body?: unknown): Promise<ApiResponse> {
+  const overlay = safely(ctx.overlay ?? overlayPolicies);
   const current = ctx.source.current();
   const meta = { source: ctx.source.kind, title: ctx.source.title, version: current.version };
   const path = url.pathname;
   const query = url.searchParams;
+  const methods = allowedMethods(path);
+  if (methods && !methods.includes(method)) {
+    return { status: 405, body: { error: `${method} ${path}: use ${methods.join(' or ')}` }, headers: { allow: methods.join(', ') } };
+  }
   const text = (): string | undefined => (body && typeof body === 'object' && typeof (body as { text?: unknown }).text === 'string' ? (body as { text: string }).text : undefined);
 
   // POST to matrix, explain and check: the same question over the cluster with the editor's policies laid over.
   let compiled = current.compiled;
   const overlaid = method === 'POST' && (path === '/api/matrix' || path === '/api/check' || path.startsWith('/api/explain/'));
   if (overlaid && (text() ?? '').trim() !== '') {
-    const overlay = overlayPolicies(compiled.cluster, text()!, ctx.namespace);
-    if (!overlay.ok) return json({ ok: false, diagnostics: overlay.diagnostics.map(diagnosticView) }, 422);
-    compiled = overlay.compiled;
+    const edit = overlay(compiled.cluster, text()!, ctx.namespace);
+    if (!edit.ok) return json({ ok: false, diagnostics: diagnosticsView(edit.diagnostics) }, 422);
+    compiled = edit.compiled;
   }
   const reading = method === 'GET' || overlaid;
 
@@ -75,7 +126,12 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
   }
 
   if (reading && path.startsWith('/api/explain/')) {
-    const id = decodeURIComponent(path.slice('/api/explain/'.length));
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice('/api/explain/'.length));
+    } catch {
+      return problem(400, 'the endpoint in the path is not valid percent-encoding');
+    }
     const r = endpointOf(compiled, id);
     if ('error' in r) return problem(404, r.error);
     if (r.peer.kind !== 'endpoint') return problem(400, `"${id}" is an address outside the cluster, not an endpoint`);
@@ -96,10 +152,10 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
   if (method === 'POST' && path === '/api/preview') {
     const edit = text();
     if (edit === undefined) return problem(400, 'expected a JSON body {"text": "<NetworkPolicy YAML>"}');
-    const overlay = overlayPolicies(compiled.cluster, edit, ctx.namespace);
-    if (!overlay.ok) return json({ ok: false, diagnostics: overlay.diagnostics.map(diagnosticView) } satisfies PreviewView);
-    const diff = diffFlows(compiled, overlay.compiled);
-    const view: PreviewView = { ok: true, model: modelView(overlay.compiled, meta), replaced: overlay.replaced, added: overlay.added, ...diff };
+    const laid = overlay(compiled.cluster, edit, ctx.namespace);
+    if (!laid.ok) return json({ ok: false, diagnostics: diagnosticsView(laid.diagnostics) } satisfies PreviewView);
+    const diff = diffFlows(compiled, laid.compiled);
+    const view: PreviewView = { ok: true, model: modelView(laid.compiled, meta), replaced: laid.replaced, added: laid.added, ...diff };
     return json(view);
   }
 
@@ -107,9 +163,9 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
     let target = compiled;
     const edit = method === 'POST' ? text() : undefined;
     if (edit !== undefined && edit.trim() !== '') {
-      const overlay = overlayPolicies(compiled.cluster, edit, ctx.namespace);
-      if (!overlay.ok) return json({ ok: false, diagnostics: overlay.diagnostics.map(diagnosticView) }, 422);
-      target = overlay.compiled;
+      const laid = overlay(compiled.cluster, edit, ctx.namespace);
+      if (!laid.ok) return json({ ok: false, diagnostics: diagnosticsView(laid.diagnostics) }, 422);
+      target = laid.compiled;
     }
     return { status: 200, body: policiesYaml(target), contentType: 'application/yaml; charset=utf-8' };
   }
@@ -118,10 +174,29 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
     const lab = ctx.source.lab;
     if (!lab) return problem(404, 'not following a lab: start the UI with `podwall ui --lab`');
     if (method === 'GET' && path === '/api/lab/counters') return json({ counters: lab.counters() } satisfies CountersView);
-    // Probing opens thousands of real connections: a POST, so no cross-origin page can start it.
     if (method === 'POST' && path === '/api/lab/probe') {
-      const reports = await lab.probe();
-      return json(reports.map((r) => ({ ...r }) satisfies ProbeView));
+      let reports;
+      try {
+        reports = await lab.probe();
+      } catch (err) {
+        // The lab cannot be probed now (pods that cannot run, its daemon down): said, never a verdict.
+        const notReady = (err as { pods?: unknown }).pods;
+        return json({ error: (err as Error).message, ...(Array.isArray(notReady) ? { notReady } : {}) }, 503);
+      }
+      return json(
+        reports.map(
+          (r): ProbeView => ({
+            port: r.port,
+            protocol: r.protocol,
+            pods: r.pods,
+            allowed: r.allowed,
+            predicted: r.predicted,
+            differences: r.differences,
+            inconclusive: r.inconclusive,
+            notProbed: r.notProbed,
+          }),
+        ),
+      );
     }
   }
 

@@ -28,7 +28,11 @@ export interface LabHandle {
 }
 
 export interface LabAccess {
-  /** Probes every declared port; concurrent callers share one run. */
+  /**
+   * Probes every declared port in a run that starts after the call: callers while no run is under
+   * way start one; callers during a run share the one run that follows it (a run under way may
+   * have settled before what they ask about).
+   */
   probe(): Promise<ProbeReport[]>;
   counters(): Record<string, CounterValue>;
 }
@@ -53,8 +57,9 @@ export interface LabSourceOptions {
 
 /**
  * Follows a lab: reads its store every `intervalMs` and bumps the version when the cluster it
- * holds changed; reads the drop counters every `countersMs`. One probe runs at a time (a second
- * request while one runs shares its result). A failing read is retried at the next tick.
+ * holds changed, in the same step as the read, so a version always names the cluster read with it;
+ * reads the drop counters every `countersMs`. One probe runs at a time (see LabAccess.probe). A
+ * failing read is retried at the next tick.
  */
 export function labSource(lab: LabHandle, title: string, options: LabSourceOptions = {}): ClusterSource {
   const listeners = new Set<(event: SourceEvent) => void>();
@@ -66,6 +71,14 @@ export function labSource(lab: LabHandle, title: string, options: LabSourceOptio
   let counters: Record<string, CounterValue> = {};
   let countersText = '{}';
   let probing: Promise<ProbeReport[]> | undefined;
+  let queued: Promise<ProbeReport[]> | undefined;
+  const startProbe = (): Promise<ProbeReport[]> => {
+    const run = lab.probe().finally(() => {
+      if (probing === run) probing = undefined;
+    });
+    probing = run;
+    return run;
+  };
   let reading = false;
 
   const readCluster = (): void => {
@@ -113,8 +126,17 @@ export function labSource(lab: LabHandle, title: string, options: LabSourceOptio
     },
     lab: {
       probe() {
-        probing ??= lab.probe().finally(() => (probing = undefined));
-        return probing;
+        if (!probing) return startProbe();
+        queued ??= probing
+          .then(
+            () => undefined,
+            () => undefined,
+          )
+          .then(() => {
+            queued = undefined;
+            return probing ?? startProbe();
+          });
+        return queued;
       },
       counters: () => counters,
     },

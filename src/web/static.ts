@@ -32,7 +32,13 @@ export function serveStatic(dir: string | undefined, urlPath: string, res: Serve
     return;
   }
   const root = resolve(dir);
-  let path = decodeURIComponent(urlPath);
+  let path: string;
+  try {
+    path = decodeURIComponent(urlPath);
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('malformed percent-encoding in the path\n');
+    return;
+  }
   if (path.endsWith('/')) path += 'index.html';
   const file = resolve(root, normalize(`.${path}`));
   if (file !== root && !file.startsWith(root + sep)) {

@@ -7,17 +7,21 @@ export interface LabPanel {
   readonly root: HTMLElement;
   showProbe(reports: readonly ProbeView[] | undefined, running: boolean): void;
   showCounters(counters: CountersView['counters'] | undefined): void;
+  /** Why the last probe has no answer (the lab's pods cannot run, its daemon is down), or undefined. */
+  showProbeError(message: string | undefined): void;
 }
 
 export function createLabPanel(onProbe: () => void): LabPanel {
   const probeButton = h('button', { id: 'l-probe', onclick: onProbe }, 'Probe now');
   const probeOut = h('div', { class: 'probe' }, h('p', { class: 'muted' }, 'Not probed yet.'));
+  const probeError = h('p', { class: 'bad', id: 'l-error', role: 'alert', hidden: true });
   const countersOut = h('div', { class: 'counters' });
   const root = h(
     'div',
     { class: 'lab' },
     h('p', {}, 'The page follows the lab: pods and policies appear as they are applied. A probe opens real connections from every pod to every pod on every declared port and sets them beside the engine\'s prediction.'),
     probeButton,
+    probeError,
     probeOut,
     h('h3', {}, 'Drops (denied packets)'),
     countersOut,
@@ -31,12 +35,16 @@ export function createLabPanel(onProbe: () => void): LabPanel {
       const diffs = reports.flatMap((r) => r.differences.map((d) => `${d.from} → ${d.to} on ${r.port}/${r.protocol}`));
       const unsure = reports.flatMap((r) => (r.inconclusive ?? []).map((d) => `${d.from} → ${d.to} on ${r.port}/${r.protocol}: ${d.reason}`));
       probeOut.replaceChildren(
-        h('p', { class: diffs.length ? 'bad' : 'ok' }, diffs.length ? `${diffs.length} difference${diffs.length === 1 ? '' : 's'} between the kernel and the engine:` : `The kernel did exactly what the engine predicts on every cell probed (${reports.length} port${reports.length === 1 ? '' : 's'}).`),
+        h('p', { class: diffs.length ? 'bad' : 'ok' }, diffs.length ? `${diffs.length} difference${diffs.length === 1 ? '' : 's'} between the kernel and the engine:` : `The kernel did exactly what the engine predicts on every cell ${unsure.length ? 'a probe could decide' : 'probed'} (${reports.length} port${reports.length === 1 ? '' : 's'}).`),
         h('ul', {}, diffs.map((d) => h('li', {}, d))),
         ...(unsure.length > 0
           ? [h('p', { class: 'warn', id: 'l-unsure' }, `${unsure.length} cell${unsure.length === 1 ? '' : 's'} could not be probed (not a verdict either way):`), h('ul', {}, unsure.map((d) => h('li', {}, d)))]
           : []),
       );
+    },
+    showProbeError(message) {
+      probeError.hidden = message === undefined;
+      probeError.textContent = message ?? '';
     },
     showCounters(counters) {
       const rows = Object.entries(counters ?? {}).filter(([, v]) => v.packets > 0);

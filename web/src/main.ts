@@ -89,7 +89,14 @@ async function preview(text: string): Promise<void> {
     store.set({ model: store.state.base, edit: { text: '', opened: [], closed: [], replaced: [], added: [] } });
     return;
   }
-  const result = await api.preview(text);
+  let result;
+  try {
+    result = await api.preview(text);
+  } catch (err) {
+    // Refused by the server (too large, busy): said where the errors go, not swallowed.
+    if (token === previewToken) editor.showDiagnostics([{ message: (err as Error).message, text: (err as Error).message }]);
+    return;
+  }
   if (token !== previewToken) return;
   if (!result.ok) {
     editor.showDiagnostics(result.diagnostics);
@@ -104,17 +111,27 @@ async function preview(text: string): Promise<void> {
 const labPanel = createLabPanel(() => void probe());
 panels.lab.append(labPanel.root);
 let probing = false;
+let probeAgain = false;
+/** One probe at a time; one asked for meanwhile runs after it, since the running one may predate the change that asked. */
 async function probe(): Promise<void> {
-  if (probing) return;
+  if (probing) {
+    probeAgain = true;
+    return;
+  }
   probing = true;
   labPanel.showProbe(store.state.probe, true);
   try {
     store.set({ probe: await api.probe() });
+    labPanel.showProbeError(undefined);
   } catch (err) {
-    status.textContent = `probe failed: ${(err as Error).message}`;
+    labPanel.showProbeError(`probe failed: ${(err as Error).message}`);
   } finally {
     probing = false;
     labPanel.showProbe(store.state.probe, false);
+  }
+  if (probeAgain) {
+    probeAgain = false;
+    void probe();
   }
 }
 
@@ -324,7 +341,8 @@ async function start(): Promise<void> {
         if (version === store.state.base?.version) return;
         void loadBase();
         clearTimeout(probeTimer);
-        probeTimer = setTimeout(() => void probe(), 1500);
+        // The server's probe waits until the lab has caught up; this only merges a burst of changes into one probe.
+        probeTimer = setTimeout(() => void probe(), 300);
       },
       onCounters: () =>
         void api.counters().then((c) => {

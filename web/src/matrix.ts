@@ -18,6 +18,8 @@ export function renderMatrix(m: MatrixView, ports: readonly PortView[], declarin
   const keep = m.pods.map((id, i) => ({ id, i })).filter((p) => options.namespace === '' || p.id.startsWith(`${options.namespace}/`));
   const probeIndex = options.probe ? new Map(options.probe.pods.map((id, i) => [id, i])) : undefined;
   const unsure = new Map((options.probe?.inconclusive ?? []).map((c) => [`${c.from}|${c.to}`, c.reason]));
+  // A difference is what the probe reports (the kernel against the engine, for the lab as probed), never this grid (which may hold an edit) against the kernel.
+  const differences = new Set((options.probe?.differences ?? []).map((d) => `${d.from}|${d.to}`));
   const head = h('tr', {}, h('th', { class: 'corner', scope: 'col' }, 'from \\ to'), keep.map((p) => h('th', { scope: 'col', class: 'col' }, h('span', {}, short(p.id, options.namespace)))));
   const rows = keep.map((src) =>
     h(
@@ -33,8 +35,8 @@ export function renderMatrix(m: MatrixView, ports: readonly PortView[], declarin
           const pj = probeIndex.get(dst.id);
           probed = pi !== undefined && pj !== undefined ? options.probe.allowed[pi][pj] : null;
         }
-        const differs = probed !== undefined && probed !== null && probed !== allowed;
         const why = unsure.get(`${src.id}|${dst.id}`);
+        const differs = why === undefined && differences.has(`${src.id}|${dst.id}`);
         const glyph = allowed ? '✓' : '·';
         const probeGlyph = probed === undefined ? '' : why !== undefined ? ' ?' : probed === null ? ' –' : probed ? ' ✓' : ' ✗';
         const probedText = why !== undefined ? `, could not be probed (${why})` : probed === null ? ', not probed' : `, probed ${probed ? 'open' : 'blocked'}`;
@@ -45,7 +47,7 @@ export function renderMatrix(m: MatrixView, ports: readonly PortView[], declarin
           h(
             'button',
             {
-              class: `cell ${allowed ? 'allowed' : 'denied'}${listens ? '' : ' silent'}${differs ? ' differs' : ''}`,
+              class: `cell ${allowed ? 'allowed' : 'denied'}${listens ? '' : ' silent'}${differs ? ' differs' : ''}${why !== undefined ? ' inconclusive' : ''}`,
               title: label,
               'aria-label': label,
               'data-from': src.id,
