@@ -127,21 +127,37 @@ describe('coalescing runner', () => {
     assert.equal(rec.starts.length, 6, 'and nothing more runs until asked or the resync is due');
   });
 
-  test('requests during a backoff wait for it instead of retrying early', async () => {
+  test('a request during a backoff brings the retry forward, but never closer than the first retry interval to the failed run', async () => {
     const { rec, run } = recorder();
     rec.fail = true;
     const runner = new CoalescingRunner(run, { minIntervalMs: MIN, maxIntervalMs: MAX, retryMs: RETRY });
     runner.start(controller.signal);
     await tick(0);
     await tick(RETRY);
-    assert.equal(rec.starts.length, 2);
+    assert.equal(rec.starts.length, 2, 'two failures: the next retry is due 2 x retry later');
     for (let i = 0; i < 10; i++) {
       runner.request();
       await tick(MIN * 2);
     }
-    assert.equal(rec.starts.length, 2, 'no run before the backoff (2 x retry) is over');
-    await tick(2 * RETRY - 20 * MIN);
-    assert.deepEqual(rec.starts.slice(1), [1_000_000 + RETRY, 1_000_000 + 3 * RETRY]);
+    assert.equal(rec.starts.length, 2, 'a burst of requests does not make a failing sync run more often');
+    await tick(RETRY - 20 * MIN);
+    assert.deepEqual(rec.starts.slice(1), [1_000_000 + RETRY, 1_000_000 + 2 * RETRY], 'brought forward to one retry interval after the failed run');
+    await tick(4 * RETRY - 1);
+    assert.equal(rec.starts.length, 3, 'without requests, the backoff (4 x retry) holds');
+    await tick(1);
+    assert.deepEqual(rec.starts.slice(3), [1_000_000 + 6 * RETRY]);
+  });
+
+  test('a request does not postpone a run already due sooner', async () => {
+    const { rec, run } = recorder();
+    const runner = new CoalescingRunner(run, { minIntervalMs: MIN, maxIntervalMs: MAX, retryMs: RETRY });
+    runner.start(controller.signal);
+    await tick(0);
+    runner.request();
+    await tick(MIN / 2);
+    runner.request();
+    await tick(MIN / 2);
+    assert.deepEqual(rec.starts, [1_000_000, 1_000_000 + MIN]);
   });
 
   test('after the signal aborts, nothing runs, whatever is requested', async () => {

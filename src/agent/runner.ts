@@ -1,8 +1,10 @@
 // A coalescing runner for syncs. Guarantees: at most one run at a time; requests that arrive
 // while a run is going, or within `minIntervalMs` of the last run, are merged into one later run;
 // a run happens at least every `maxIntervalMs` (a full resync even without events); a failed run
-// is retried with exponential backoff up to `maxIntervalMs`, and requests during the backoff wait
-// for it. Stops when the signal aborts.
+// is retried with exponential backoff up to `maxIntervalMs`; a request during the backoff (a change
+// that may cure the failure) brings the retry forward, but never closer than `retryMs` to the
+// failed run, so a failing sync runs at most once per `retryMs` however many changes arrive.
+// Stops when the signal aborts.
 
 export interface RunnerOptions {
   readonly minIntervalMs: number;
@@ -15,6 +17,8 @@ export class CoalescingRunner {
   private pending = false;
   private running = false;
   private timer?: NodeJS.Timeout;
+  /** When the scheduled run is due (while `timer` is set). */
+  private due = 0;
   private lastRun = 0;
   private failures = 0;
   private stopped = false;
@@ -36,18 +40,23 @@ export class CoalescingRunner {
   request(): void {
     if (this.stopped) return;
     this.pending = true;
-    // A run under way, or a retry waiting out its backoff, takes this request with it.
-    if (this.running || this.failures > 0) return;
-    const wait = Math.max(0, this.lastRun + this.options.minIntervalMs - Date.now());
+    // A run under way takes this request with it.
+    if (this.running) return;
+    const gap = this.failures > 0 ? Math.max(this.options.minIntervalMs, this.options.retryMs) : this.options.minIntervalMs;
+    const wait = Math.max(0, this.lastRun + gap - Date.now());
+    // A run already due sooner takes it too.
+    if (this.timer && this.due <= Date.now() + wait) return;
     this.schedule(wait);
   }
 
   private schedule(ms: number): void {
     if (this.timer) clearTimeout(this.timer);
+    this.due = Date.now() + ms;
     this.timer = setTimeout(() => void this.tick(), ms);
   }
 
   private async tick(): Promise<void> {
+    this.timer = undefined;
     if (this.stopped || this.running) return;
     this.running = true;
     this.pending = false;
