@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
 
-export type StoredKind = 'Namespace' | 'Pod' | 'NetworkPolicy';
+export type StoredKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Service';
 
 export interface StoredObject {
   readonly kind: StoredKind;

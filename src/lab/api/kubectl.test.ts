@@ -1,7 +1,8 @@
 // The API server's answers as a real kubectl shows them, without a lab (no root): the duplicated
 // pod address of issue 13 (kubectl create -f with a status, kubectl patch --subresource=status),
-// READY and POD-SELECTOR columns, lists in chunks, and an oversized body. Skipped without kubectl
-// ($PODWALL_KUBECTL, else `kubectl` on PATH); --subresource needs kubectl 1.24 or later.
+// READY and POD-SELECTOR columns, lists in chunks, an oversized body, and Services (issue 8:
+// create, apply, get svc, expose, refusals, delete). Skipped without kubectl ($PODWALL_KUBECTL,
+// else `kubectl` on PATH); --subresource needs kubectl 1.24 or later.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -116,5 +117,117 @@ status:
     const r = await kubectl(['create', '-f', big]);
     assert.notEqual(r.code, 0);
     assert.match(r.err, /Error from server \(RequestEntityTooLarge\).*Request entity too large: limit is 524288/);
+  });
+
+  describe('Services', () => {
+    const webService = `apiVersion: v1
+kind: Service
+metadata:
+  name: web-np
+spec:
+  type: NodePort
+  selector:
+    role: web
+  ports:
+  - name: http
+    port: 80
+    targetPort: 8080
+    nodePort: 30080
+  - name: https
+    port: 443
+`;
+
+    test('kubectl create -f a NodePort Service (validated, no --validate=false); kubectl get svc shows its ClusterIP and node ports', async () => {
+      assert.match(await ok(['create', '-f', file('web-np.yaml', webService)]), /^service\/web-np created$/m);
+      const out = await ok(['get', 'svc']);
+      assert.match(out, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE$/m);
+      assert.match(out, /^web-np\s+NodePort\s+10\.96\.1\.1\s+<none>\s+80:30080\/TCP,443:30086\/TCP\s+\d+s$/m);
+      assert.match(await ok(['get', 'svc', 'web-np', '-o', 'wide']), /^web-np\s+NodePort\s+10\.96\.1\.1\s+<none>\s+80:30080\/TCP,443:30086\/TCP\s+\d+s\s+role=web$/m);
+    });
+
+    test('kubectl apply -f the same manifest changed: the ClusterIP and node ports stay', async () => {
+      const path = file('web-np.yaml', webService.replace('targetPort: 8080', 'targetPort: 9090'));
+      assert.match(await ok(['apply', '-f', path]), /^service\/web-np configured$/m);
+      assert.equal(await ok(['get', 'svc', 'web-np', '-o', 'jsonpath={.spec.clusterIP} {.spec.ports[*].nodePort} {.spec.ports[0].targetPort}']), '10.96.1.1 30080 30086 9090');
+      assert.match(await ok(['apply', '-f', path]), /^service\/web-np unchanged$/m);
+    });
+
+    test('kubectl expose pod web: a Service selecting the pod\'s labels on the given port', async () => {
+      assert.match(await ok(['expose', 'pod', 'web', '--port', '80', '--target-port', '8080', '--name', 'web']), /^service\/web exposed$/m);
+      const spec = JSON.parse(await ok(['get', 'svc', 'web', '-o', 'jsonpath={.spec}'])) as Manifest;
+      assert.deepEqual(spec.selector, { role: 'web' });
+      assert.deepEqual(spec.ports, [{ port: 80, protocol: 'TCP', targetPort: 8080 }]);
+      assert.equal(spec.clusterIP, '10.96.1.2');
+      // Without --port, kubectl takes the pod's container ports.
+      assert.match(await ok(['expose', 'pod', 'db', '--name', 'db', '--type', 'NodePort']), /^service\/db exposed$/m);
+      assert.match(await ok(['get', 'svc', 'db']), /^db\s+NodePort\s+10\.96\.1\.3\s+<none>\s+80:30087\/TCP\s/m);
+    });
+
+    test('kubectl expose of a kind the lab does not serve says so', async () => {
+      const r = await kubectl(['expose', 'deployment', 'web', '--port', '80']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.err, /the server doesn't have a resource type "deployment"/);
+    });
+
+    test('an invalid Service is refused with the apiserver\'s message', async () => {
+      const bad = file('bad-svc.yaml', `apiVersion: v1
+kind: Service
+metadata:
+  name: bad
+spec:
+  type: NodePort
+  ports:
+  - port: 80
+    protocol: ICMP
+    nodePort: 80
+`);
+      const r = await kubectl(['create', '-f', bad]);
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(
+        r.err,
+        /The Service "bad" is invalid: \n\* spec\.ports\[0\]\.protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP"\n\* spec\.ports\[0\]\.nodePort: Invalid value: 80: provided port is not in the valid range\. The range of valid ports is 30000-32767/,
+      );
+    });
+
+    test('a Service with a misspelt field is refused (strict field validation, kubectl\'s default)', async () => {
+      const typo = await kubectl(['create', '-f', file('typo-svc.yaml', webService.replace('name: web-np', 'name: typo').replace('targetPort: 8080', 'targetport: 8080'))]);
+      assert.notEqual(typo.code, 0, typo.out);
+      assert.match(typo.err, /strict decoding error: unknown field "spec\.ports\[0\]\.targetport"/);
+    });
+
+    test('a ClusterIP outside the service CIDR, or one another Service holds, is refused; so is a node port another Service holds', async () => {
+      const outside = await kubectl(['create', 'service', 'clusterip', 'far', '--tcp', '80:80', '--clusterip', '10.0.0.1']);
+      assert.notEqual(outside.code, 0, outside.out);
+      assert.match(outside.err, /Service "far" is invalid: spec\.clusterIPs: Invalid value: \["10\.0\.0\.1"\]: failed to allocate IP 10\.0\.0\.1: the provided IP \(10\.0\.0\.1\) is not in the valid range\. The range of valid IPs is 10\.96\.0\.0\/16/);
+      const taken = await kubectl(['create', 'service', 'clusterip', 'twin', '--tcp', '80:80', '--clusterip', '10.96.1.1']);
+      assert.match(taken.err, /Service "twin" is invalid: spec\.clusterIPs: Invalid value: \["10\.96\.1\.1"\]: failed to allocate IP 10\.96\.1\.1: provided IP is already allocated/);
+      const port = await kubectl(['create', 'service', 'nodeport', 'twin', '--tcp', '80:80', '--node-port', '30080']);
+      assert.match(port.err, /Service "twin" is invalid: spec\.ports\[0\]\.nodePort: Invalid value: 30080: provided port is already allocated/);
+      assert.doesNotMatch(await ok(['get', 'svc', '-o', 'name']), /far|twin/);
+    });
+
+    test('a ClusterIP may not change once set (kubectl patch)', async () => {
+      const r = await kubectl(['patch', 'svc', 'web', '--type=merge', '-p', '{"spec":{"clusterIP":"10.96.0.99","clusterIPs":["10.96.0.99"]}}']);
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(r.err, /The Service "web" is invalid: spec\.clusterIPs\[0\]: Invalid value: \["10\.96\.0\.99"\]: may not change once set/);
+    });
+
+    test('kubectl get all lists pods and Services (the discovery category all)', async () => {
+      const out = await ok(['get', 'all']);
+      assert.match(out, /^pod\/web\s/m);
+      assert.match(out, /^service\/web\s+ClusterIP\s+10\.96\.1\.2\s/m);
+    });
+
+    test('kubectl describe svc shows its families, addresses and policies', async () => {
+      const out = await ok(['describe', 'svc', 'web']);
+      for (const line of [/^IP Family Policy:\s+SingleStack$/m, /^IP Families:\s+IPv4$/m, /^IPs:\s+10\.96\.1\.2$/m, /^TargetPort:\s+8080\/TCP$/m, /^Internal Traffic Policy:\s+Cluster$/m]) assert.match(out, line);
+    });
+
+    test('kubectl delete svc frees its ClusterIP and node ports', async () => {
+      assert.match(await ok(['delete', 'svc', 'web-np', 'db']), /service "web-np" deleted\nservice "db" deleted/);
+      assert.match(await ok(['create', 'service', 'nodeport', 'again', '--tcp', '80:80', '--node-port', '30080']), /^service\/again created$/m);
+      assert.equal(await ok(['get', 'svc', 'again', '-o', 'jsonpath={.spec.clusterIP}']), '10.96.1.1');
+      assert.deepEqual((await ok(['get', 'svc', '-o', 'name'])).trim().split('\n'), ['service/again', 'service/web']);
+    });
   });
 });

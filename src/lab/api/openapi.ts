@@ -19,20 +19,33 @@ const DEF = {
   NetworkPolicyPeer: 'io.k8s.api.networking.v1.NetworkPolicyPeer',
   NetworkPolicyPort: 'io.k8s.api.networking.v1.NetworkPolicyPort',
   IPBlock: 'io.k8s.api.networking.v1.IPBlock',
+  Service: 'io.k8s.api.core.v1.Service',
+  ServiceSpec: 'io.k8s.api.core.v1.ServiceSpec',
+  ServicePort: 'io.k8s.api.core.v1.ServicePort',
+  ServiceStatus: 'io.k8s.api.core.v1.ServiceStatus',
+  SessionAffinityConfig: 'io.k8s.api.core.v1.SessionAffinityConfig',
+  ClientIPConfig: 'io.k8s.api.core.v1.ClientIPConfig',
+  LoadBalancerStatus: 'io.k8s.api.core.v1.LoadBalancerStatus',
+  LoadBalancerIngress: 'io.k8s.api.core.v1.LoadBalancerIngress',
+  PortStatus: 'io.k8s.api.core.v1.PortStatus',
+  Condition: 'io.k8s.apimachinery.pkg.apis.meta.v1.Condition',
 } as const;
 
 const str = { type: 'string' };
+const bool = { type: 'boolean' };
+const int32 = { type: 'integer', format: 'int32' };
 const strMap = { type: 'object', additionalProperties: { type: 'string' } };
-const arrayOf = (items: Schema): Schema => ({ type: 'array', items });
+const arrayOf = (items: Schema, extensions: Schema = {}): Schema => ({ type: 'array', items, ...extensions });
+const atomic = { 'x-kubernetes-list-type': 'atomic' };
 /** An object without declared properties: anything goes (kubectl does not validate inside). */
 const anything = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 
 function definitions(ref: (name: string) => Schema): Record<string, Schema> {
   const gvk = (r: Resource) => ({ 'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }] });
   const resource = (kind: string) => RESOURCES.find((r) => r.kind === kind)!;
-  const top = (kind: string, spec: Schema): Schema => ({
+  const top = (kind: string, spec: Schema, status: Schema = anything): Schema => ({
     type: 'object',
-    properties: { apiVersion: str, kind: str, metadata: ref(DEF.ObjectMeta), spec, status: anything },
+    properties: { apiVersion: str, kind: str, metadata: ref(DEF.ObjectMeta), spec, status },
     ...gvk(resource(kind)),
   });
   return {
@@ -83,6 +96,60 @@ function definitions(ref: (name: string) => Schema): Record<string, Schema> {
     },
     [DEF.NetworkPolicyPort]: { type: 'object', properties: { protocol: str, port: ref(DEF.IntOrString), endPort: { type: 'integer', format: 'int32' } } },
     [DEF.IPBlock]: { type: 'object', required: ['cidr'], properties: { cidr: str, except: arrayOf(str) } },
+    [DEF.Service]: top('Service', ref(DEF.ServiceSpec), ref(DEF.ServiceStatus)),
+    [DEF.ServiceSpec]: {
+      type: 'object',
+      properties: {
+        // Strategic merge patches merge ports by port number, as the Go type's patch tags say.
+        ports: arrayOf(ref(DEF.ServicePort), {
+          'x-kubernetes-list-map-keys': ['port', 'protocol'],
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-patch-merge-key': 'port',
+          'x-kubernetes-patch-strategy': 'merge',
+        }),
+        selector: { ...strMap, 'x-kubernetes-map-type': 'atomic' },
+        clusterIP: str,
+        clusterIPs: arrayOf(str, atomic),
+        type: str,
+        externalIPs: arrayOf(str, atomic),
+        sessionAffinity: str,
+        loadBalancerIP: str,
+        loadBalancerSourceRanges: arrayOf(str, atomic),
+        externalName: str,
+        externalTrafficPolicy: str,
+        healthCheckNodePort: int32,
+        publishNotReadyAddresses: bool,
+        sessionAffinityConfig: ref(DEF.SessionAffinityConfig),
+        ipFamilies: arrayOf(str, atomic),
+        ipFamilyPolicy: str,
+        allocateLoadBalancerNodePorts: bool,
+        loadBalancerClass: str,
+        internalTrafficPolicy: str,
+        trafficDistribution: str,
+      },
+    },
+    [DEF.ServicePort]: {
+      type: 'object',
+      required: ['port'],
+      properties: { name: str, protocol: str, appProtocol: str, port: int32, targetPort: ref(DEF.IntOrString), nodePort: int32 },
+    },
+    [DEF.SessionAffinityConfig]: { type: 'object', properties: { clientIP: ref(DEF.ClientIPConfig) } },
+    [DEF.ClientIPConfig]: { type: 'object', properties: { timeoutSeconds: int32 } },
+    [DEF.ServiceStatus]: {
+      type: 'object',
+      properties: {
+        loadBalancer: ref(DEF.LoadBalancerStatus),
+        conditions: arrayOf(ref(DEF.Condition), { 'x-kubernetes-list-map-keys': ['type'], 'x-kubernetes-list-type': 'map', 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-patch-strategy': 'merge' }),
+      },
+    },
+    [DEF.LoadBalancerStatus]: { type: 'object', properties: { ingress: arrayOf(ref(DEF.LoadBalancerIngress), atomic) } },
+    [DEF.LoadBalancerIngress]: { type: 'object', properties: { ip: str, hostname: str, ipMode: str, ports: arrayOf(ref(DEF.PortStatus), atomic) } },
+    [DEF.PortStatus]: { type: 'object', required: ['port', 'protocol'], properties: { port: int32, protocol: str, error: str } },
+    [DEF.Condition]: {
+      type: 'object',
+      required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+      properties: { type: str, status: str, observedGeneration: { type: 'integer', format: 'int64' }, lastTransitionTime: { type: 'string', format: 'date-time' }, reason: str, message: str },
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // The three patch types kubectl sends: JSON merge patch (RFC 7386), JSON patch (RFC 6902, by
 // fast-json-patch), and strategic merge patch (apimachinery's strategicpatch), whose list merge keys
-// come from the Go types of the objects the lab serves (core/v1 Pod and Namespace, meta/v1 ObjectMeta).
+// come from the Go types of the objects the lab serves (core/v1 Pod, Service and Namespace, meta/v1 ObjectMeta).
 import jsonpatch from 'fast-json-patch';
 
 type Json = unknown;
@@ -145,6 +145,8 @@ const MERGE_KEYS: Readonly<Record<string, string>> = {
   'spec.topologySpreadConstraints': 'topologyKey',
   'spec.resourceClaims': 'name',
   'spec.schedulingGates': 'name',
+  // ServiceSpec.ports: patchMergeKey "port" (two protocols on one port number merge as one item, as upstream's do).
+  'spec.ports': 'port',
   'status.conditions': 'type',
   'status.podIPs': 'ip',
   'status.hostIPs': 'ip',

@@ -18,6 +18,7 @@ import {
 import type { LabStore, StoredObject } from '../store.js';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { apiVersionOf, qualifiedName, type Resource } from './resources.js';
+import { AllocationFailure, prepareServiceUpdate, ServiceAllocator, validateServiceUpdate } from './services.js';
 import { MAX_OBJECT_BYTES, shapeProblem } from './shape.js';
 
 export interface StatusCause {
@@ -105,8 +106,25 @@ function deleteAt(obj: Manifest, path: readonly (string | number)[]): void {
   if (cur !== null && typeof cur === 'object') delete (cur as Record<string | number, unknown>)[path[path.length - 1]];
 }
 
+export interface RegistryOptions {
+  /** The range ClusterIPs are allocated from (the apiserver's --service-cluster-ip-range). */
+  readonly serviceCIDR?: string;
+}
+
+/** Kinds whose status a create drops (their strategies' PrepareForCreate). */
+const STATUS_RESET_ON_CREATE: ReadonlySet<string> = new Set(['Pod', 'Service']);
+/** Kinds whose main resource never changes their status (their strategies' PrepareForUpdate). */
+const STATUS_KEPT_ON_UPDATE: ReadonlySet<string> = new Set(['Pod', 'Namespace', 'Service']);
+
 export class Registry {
-  constructor(readonly store: LabStore) {}
+  private readonly services: ServiceAllocator;
+
+  constructor(
+    readonly store: LabStore,
+    options: RegistryOptions = {},
+  ) {
+    this.services = new ServiceAllocator(options.serviceCIDR);
+  }
 
   private notFound(r: Resource, name: string): ApiError {
     return new ApiError(404, 'NotFound', `${qualifiedName(r)} "${name}" not found`, { name, group: r.group, kind: r.plural });
@@ -219,8 +237,8 @@ export class Registry {
 
   create(r: Resource, namespace: string, body: unknown, fieldValidation: FieldValidation): Written {
     // podStrategy.PrepareForCreate: a new pod's status is the server's, whatever the client sent;
-    // only the lab's pod runner gives a pod its addresses.
-    const input = r.kind === 'Pod' && isObject(body) ? withoutStatus(body) : body;
+    // only the lab's pod runner gives a pod its addresses. A new Service has no load balancer yet.
+    const input = STATUS_RESET_ON_CREATE.has(r.kind) && isObject(body) ? withoutStatus(body) : body;
     const admitted = this.admit(r, namespace, input, fieldValidation);
     const m = meta(admitted.object);
     const name = String(m.name);
@@ -234,6 +252,10 @@ export class Registry {
       }
       if (r.kind === 'Namespace') admitted.object.status = { phase: 'Active' };
       if (r.kind === 'Pod') admitted.object.status = { phase: 'Pending' };
+      if (r.kind === 'Service') {
+        admitted.object.status = { loadBalancer: {} };
+        this.allocateService(r, name, admitted.object);
+      }
       const stored = this.store.put(r.kind, r.namespaced ? namespace : '', name, admitted.object)!;
       return { object: this.present(r, stored), warnings: admitted.warnings };
     });
@@ -262,15 +284,43 @@ export class Registry {
     } else {
       // podStrategy.PrepareForUpdate: the main resource never changes status, whatever the client sent.
       next = { ...body };
-      if (r.kind === 'Pod' || r.kind === 'Namespace') next.status = existing.manifest.status;
+      if (STATUS_KEPT_ON_UPDATE.has(r.kind)) next.status = existing.manifest.status;
       if (r.kind === 'Pod') next.spec = this.keepNodeName(r, name, existing.manifest, next);
+      if (r.kind === 'Service') next = prepareServiceUpdate(next, existing.manifest);
     }
     const admitted = this.admit(r, namespace, next, fieldValidation, name);
+    if (r.kind === 'Service' && subresource !== 'status') {
+      const errors = validateServiceUpdate(admitted.object, existing.manifest);
+      if (errors.length > 0) throw this.invalid(r, name, errors);
+    }
     // A body is capped, but update after update (patches, a PUT that keeps the status) could grow an object without end.
     const bytes = Buffer.byteLength(JSON.stringify(admitted.object));
     if (bytes > MAX_OBJECT_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: the object would be ${bytes} bytes, limit is ${MAX_OBJECT_BYTES}`);
-    const stored = this.store.put(r.kind, key, name, admitted.object);
-    return { object: this.present(r, stored ?? existing), warnings: admitted.warnings };
+    return this.store.transaction(() => {
+      if (r.kind === 'Service' && subresource !== 'status') this.allocateService(r, name, admitted.object, existing.manifest);
+      const stored = this.store.put(r.kind, key, name, admitted.object);
+      return { object: this.present(r, stored ?? existing), warnings: admitted.warnings };
+    });
+  }
+
+  /**
+   * ClusterIPs and node ports for a Service being written, against every other stored Service;
+   * called inside the write's transaction, so two writes never take the same address.
+   */
+  private allocateService(r: Resource, name: string, object: Manifest, old?: Manifest): void {
+    const namespace = String(meta(object).namespace ?? '');
+    const others = this.store
+      .list('Service')
+      .filter((o) => !(o.namespace === namespace && o.name === name))
+      .map((o) => o.manifest);
+    let errors: FieldError[];
+    try {
+      errors = this.services.allocate(object, others, old);
+    } catch (err) {
+      if (err instanceof AllocationFailure) throw new ApiError(500, 'InternalError', `Internal error occurred: ${err.message}`, { causes: [{ reason: '', message: err.message }] });
+      throw err;
+    }
+    if (errors.length > 0) throw this.invalid(r, name, errors);
   }
 
   /**
@@ -355,7 +405,7 @@ export class Registry {
       const existing = this.store.get(r.kind, key, name);
       if (!existing) throw this.notFound(r, name);
       if (r.kind === 'Namespace') {
-        for (const o of [...this.store.list('Pod', name), ...this.store.list('NetworkPolicy', name)]) this.store.remove(o.kind, o.namespace, o.name);
+        for (const kind of ['Pod', 'NetworkPolicy', 'Service'] as const) for (const o of this.store.list(kind, name)) this.store.remove(o.kind, o.namespace, o.name);
       }
       const removed = this.store.remove(r.kind, key, name)!;
       const out = this.present(r, removed);

@@ -77,3 +77,45 @@ describe('the NetworkPolicy table', () => {
     });
   }
 });
+
+describe('the Service table', () => {
+  const svc = (spec: Manifest, status: Manifest = {}): Manifest => ({ metadata: { name: 'web', creationTimestamp: new Date().toISOString() }, spec, status });
+  const tcp80 = [{ port: 80, protocol: 'TCP', targetPort: 80 }];
+  // printService and getServiceExternalIP in pkg/printers/internalversion, rendered wide as the apiserver renders.
+  const cases: { name: string; service: Manifest; cells: unknown[] }[] = [
+    {
+      name: 'ClusterIP: its first ClusterIP, no external address, ports as port/protocol',
+      service: svc({ type: 'ClusterIP', clusterIPs: ['10.96.1.1'], ports: tcp80, selector: { app: 'web', tier: 'front' } }),
+      cells: ['ClusterIP', '10.96.1.1', '<none>', '80/TCP', 'app=web,tier=front'],
+    },
+    {
+      name: 'NodePort: port:nodePort/protocol, externalIPs shown',
+      service: svc({ type: 'NodePort', clusterIPs: ['10.96.1.2'], externalIPs: ['192.0.2.9'], ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }, { port: 53, nodePort: 30053, protocol: 'UDP' }] }),
+      cells: ['NodePort', '10.96.1.2', '192.0.2.9', '80:30080/TCP,53:30053/UDP', '<none>'],
+    },
+    {
+      name: 'LoadBalancer without an ingress address is <pending>',
+      service: svc({ type: 'LoadBalancer', clusterIPs: ['10.96.1.3'], ports: [{ port: 443, nodePort: 30443, protocol: 'TCP' }] }, { loadBalancer: {} }),
+      cells: ['LoadBalancer', '10.96.1.3', '<pending>', '443:30443/TCP', '<none>'],
+    },
+    {
+      name: 'LoadBalancer: ingress IPs and hostnames sorted, then externalIPs',
+      service: svc({ type: 'LoadBalancer', clusterIPs: ['10.96.1.4'], externalIPs: ['192.0.2.1'], ports: tcp80 }, { loadBalancer: { ingress: [{ ip: '203.0.113.9' }, { hostname: 'lb.example.com' }] } }),
+      cells: ['LoadBalancer', '10.96.1.4', '203.0.113.9,lb.example.com,192.0.2.1', '80/TCP', '<none>'],
+    },
+    {
+      name: 'ExternalName: no ClusterIP, the external name, no ports',
+      service: svc({ type: 'ExternalName', externalName: 'db.example.com' }),
+      cells: ['ExternalName', '<none>', 'db.example.com', '<none>', '<none>'],
+    },
+    { name: 'headless: CLUSTER-IP None', service: svc({ type: 'ClusterIP', clusterIPs: ['None'], ports: tcp80, selector: { app: 'db' } }), cells: ['ClusterIP', 'None', '<none>', '80/TCP', 'app=db'] },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const [name, type, clusterIP, externalIP, ports, ageCell, selector] = tableCells(resource('Service'), c.service);
+      assert.equal(name, 'web');
+      assert.match(String(ageCell), /^\d+s$/);
+      assert.deepEqual([type, clusterIP, externalIP, ports, selector], c.cells);
+    });
+  }
+});

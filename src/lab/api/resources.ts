@@ -13,13 +13,17 @@ export interface Resource {
   readonly shortNames: readonly string[];
   /** Field selectors this resource supports besides metadata.name and metadata.namespace. */
   readonly fields: readonly string[];
+  /** Discovery categories: `kubectl get all` lists the resources in `all`. */
+  readonly categories?: readonly string[];
 }
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
 
 export const RESOURCES: readonly Resource[] = [
   { kind: 'Namespace', plural: 'namespaces', singular: 'namespace', group: '', version: 'v1', namespaced: false, shortNames: ['ns'], fields: ['status.phase'] },
-  { kind: 'Pod', plural: 'pods', singular: 'pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], fields: ['spec.nodeName', 'status.phase', 'status.podIP'] },
+  { kind: 'Pod', plural: 'pods', singular: 'pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], fields: ['spec.nodeName', 'status.phase', 'status.podIP'], categories: ['all'] },
+  // service.SelectableFields: spec.clusterIP (kube-proxy's `spec.clusterIP!=None`) and spec.type.
+  { kind: 'Service', plural: 'services', singular: 'service', group: '', version: 'v1', namespaced: true, shortNames: ['svc'], fields: ['spec.clusterIP', 'spec.type'], categories: ['all'] },
   {
     kind: 'NetworkPolicy',
     plural: 'networkpolicies',
@@ -79,6 +83,48 @@ function podReadiness(m: Manifest): { ready: string; restarts: number } {
   return { ready: `${ready}/${total}`, restarts };
 }
 
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
+
+interface ServiceFields {
+  readonly type?: string;
+  readonly clusterIPs?: unknown;
+  readonly externalIPs?: unknown;
+  readonly externalName?: string;
+  readonly selector?: Record<string, string>;
+  readonly ports?: { port?: number; nodePort?: number; protocol?: string }[];
+}
+
+/** getServiceExternalIP: what EXTERNAL-IP shows per type (the server renders wide, so nothing is cut short). */
+function serviceExternalIP(spec: ServiceFields, status: Manifest): string {
+  const external = strings(spec.externalIPs);
+  switch (spec.type ?? 'ClusterIP') {
+    case 'ClusterIP':
+    case 'NodePort':
+      return external.length > 0 ? external.join(',') : '<none>';
+    case 'LoadBalancer': {
+      const ingress = (((status.loadBalancer ?? {}) as { ingress?: { ip?: string; hostname?: string }[] }).ingress ?? []).map((i) => i?.ip || i?.hostname || '').filter((a) => a !== '');
+      const lb = [...new Set(ingress)].sort();
+      const all = [...lb, ...external];
+      return all.length > 0 ? all.join(',') : '<pending>';
+    }
+    case 'ExternalName':
+      return spec.externalName ?? '';
+  }
+  return '<unknown>';
+}
+
+/** makePortString: `80:30080/TCP,443/TCP`. */
+function servicePorts(spec: ServiceFields): string {
+  const ports = (Array.isArray(spec.ports) ? spec.ports : []).map((p) => (p?.nodePort ? `${p.port}:${p.nodePort}/${p.protocol}` : `${p?.port}/${p?.protocol}`));
+  return ports.length > 0 ? ports.join(',') : '<none>';
+}
+
+/** labels.FormatLabels: `k=v` sorted by key, `<none>` when empty. */
+function formatLabels(labels: Record<string, string> | undefined): string {
+  const keys = Object.keys(labels ?? {}).sort();
+  return keys.length > 0 ? keys.map((k) => `${k}=${labels![k]}`).join(',') : '<none>';
+}
+
 export interface Column {
   readonly name: string;
   readonly type: 'string' | 'integer';
@@ -98,6 +144,8 @@ export function tableColumns(r: Resource): Column[] {
       return [col('Name', 0, 'name'), col('Pod-Selector'), col('Age')];
     case 'Namespace':
       return [col('Name', 0, 'name'), col('Status'), col('Age')];
+    case 'Service':
+      return [col('Name', 0, 'name'), col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), col('Age'), col('Selector', 1)];
   }
 }
 
@@ -114,5 +162,10 @@ export function tableCells(r: Resource, m: Manifest): unknown[] {
       return [md.name, podSelectorText(m), age(created)];
     case 'Namespace':
       return [md.name, ((m.status ?? {}) as { phase?: string }).phase ?? 'Active', age(created)];
+    case 'Service': {
+      const spec = (m.spec ?? {}) as ServiceFields;
+      const clusterIP = strings(spec.clusterIPs)[0] ?? '<none>';
+      return [md.name, spec.type ?? 'ClusterIP', clusterIP, serviceExternalIP(spec, (m.status ?? {}) as Manifest), servicePorts(spec), age(created), formatLabels(spec.selector)];
+    }
   }
 }

@@ -1,6 +1,6 @@
 // The lab's Kubernetes API server: HTTPS on loopback, bearer-token authentication, discovery,
-// OpenAPI, and the REST verbs (with watch) for Namespaces, Pods and NetworkPolicies over the lab
-// store, so that plain kubectl and @kubernetes/client-node work against the lab.
+// OpenAPI, and the REST verbs (with watch) for Namespaces, Pods, Services and NetworkPolicies over
+// the lab store, so that plain kubectl and @kubernetes/client-node work against the lab.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -22,6 +22,8 @@ export interface ApiServerOptions {
   readonly port?: number;
   /** How long a request naming a resourceVersion the store has not reached waits for it (ms). */
   readonly resourceVersionWaitMs?: number;
+  /** The range Services' ClusterIPs are allocated from; default 10.96.0.0/16 (DEFAULT_SERVICE_CIDR). */
+  readonly serviceCIDR?: string;
 }
 
 export const SERVER_VERSION = { major: '1', minor: '31', gitVersion: 'v1.31.0-podwall', gitCommit: 'podwall', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'n/a', compiler: 'podwall', platform: 'linux/amd64' };
@@ -106,7 +108,7 @@ function discovery(host: string): Record<string, unknown> {
     apiVersion: 'v1',
     groupVersion: gv,
     resources: RESOURCES.filter((r) => apiVersionOf(r) === gv).flatMap((r) => [
-      { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: [...VERBS], shortNames: [...r.shortNames] },
+      { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: [...VERBS], shortNames: [...r.shortNames], ...(r.categories ? { categories: [...r.categories] } : {}) },
       ...(r.kind === 'NetworkPolicy' ? [] : [{ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }]),
     ]),
   });
@@ -130,7 +132,7 @@ export class LabApiServer {
   private readonly openapiHash: string;
 
   constructor(private readonly options: ApiServerOptions) {
-    this.registry = new Registry(options.store);
+    this.registry = new Registry(options.store, { serviceCIDR: options.serviceCIDR });
     this.openapiHash = createHash('sha256').update(JSON.stringify(openAPIv2())).digest('hex').slice(0, 16);
   }
 
