@@ -43,7 +43,10 @@ export function leftovers(name: string, table: string, stateDir: string): string
     const link = line.split(': ')[1]?.split('@')[0] ?? '';
     if (link.startsWith(prefix)) out.push(`link ${link}`);
   }
-  if (run(['nft', 'list', 'tables']).split('\n').some((l) => l.trim() === `table inet ${table}`)) out.push(`nft table inet ${table}`);
+  const tables = run(['nft', 'list', 'tables']).split('\n').map((l) => l.trim());
+  const servicesTable = name === 'lab' ? 'podwall-services' : `podwall-svc-${name}`;
+  for (const t of [table, servicesTable]) if (tables.includes(`table inet ${t}`)) out.push(`nft table inet ${t}`);
+  for (const dir of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) if (dir.startsWith(prefix)) out.push(`/etc/netns/${dir}`);
   for (const entry of existsSync('/proc') ? readdirSync('/proc') : []) {
     if (!/^[0-9]+$/.test(entry)) continue;
     try {
@@ -131,4 +134,15 @@ export function describeDifferences(reports: readonly ProbeReport[], cluster: Cl
     head(listTable(table), 250),
   ];
   return lines.join('\n');
+}
+
+/**
+ * Probed cells between the given pods only: every lab also runs the cluster DNS
+ * (kube-system/coredns) and probes from the host outside the cluster, which add rows of their own.
+ */
+export function probedAmong(r: Pick<ProbeReport, 'pods' | 'allowed'>, ids: readonly string[]): number {
+  const keep = new Set(ids);
+  let n = 0;
+  r.pods.forEach((from, i) => r.pods.forEach((to, j) => (keep.has(from) && keep.has(to) && r.allowed[i][j] !== null ? n++ : undefined)));
+  return n;
 }

@@ -1,5 +1,5 @@
 // `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
-import { Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport } from '../lab/index.js';
+import { Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport, type ServiceProbeReport } from '../lab/index.js';
 import { clusterFromObjects, formatLabelSelector } from '../model/index.js';
 import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
@@ -194,14 +194,57 @@ export function runLabKubeconfig(options: LabCommonOptions, io: Output): number 
   }
 }
 
-export async function runLabProbe(options: LabCommonOptions & { port?: string; protocol?: string; output?: string; timeout?: string }, io: Output): Promise<number> {
+/** Service ports as columns, sources as rows, with the same marks as the pod grids. */
+export function renderServiceProbeText(r: ServiceProbeReport, color: boolean): string {
+  const p = paint(color);
+  const width = String(r.columns.length).length;
+  const nameWidth = Math.max(9, ...r.sources.map((s) => s.length));
+  const unsure = new Set(r.inconclusive.map((c) => `${c.from} ${c.to}`));
+  const cell = (i: number, j: number): string => {
+    const got = r.allowed[i][j];
+    if (got === null) return unsure.has(`${r.sources[i]} ${r.columns[j].id}`) ? p.bad('~') : p.dim('-');
+    if (got !== r.predicted[i][j]) return p.bad(got ? '!' : '?');
+    return got ? p.ok('✓') : p.dim('·');
+  };
+  const lines = [
+    `${p.bold('Services')}  probed through each Service's address (from outside: a node address and the node port): ✓ connected, · refused, - not probed; ! connected but predicted denied, ? refused but predicted allowed`,
+    ...r.columns.map((c, j) => `  ${String(j + 1).padStart(width)} ${c.id}${c.nodePort !== undefined ? ` (node port ${c.nodePort})` : ''}`),
+    `${'from \\ to'.padEnd(nameWidth)}  ${r.columns.map((_, j) => String(j + 1).padStart(width)).join(' ')}`,
+    ...r.sources.map((s, i) => `${s.padEnd(nameWidth)}  ${r.columns.map((_, j) => ' '.repeat(width - 1) + cell(i, j)).join(' ')}`),
+  ];
+  const probed = r.allowed.flat().filter((c) => c !== null).length;
+  lines.push(r.differences.length === 0 ? p.ok(`kernel = engine on all ${probed} probed cells`) : p.bad(`${r.differences.length} of ${probed} probed cells differ from the engine`));
+  for (const d of r.differences) lines.push(`  ${d.from} -> ${d.to}`);
+  if (r.inconclusive.length > 0) {
+    lines.push(p.bad(`${r.inconclusive.length} cell${r.inconclusive.length === 1 ? '' : 's'} could not be probed (not a verdict either way):`));
+    for (const c of r.inconclusive.slice(0, 20)) lines.push(`  ${c.from} -> ${c.to}: ${c.reason}`);
+  }
+  if (r.notProbed.length > 0) lines.push(p.dim(`  not probed: ${r.notProbed.join('; ')}`));
+  return lines.join('\n');
+}
+
+export async function runLabProbe(
+  options: LabCommonOptions & { port?: string; protocol?: string; output?: string; timeout?: string; services?: boolean },
+  io: Output,
+): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
   const port = parsePort(options.port);
   const protocol = parseProtocol(options.protocol);
   const timeout = options.timeout === undefined ? 1 : Number(options.timeout);
   if (!(timeout > 0 && timeout <= 30)) throw new UsageError(`--timeout: "${options.timeout}" is not a number of seconds (0-30]`);
+  if (options.services && (port !== undefined || protocol !== undefined)) throw new UsageError('--services probes every Service port: give no --port or --protocol with it');
   const lab = Lab.open(options.name, options.stateDir);
   try {
+    if (options.services) {
+      const r = await lab.probeServices(timeout);
+      io.out(format === 'json' ? JSON.stringify(r) : r.columns.length === 0 ? 'no Service with a cluster address: nothing to probe' : renderServiceProbeText(r, io.color));
+      if (r.differences.length > 0) return 1;
+      if (r.inconclusive.length > 0) {
+        io.err('error: some cells could not be probed (nothing listening, or no answer after retries): not a verdict either way');
+        return 3;
+      }
+      return 0;
+    }
     const ports = port !== undefined ? [{ port, protocol: protocol ?? 'TCP' }] : undefined;
     let reports = await lab.probe(ports, timeout);
     if (port === undefined && protocol) reports = reports.filter((r) => r.protocol === protocol);

@@ -90,6 +90,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--port <n>', 'one port (default: every declared port)')
     .option('--protocol <p>', 'TCP or UDP')
     .option('--timeout <seconds>', 'how long a probe waits', '1')
+    .option('--services', 'probe every Service port (at its ClusterIP; NodePorts from the outside host) instead of every pod port')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (opts) => setExit(await (await labCommands()).runLabProbe(opts, io)));
   labOptions(lab.command('counters').description('denied connections per pod and direction'))
@@ -117,6 +118,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--table <name>', 'the nftables table the agent owns (inet family)', 'podwall')
     .option('--health-address <host:port>', 'where /healthz, /readyz and /metrics listen', '127.0.0.1:9743')
     .option('--node-address <ip...>', 'addresses of this node, whose connections to pods are never judged')
+    .option('--page-size <n>', 'items per list page (limit); continue tokens fetch the rest', '500')
     .option('--log', 'log denied packets (rate-limited, prefix names the pod)')
     .action(async (opts) => {
       const { runAgent } = await import('./agent.js');

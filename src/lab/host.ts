@@ -57,6 +57,11 @@ export function writeSysctl(key: string, value: string): void {
 export const LAB_SYSCTLS: readonly (readonly [string, string])[] = [
   ['net.ipv4.ip_forward', '1'],
   ['net.ipv4.conf.all.send_redirects', '0'],
+  // With br_netfilter on, a Service connection DNATed to a pod on the same bridge is switched at
+  // layer 2 instead of routed (bridged DNAT), and the bridge's isolated ports drop it. The lab routes
+  // every packet, so bridged frames need no trip through the IP hooks (set only where the module is loaded).
+  ['net.bridge.bridge-nf-call-iptables', '0'],
+  ['net.bridge.bridge-nf-call-ip6tables', '0'],
 ];
 
 export const LAB_SYSCTLS_IPV6: readonly (readonly [string, string])[] = [['net.ipv6.conf.all.forwarding', '1']];

@@ -17,7 +17,8 @@ export {
 } from './lab.js';
 export { LabPrerequisiteError } from './host.js';
 export { DEFAULT_LAB } from './names.js';
-export type { ProbeReport } from './probe.js';
+export type { ProbeReport, ServiceProbeReport, ServiceColumn } from './probe.js';
+export { OUTSIDE } from './probe.js';
 export { LabApiServer } from './api/server.js';
 export { labCredentials, writeKubeconfig, kubeconfigPath, type Credentials } from './api/credentials.js';
 export { LabStore } from './store.js';

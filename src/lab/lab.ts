@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteTable, exec, readCounters, tableExists, type CounterValue, type RulesetStats } from '../dataplane/index.js';
+import { compileServices, deleteTable, exec, readCounters, RulesetApplier, tableExists, type CounterValue, type RulesetStats } from '../dataplane/index.js';
 import { compileCluster, declaredPorts, type PortProtocol } from '../engine/index.js';
 import {
   cidrContains,
@@ -27,9 +27,10 @@ import { kubeconfigPath, labCredentials, writeKubeconfig, type Credentials } fro
 import { LabApiServer } from './api/server.js';
 import { applySysctls, bridgeSysctls, checkPrerequisites, LAB_SYSCTLS, overlappingRoutes, restoreSysctls, withHostLock } from './host.js';
 import { checkLabName, DEFAULT_LAB, labNames, type LabNames } from './names.js';
-import { addIPv6Gateway, createBridge, createOutside, createPods, deleteLabObjects, deletePods, findLabObjects, outsideNetns, routeServiceCIDR, type OutsideHost } from './network.js';
+import { addIPv6Gateway, createBridge, createOutside, createPods, deleteLabObjects, deletePods, findLabObjects, outsideNetns, resolvConf, routeServiceCIDR, writeResolvConfs, type OutsideHost } from './network.js';
+import { dnsAddress, dnsManifests, dnsRecords, serviceFrontends, serviceManifest } from './services.js';
 import { OWNER_ANNOTATION, podManifest, podsForEndpoint } from './pods.js';
-import { probeMatrix, type ProbeReport } from './probe.js';
+import { probeMatrix, probeServices, type ProbeReport, type ServiceProbeReport } from './probe.js';
 import { inParallel } from './parallel.js';
 import { commandLine, flagValue, isRunning, processRecord, stopProcess, type ProcessRecord } from './process.js';
 import { PodRunner } from './runner.js';
@@ -117,7 +118,7 @@ export interface Convergence {
   readonly notReady: readonly { readonly pod: string; readonly reason: string }[];
 }
 
-const COLLECTIONS = { Namespace: '/api/v1/namespaces', Pod: '/api/v1/pods', NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies' } as const;
+const COLLECTIONS = { Namespace: '/api/v1/namespaces', Pod: '/api/v1/pods', NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies', Service: '/api/v1/services' } as const;
 
 /** Running totals of the agent's syncs, so a command can tell what its change did. */
 interface SyncTotals {
@@ -273,6 +274,7 @@ export class Lab {
     });
     try {
       await lab.startDaemon();
+      await lab.startClusterDNS();
       const report = await lab.apply(input);
       return { lab, report, resumed: false };
     } catch (err) {
@@ -303,9 +305,11 @@ export class Lab {
       removed = true;
     }
     await withHostLock(runDir(), async () => {
-      if (await tableExists(names.table)) {
-        await deleteTable(names.table);
-        removed = true;
+      for (const table of [names.table, names.servicesTable]) {
+        if (await tableExists(table)) {
+          await deleteTable(table);
+          removed = true;
+        }
       }
       const leftovers = await findLabObjects(names);
       if (leftovers.netns.length + leftovers.links.length > 0) {
@@ -332,6 +336,13 @@ export class Lab {
   daemon(): LabDaemonState | undefined {
     const state = this.store.getMeta<LabDaemonState>('daemon');
     return isRunning(state) ? state : undefined;
+  }
+
+  /** The cluster DNS every lab runs (kube-system/kube-dns and its pod), so pods resolve Service names. */
+  private async startClusterDNS(): Promise<void> {
+    if (!this.settings.serviceCIDR) return;
+    const built = clusterFromObjects(dnsManifests(this.settings.serviceCIDR));
+    await this.apply(built.cluster!);
   }
 
   /** The node's side of the lab: the bridge, the Service CIDR's route, the outside host; what exists is kept. */
@@ -460,7 +471,14 @@ export class Lab {
       const message = String(r.body.message ?? `HTTP ${r.status}`);
       throw r.status === 422 || r.status === 400 || r.status === 409 ? new LabInputError(`${what}: ${message}`) : new Error(`${what}: ${message}`);
     };
-    type Write = { label: string; key: string; collection: string; name: string; manifest: Manifest; same: (current: Manifest) => boolean };
+    type Write = {
+      label: string;
+      key: string;
+      collection: string;
+      name: string;
+      manifest: Manifest;
+      same: (current: Manifest) => boolean;
+    };
     const upsert = async ({ label, key, collection, name, manifest, same }: Write): Promise<void> => {
       const existing = current.get(key);
       let r;
@@ -490,6 +508,18 @@ export class Lab {
           name: spec.name,
           manifest: m,
           same: (c) => labels(c) === labels(m) && podSpec(c) === podSpec(m),
+        };
+      }),
+      ...(input.services ?? []).map((svc): Write => {
+        const m = serviceManifest(svc);
+        return {
+          label: `Service ${svc.namespace}/${svc.name}`,
+          key: `Service/${svc.namespace}/${svc.name}`,
+          collection: `/api/v1/namespaces/${svc.namespace}/services`,
+          name: svc.name,
+          manifest: m,
+          // The server keeps the ClusterIP and node ports an update leaves out.
+          same: (c) => sameService(c, m),
         };
       }),
       ...input.policies.map((p): Write => {
@@ -639,7 +669,21 @@ export class Lab {
       const net = nets.get(`${endpoint.namespace}/${endpoint.name}`);
       return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined, ips: net?.ips };
     });
-    return probeMatrix(compiled, targets, ports ?? declaredPorts(compiled.cluster.endpoints), { timeoutSeconds });
+    const outside = this.settings.outside ? { netns: outsideNetns(this.names), ip: this.settings.outside.address } : undefined;
+    return probeMatrix(compiled, targets, ports ?? declaredPorts(compiled.cluster.endpoints), { timeoutSeconds, outside });
+  }
+
+  /** Probes every Service port from every pod, and NodePorts from the outside host, beside the engine's Service verdicts. */
+  async probeServices(timeoutSeconds = 1): Promise<ServiceProbeReport> {
+    if (this.daemon()) await this.settle();
+    const compiled = compileCluster(this.kernelCluster());
+    const nets = new Map(this.store.podNetworks().map((n) => [`${n.namespace}/${n.name}`, n]));
+    const targets = compiled.cluster.endpoints.map((endpoint) => {
+      const net = nets.get(`${endpoint.namespace}/${endpoint.name}`);
+      return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined, ips: net?.ips };
+    });
+    const outside = this.settings.outside ? { netns: outsideNetns(this.names), ip: this.settings.outside.address, node: this.settings.outside.node } : undefined;
+    return probeServices(compiled, targets, { timeoutSeconds, outside });
   }
 
   /** Denied connections per pod and direction, from the data plane's named counters. */
@@ -665,6 +709,25 @@ export class Lab {
   }
 }
 
+const specOf = (m: Manifest): Manifest => (m.spec && typeof m.spec === 'object' ? (m.spec as Manifest) : {});
+type PortSpec = { name?: string; protocol?: string; port?: number; targetPort?: unknown; nodePort?: number };
+const portsOf = (m: Manifest): PortSpec[] => (Array.isArray(specOf(m).ports) ? (specOf(m).ports as PortSpec[]) : []);
+
+/** Whether a stored Service already says what the manifest says (the server's defaults and allocations aside). */
+function sameService(current: Manifest, wanted: Manifest): boolean {
+  const c = specOf(current);
+  const w = specOf(wanted);
+  const portKey = (p: PortSpec, withNodePort: boolean): string => JSON.stringify([p.name ?? '', p.protocol ?? 'TCP', p.port, p.targetPort ?? p.port, withNodePort ? p.nodePort : undefined]);
+  const wantedPorts = portsOf(wanted);
+  return (
+    (c.type ?? 'ClusterIP') === (w.type ?? 'ClusterIP') &&
+    JSON.stringify(c.selector ?? {}) === JSON.stringify(w.selector ?? {}) &&
+    JSON.stringify(portsOf(current).map((p, i) => portKey(p, wantedPorts[i]?.nodePort !== undefined))) === JSON.stringify(wantedPorts.map((p) => portKey(p, p.nodePort !== undefined))) &&
+    (w.clusterIP === undefined || c.clusterIP === w.clusterIP) &&
+    (c.externalTrafficPolicy ?? undefined) === (w.externalTrafficPolicy ?? (c.externalTrafficPolicy ? 'Cluster' : undefined))
+  );
+}
+
 /** What can be refused in an input before the lab is touched at all. */
 function checkInput(input: Cluster): void {
   for (const e of input.endpoints) {
@@ -685,6 +748,8 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
   const credentials: Credentials = await labCredentials(lab.dir);
   const { store, settings, names, dir } = lab;
   let server: LabApiServer | undefined;
+  // The Services table is the lab's kube-proxy's, applied whole like the policy table.
+  const servicesApplier = new RulesetApplier();
   return {
     dir,
     node: name,
@@ -693,7 +758,7 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
     nodeAddresses: [settings.gateways[4], settings.gateways[6]],
     kubeconfig: kubeconfigPath(dir),
     async startApiServer(): Promise<{ port: number; close: () => Promise<void> }> {
-      server = new LabApiServer({ store, credentials, port: settings.apiPort });
+      server = new LabApiServer({ store, credentials, port: settings.apiPort, serviceCIDR: settings.serviceCIDR });
       const { port } = await server.listen();
       writeKubeconfig(dir, name, `https://127.0.0.1:${port}`, credentials);
       return { port, close: () => server!.close() };
@@ -710,7 +775,11 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
             await exec(['ip', '-force', '-batch', '-'], { input: `${namespaces.map((n) => `netns del ${n}`).join('\n')}\n`, check: false, timeoutMs: 60_000 });
           },
           netns: (slot) => names.netns(slot),
+          configureDNS: settings.serviceCIDR
+            ? (pods) => writeResolvConfs(pods.map((p) => ({ netns: names.netns(p.slot), text: resolvConf(dnsAddress(settings.serviceCIDR!), p.namespace) })))
+            : undefined,
         },
+        services: settings.serviceCIDR ? { records: () => dnsRecords(store), sync: async () => void (await servicesApplier.apply(compileServices(serviceFrontends(store), { table: names.servicesTable }))) } : undefined,
         servers: new PodServers(dir),
         podCIDR: settings.podCIDR,
         gateways: settings.gateways,

@@ -12,6 +12,8 @@ export function checkLabName(name: string): string | undefined {
 export interface LabNames {
   readonly lab: string;
   readonly table: string;
+  /** The lab's Services table (its kube-proxy's), beside the policy table. */
+  readonly servicesTable: string;
   readonly bridge: string;
   /** Prefix of the lab's network namespaces and host-side veths. */
   readonly prefix: string;
@@ -25,6 +27,7 @@ export function labNames(lab: string): LabNames {
     lab,
     // The default lab owns the data plane's own table name; named labs get their own table.
     table: lab === DEFAULT_LAB ? 'podwall' : `podwall-${lab}`,
+    servicesTable: lab === DEFAULT_LAB ? 'podwall-services' : `podwall-svc-${lab}`,
     bridge: `${prefix}br`,
     prefix,
     netns: (slot) => `${prefix}${slot}`,

@@ -9,8 +9,8 @@
 // - a UDP probe without an answer was refused when the host's conntrack holds no entry of it (a
 //   forwarded packet always leaves one, a rejected one never), else it got lost and is retried.
 import { exec, parseConntrack } from '../dataplane/index.js';
-import { computeClasses, computeMatrix, type CompiledCluster, type PortProtocol } from '../engine/index.js';
-import type { Endpoint } from '../model/index.js';
+import { computeClasses, computeMatrix, evaluateConnection, evaluateServiceConnection, serviceId, type CompiledCluster, type PortProtocol, type TrafficPeer } from '../engine/index.js';
+import type { Endpoint, Protocol, Service } from '../model/index.js';
 import { PODNET_SCRIPT } from './servers.js';
 
 export interface ProbeReport extends PortProtocol {
@@ -34,7 +34,18 @@ export interface ProbeTarget {
   readonly ips?: readonly string[];
 }
 
+/** The host outside the cluster, probed from as a row of its own (`outside`). */
+export interface OutsideProbe {
+  readonly netns: string;
+  readonly ip: string;
+}
+
+/** The row name of the host outside the cluster in probe reports. */
+export const OUTSIDE = 'outside';
+
 export interface ProbeOptions {
+  /** Also probe from the host outside the cluster (the last row, `outside`; it serves nothing, so its column is empty). */
+  readonly outside?: OutsideProbe;
   /** Seconds the first attempt waits for an answer; each retry doubles it. */
   readonly timeoutSeconds?: number;
   /** Attempts for a cell whose probe was inconclusive (first included). */
@@ -113,26 +124,35 @@ async function forwardedFlows(families: ReadonlySet<4 | 6>): Promise<Set<string>
 
 type Outcome = { readonly kind: 'connected' } | { readonly kind: 'refused' } | { readonly kind: 'inconclusive'; readonly reason: string };
 
-interface Cell {
+/** One connection to try: where from, where to, and the sockets that must listen for its answer to mean anything. */
+interface Attempt {
+  readonly probe: RawProbe;
+  /** The source's address in the destination's family (for the conntrack lookup). */
+  readonly sourceIP: string;
+  /** The destination's sockets, each checked from inside its own pod (a Service: every backend's). */
+  readonly sockets: readonly Socket[];
+  /** The answers that mean "connected to the right place" (a pod's name; any backend's for a Service). */
+  readonly answers: ReadonlySet<string>;
+}
+
+interface Cell extends Attempt {
   readonly plan: number;
   /** Source and destination rows; the probe runs in the source's namespace. */
   readonly i: number;
   readonly j: number;
-  readonly probe: RawProbe;
-  /** The source's address in the destination's family (for the conntrack lookup). */
-  readonly sourceIP: string;
 }
 
-function classify(cell: Cell, target: string, r: ProbeResult, before: Set<string>, after: Set<string> | undefined, flows: Set<string> | undefined): Outcome {
-  if (r.ok) return { kind: 'connected' };
-  if (r.answer) return { kind: 'inconclusive', reason: `answered as "${r.answer}" instead of ${cell.probe.expect}` };
+function classify(cell: Attempt, r: ProbeResult, before: Set<string>, after: Set<string> | undefined, flows: Set<string> | undefined): Outcome {
+  const targets = cell.sockets.map(socketKey);
+  if (r.answer !== null && r.error === null && cell.answers.has(r.answer)) return { kind: 'connected' };
+  if (r.answer) return { kind: 'inconclusive', reason: `answered as "${r.answer}" instead of ${[...cell.answers].join(' or ')}` };
   const error = r.error ?? 'unknown error';
   // ICMP administratively prohibited: the reject the ruleset sends.
   if (error === 'EHOSTUNREACH' || error === 'EACCES') return { kind: 'refused' };
   if (cell.probe.protocol === 'TCP') {
     if (error === 'ECONNREFUSED' || error === 'ECONNRESET') {
       // A reset from the ruleset and one from a closed port look alike: the socket decides.
-      return before.has(target) && after?.has(target) ? { kind: 'refused' } : { kind: 'inconclusive', reason: 'nothing listening' };
+      return targets.every((t) => before.has(t) && after?.has(t)) ? { kind: 'refused' } : { kind: 'inconclusive', reason: 'nothing listening' };
     }
     return { kind: 'inconclusive', reason: error === 'timeout' ? 'timed out' : error };
   }
@@ -144,16 +164,59 @@ function classify(cell: Cell, target: string, r: ProbeResult, before: Set<string
   return { kind: 'inconclusive', reason: error === 'timeout' ? 'timed out' : error };
 }
 
+/**
+ * Tries every attempt until it is decided, or gives up after `attempts` tries: only destinations
+ * that listen are probed (the others are waited for, then named); what no try could decide stays
+ * inconclusive, with the reason.
+ */
+async function decide<T extends Attempt>(cells: readonly T[], options: ProbeOptions): Promise<Map<T, Outcome>> {
+  const timeoutSeconds = options.timeoutSeconds ?? 1;
+  const attempts = options.attempts ?? 3;
+  const outcomes = new Map<T, Outcome>();
+  let pending = [...cells];
+  for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
+    const before = await awaitListening(pending.flatMap((c) => c.sockets), attempt === 0 ? (options.readyWaitMs ?? 10_000) : 2000);
+    const listens = (c: T): boolean => c.sockets.every((sk) => before.has(socketKey(sk)));
+    const ready = pending.filter(listens);
+    const retry: T[] = [];
+    for (const c of pending) {
+      if (listens(c)) continue;
+      outcomes.set(c, { kind: 'inconclusive', reason: 'nothing listening (the pod is not served)' });
+      retry.push(c);
+    }
+    const results = await runProbes(
+      ready.map((c) => c.probe),
+      timeoutSeconds * 2 ** attempt,
+    );
+    const resets = ready.filter((c, k) => c.probe.protocol === 'TCP' && results[k].error !== null && (results[k].error === 'ECONNREFUSED' || results[k].error === 'ECONNRESET'));
+    const after = resets.length > 0 ? await listening(resets.flatMap((c) => c.sockets), 1) : undefined;
+    const lost = ready.filter((c, k) => c.probe.protocol !== 'TCP' && results[k].error === 'timeout');
+    const flows = lost.length > 0 ? await forwardedFlows(new Set(lost.map((c) => (c.probe.ip.includes(':') ? 6 : 4) as 4 | 6))) : undefined;
+    ready.forEach((c, k) => {
+      const outcome = classify(c, results[k], before, after, flows);
+      outcomes.set(c, outcome);
+      if (outcome.kind === 'inconclusive') retry.push(c);
+    });
+    pending = retry;
+  }
+  return outcomes;
+}
+
 export async function probeMatrix(
   compiled: CompiledCluster,
   targets: readonly ProbeTarget[],
   ports: readonly PortProtocol[],
   options: ProbeOptions = {},
 ): Promise<ProbeReport[]> {
-  const timeoutSeconds = options.timeoutSeconds ?? 1;
-  const attempts = options.attempts ?? 3;
-  const endpoints = compiled.cluster.endpoints;
+  const pods = compiled.cluster.endpoints;
+  const outside = options.outside;
+  // The outside host is a row (and an empty column) after the pods: an address outside the cluster.
+  const outsideEndpoint: Endpoint | undefined = outside
+    ? { id: OUTSIDE, kind: 'Pod', namespace: '', name: OUTSIDE, labels: {}, ports: [], ips: [outside.ip], hostNetwork: false, replicas: 1 }
+    : undefined;
+  const endpoints: readonly Endpoint[] = outsideEndpoint ? [...pods, outsideEndpoint] : pods;
   const targetOf = new Map(targets.map((t) => [t.endpoint.id, t]));
+  if (outside && outsideEndpoint) targetOf.set(OUTSIDE, { endpoint: outsideEndpoint, netns: outside.netns, ips: [outside.ip] });
   const ipsOf = (e: Endpoint): readonly string[] => targetOf.get(e.id)?.ips ?? e.ips;
   const classes = computeClasses(compiled);
   const cells: Cell[] = [];
@@ -166,6 +229,7 @@ export async function probeMatrix(
       const dst = targetOf.get(endpoints[j].id);
       if (target.protocol === 'SCTP') return 'SCTP sockets are not available on this machine';
       if (i === j) return 'a pod to itself (loopback never leaves the pod)';
+      if (endpoints[j] === outsideEndpoint) return 'the outside host (it serves nothing)';
       if (endpoints[i].hostNetwork || endpoints[j].hostNetwork) return 'hostNetwork pods (the node itself)';
       if (!src?.netns || !dst?.netns || ipsOf(endpoints[j]).length === 0) return 'pods that have no network (not running)';
       if (!endpoints[j].ports.some((p) => p.containerPort === target.port && p.protocol === target.protocol)) {
@@ -183,46 +247,30 @@ export async function probeMatrix(
         const ip = ipsOf(dst)[0];
         const v6 = ip.includes(':');
         const sourceIP = ipsOf(src).find((a) => a.includes(':') === v6) ?? ipsOf(src)[0];
-        cells.push({ plan, i, j, sourceIP, probe: { netns: targetOf.get(src.id)!.netns!, ip, port: target.port, protocol: target.protocol, expect: dst.id } });
+        const probe = { netns: targetOf.get(src.id)!.netns!, ip, port: target.port, protocol: target.protocol, expect: dst.id };
+        cells.push({ plan, i, j, sourceIP, probe, sockets: [{ ...probe, netns: targetOf.get(dst.id)!.netns! }], answers: new Set([dst.id]) });
       });
     });
     return { target, allowed, notProbed, inconclusive: new Map<string, string>() };
   });
 
-  const destination = (c: Cell): Socket => ({ ...c.probe, netns: targetOf.get(endpoints[c.j].id)!.netns! });
-  let pending = cells;
-  const reasons = new Map<Cell, string>();
-  for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
-    // Only destinations that listen are probed; the others wait, then are named.
-    const before = await awaitListening(pending.map(destination), attempt === 0 ? (options.readyWaitMs ?? 10_000) : 2000);
-    const ready = pending.filter((c) => before.has(socketKey(destination(c))));
-    for (const c of pending) if (!before.has(socketKey(destination(c)))) reasons.set(c, 'nothing listening (the pod is not served)');
-    const results = await runProbes(
-      ready.map((c) => c.probe),
-      timeoutSeconds * 2 ** attempt,
-    );
-    const resets = ready.filter((c, k) => c.probe.protocol === 'TCP' && !results[k].ok && (results[k].error === 'ECONNREFUSED' || results[k].error === 'ECONNRESET'));
-    const after = resets.length > 0 ? await listening(resets.map(destination), 1) : undefined;
-    const lost = ready.filter((c, k) => c.probe.protocol !== 'TCP' && results[k].error === 'timeout');
-    const flows = lost.length > 0 ? await forwardedFlows(new Set(lost.map((c) => (c.probe.ip.includes(':') ? 6 : 4) as 4 | 6))) : undefined;
-    const retry: Cell[] = pending.filter((c) => !before.has(socketKey(destination(c))));
-    ready.forEach((c, k) => {
-      const outcome = classify(c, socketKey(destination(c)), results[k], before, after, flows);
-      if (outcome.kind === 'inconclusive') {
-        reasons.set(c, outcome.reason);
-        retry.push(c);
-        return;
-      }
-      reasons.delete(c);
-      plans[c.plan].allowed[c.i][c.j] = outcome.kind === 'connected';
-    });
-    pending = retry;
+  const outcomes = await decide(cells, options);
+  for (const c of cells) {
+    const o = outcomes.get(c)!;
+    if (o.kind === 'inconclusive') plans[c.plan].inconclusive.set(`${c.i} ${c.j}`, o.reason);
+    else plans[c.plan].allowed[c.i][c.j] = o.kind === 'connected';
   }
-  for (const c of pending) plans[c.plan].inconclusive.set(`${c.i} ${c.j}`, reasons.get(c) ?? 'inconclusive');
 
   return plans.map((plan) => {
     const matrix = computeMatrix(compiled, plan.target, classes);
-    const predicted = endpoints.map((_, i) => endpoints.map((__, j) => matrix.allowed(i, j)));
+    const predicted = endpoints.map((src, i) =>
+      endpoints.map((dst, j) => {
+        if (dst === outsideEndpoint) return false;
+        if (src !== outsideEndpoint) return matrix.allowed(i, j);
+        // From outside: the engine's verdict for an address outside the cluster.
+        return evaluateConnection(compiled, { source: { kind: 'external', ip: outside!.ip }, destination: { kind: 'endpoint', endpoint: dst }, port: plan.target.port, protocol: plan.target.protocol }).allowed;
+      }),
+    );
     const differences: { from: string; to: string }[] = [];
     endpoints.forEach((src, i) =>
       endpoints.forEach((dst, j) => {
@@ -245,4 +293,115 @@ export async function probeMatrix(
       notProbed: [...plan.notProbed].sort(),
     };
   });
+}
+
+/** One column of a Service probe: a port of a Service, reached at its ClusterIP (and node port from outside). */
+export interface ServiceColumn {
+  /** `ns/service/name port/PROTOCOL`. */
+  readonly id: string;
+  readonly service: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly nodePort?: number;
+}
+
+export interface ServiceProbeReport {
+  /** Rows: the pods, then `outside` when there is an outside host. */
+  readonly sources: readonly string[];
+  readonly columns: readonly ServiceColumn[];
+  /** What the kernel did (through the Services table's DNAT); null where not probed or undecided. */
+  readonly allowed: readonly (readonly (boolean | null)[])[];
+  /** The engine: true when every backend admits it, false when none does (or nothing is routed). */
+  readonly predicted: readonly (readonly boolean[])[];
+  readonly differences: readonly { readonly from: string; readonly to: string }[];
+  readonly inconclusive: readonly { readonly from: string; readonly to: string; readonly reason: string }[];
+  readonly notProbed: readonly string[];
+}
+
+/**
+ * Every Service port from every pod (at its ClusterIP) and, for NodePort and LoadBalancer Services,
+ * from the outside host (at the node's address and the node port), beside the engine's
+ * Service-level prediction. A connection lands on one backend at random, so a cell is probed only
+ * where the backends agree.
+ */
+export async function probeServices(
+  compiled: CompiledCluster,
+  targets: readonly ProbeTarget[],
+  options: ProbeOptions & { readonly outside?: OutsideProbe & { readonly node: string } } = {},
+): Promise<ServiceProbeReport> {
+  const pods = compiled.cluster.endpoints;
+  const targetOf = new Map(targets.map((t) => [t.endpoint.id, t]));
+  const ipsOf = (e: Endpoint): readonly string[] => targetOf.get(e.id)?.ips ?? e.ips;
+  const outside = options.outside;
+  const sources: (TrafficPeer & { id: string; netns?: string; ips: readonly string[] })[] = [
+    ...pods.map((e) => ({ kind: 'endpoint' as const, endpoint: e, id: e.id, netns: e.hostNetwork ? undefined : targetOf.get(e.id)?.netns, ips: ipsOf(e) })),
+    ...(outside ? [{ kind: 'external' as const, ip: outside.ip, id: OUTSIDE, netns: outside.netns, ips: [outside.ip] }] : []),
+  ];
+  const columns: (ServiceColumn & { svc: Service; address?: string })[] = [];
+  for (const svc of compiled.cluster.services ?? []) {
+    if (svc.type === 'ExternalName' || svc.headless) continue;
+    const address = svc.clusterIPs.find((ip) => ip !== 'None' && !ip.includes(':'));
+    for (const p of svc.ports) columns.push({ id: `${serviceId(svc)} ${p.port}/${p.protocol}`, service: serviceId(svc), port: p.port, protocol: p.protocol, nodePort: p.nodePort, svc, address });
+  }
+  const allowed = sources.map(() => new Array<boolean | null>(columns.length).fill(null));
+  const predicted = sources.map(() => new Array<boolean>(columns.length).fill(false));
+  const notProbed = new Set<string>();
+  const cells: (Attempt & { i: number; j: number })[] = [];
+  sources.forEach((src, i) => {
+    columns.forEach((col, j) => {
+      const fromOutside = src.kind === 'external';
+      const asked = fromOutside ? col.nodePort : col.port;
+      const verdict = asked === undefined ? undefined : evaluateServiceConnection(compiled, src, col.svc, asked, col.protocol);
+      predicted[i][j] = verdict?.allowed ?? false;
+      const skip = ((): string | undefined => {
+        if (col.protocol === 'SCTP') return 'SCTP sockets are not available on this machine';
+        if (!src.netns) return 'hostNetwork pods and pods without a network';
+        if (fromOutside && col.nodePort === undefined) return 'ClusterIP Services from outside (reachable only inside the cluster)';
+        if (!fromOutside && !col.address) return 'Services without an IPv4 ClusterIP';
+        if (!verdict) return 'ports the Service does not have';
+        const routed = verdict.backends.filter((b) => b.routed);
+        if (src.kind === 'endpoint' && routed.some((b) => b.backend.endpoint?.id === src.id)) return 'a backend to its own Service (hairpin: CNIs differ)';
+        if (verdict.admitted > 0 && verdict.admitted < verdict.routed) return 'Service ports whose backends disagree (a connection lands on one at random)';
+        if (routed.some((b) => !b.backend.endpoint || !targetOf.get(b.backend.endpoint.id)?.netns)) return 'Services with backends outside the lab';
+        return undefined;
+      })();
+      if (skip) {
+        notProbed.add(skip);
+        return;
+      }
+      const routed = verdict!.backends.filter((b) => b.routed && b.backend.endpoint);
+      const ip = fromOutside ? outside!.node : col.address!;
+      const sourceIP = src.ips.find((a) => !a.includes(':')) ?? src.ips[0];
+      cells.push({
+        i,
+        j,
+        sourceIP,
+        probe: { netns: src.netns!, ip, port: fromOutside ? col.nodePort! : col.port, protocol: col.protocol, expect: routed[0]?.backend.id ?? '' },
+        sockets: routed.map((b) => ({ netns: targetOf.get(b.backend.endpoint!.id)!.netns!, ip: ipsOf(b.backend.endpoint!)[0], port: b.port!, protocol: col.protocol, expect: b.backend.id })),
+        answers: new Set(routed.map((b) => b.backend.id)),
+      });
+    });
+  });
+  const outcomes = await decide(cells, options);
+  const inconclusive: { from: string; to: string; reason: string }[] = [];
+  for (const c of cells) {
+    const o = outcomes.get(c)!;
+    if (o.kind === 'inconclusive') inconclusive.push({ from: sources[c.i].id, to: columns[c.j].id, reason: o.reason });
+    else allowed[c.i][c.j] = o.kind === 'connected';
+  }
+  const differences: { from: string; to: string }[] = [];
+  sources.forEach((src, i) =>
+    columns.forEach((col, j) => {
+      if (allowed[i][j] !== null && allowed[i][j] !== predicted[i][j]) differences.push({ from: src.id, to: col.id });
+    }),
+  );
+  return {
+    sources: sources.map((s) => s.id),
+    columns: columns.map(({ svc: _svc, address: _address, ...c }) => c),
+    allowed,
+    predicted,
+    differences,
+    inconclusive,
+    notProbed: [...notProbed].sort(),
+  };
 }

@@ -7,6 +7,7 @@
 import { allocateAddresses, AddressError } from './addresses.js';
 import { applySysctls, LAB_SYSCTLS_IPV6 } from './host.js';
 import { REQUESTED_IPS_ANNOTATION } from './pods.js';
+import { isDnsPod } from './services.js';
 import type { PodLink } from './network.js';
 import type { ProcessRecord } from './process.js';
 import type { ServedPod, ServeResult } from './servers.js';
@@ -23,11 +24,13 @@ export interface PodNetworkOps {
   listNamespaces(): Promise<string[]>;
   deleteNamespaces(names: readonly string[]): Promise<void>;
   netns(slot: number): string;
+  /** Gives new pods their resolv.conf (the lab's DNS, the pod's namespace first in the search path). */
+  configureDNS?(pods: readonly { slot: number; namespace: string }[]): void;
 }
 
 /** The pods' servers (src/lab/servers.ts), behind an interface for the same reason. */
 export interface PodServing {
-  sync(pods: readonly ServedPod[], current: ProcessRecord | undefined): Promise<ServeResult>;
+  sync(pods: readonly ServedPod[], current: ProcessRecord | undefined, records?: Readonly<Record<string, readonly string[]>>): Promise<ServeResult>;
   running(process: ProcessRecord | undefined): boolean;
   onExit(listener: () => void): void;
 }
@@ -47,6 +50,13 @@ export interface RunnerContext {
   readonly recordHostSettings?: (previous: Record<string, string>) => void;
   /** How often a helper that died behind the runner's back is looked for (ms). */
   readonly superviseIntervalMs?: number;
+  /** The lab's Services (its kube-proxy and DNS): brought up to date at the end of every pass. */
+  readonly services?: {
+    /** The records the DNS pod serves. */
+    records(): Record<string, string[]>;
+    /** Applies the Services table for what the store holds now. */
+    sync(): Promise<void>;
+  };
 }
 
 
@@ -228,6 +238,7 @@ export class PodRunner {
       await network.enableIPv6();
     }
     await network.createPods(links);
+    network.configureDNS?.([...assigned.entries()].map(([k, link]) => ({ slot: link.slot, namespace: k.split('/')[0] })));
     store.transaction(() => {
       for (const p of pods) {
         const current = store.get('Pod', p.namespace, p.name);
@@ -261,13 +272,14 @@ export class PodRunner {
     const gone = [...current.values()].filter((n) => !liveKeys.has(key(n)));
     const served: ServedPod[] = live.flatMap((p) => {
       const net = current.get(key(p));
-      return net && !hostNetwork(p) ? [{ netns: network.netns(net.slot), name: key(p), ips: [...net.ips], ports: portsOf(p.manifest) }] : [];
+      return net && !hostNetwork(p) ? [{ netns: network.netns(net.slot), name: key(p), ips: [...net.ips], ports: portsOf(p.manifest), ...(isDnsPod(p.manifest) ? { dns: true } : {}) }] : [];
     });
-    const servedKey = JSON.stringify(served);
+    const records = this.ctx.services?.records() ?? {};
+    const servedKey = JSON.stringify([served, records]);
     // A pod still waiting for a socket is tried again on every pass.
     const waiting = live.some((p) => current.has(key(p)) && !hostNetwork(p) && status(p.manifest).phase !== 'Running');
     if (servedKey !== this.served || waiting || !this.ctx.servers.running(this.helper())) {
-      const result = await this.ctx.servers.sync(served, this.helper());
+      const result = await this.ctx.servers.sync(served, this.helper(), records);
       store.setMeta('serverProcess', result.process);
       this.served = servedKey;
       store.transaction(() => {
@@ -285,6 +297,8 @@ export class PodRunner {
         }
       });
     }
+    // Services follow the pods' readiness (a backend only once Running): after the statuses above.
+    await this.ctx.services?.sync();
     if (gone.length > 0) {
       await network.deletePods(gone);
       store.transaction(() => gone.forEach((n) => store.removePodNetwork(n.namespace, n.name)));

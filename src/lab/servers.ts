@@ -18,6 +18,8 @@ export interface ServedPod {
   readonly name: string;
   readonly ips: readonly string[];
   readonly ports: readonly ContainerPort[];
+  /** The cluster DNS: its port 53 answers DNS from the records, not the pod's name. */
+  readonly dns?: boolean;
 }
 
 interface Status {
@@ -67,9 +69,9 @@ export class PodServers {
     }
   }
 
-  private writeConfig(generation: number, pods: readonly ServedPod[]): void {
+  private writeConfig(generation: number, pods: readonly ServedPod[], records: Readonly<Record<string, readonly string[]>>): void {
     const tmp = `${this.configPath}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ generation, pods }));
+    writeFileSync(tmp, JSON.stringify({ generation, pods, records }));
     renameSync(tmp, this.configPath);
   }
 
@@ -95,12 +97,13 @@ export class PodServers {
   }
 
   /**
-   * Serves exactly `pods`: starts the helper if it is not running, else reloads it; resolves once
-   * the helper has loaded this configuration, with the sockets that failed to open per pod.
+   * Serves exactly `pods` (and the DNS `records` on the DNS pod): starts the helper if it is not
+   * running, else reloads it; resolves once the helper has loaded this configuration, with the
+   * sockets that failed to open per pod.
    */
-  async sync(pods: readonly ServedPod[], current: ProcessRecord | undefined): Promise<ServeResult> {
+  async sync(pods: readonly ServedPod[], current: ProcessRecord | undefined, records: Readonly<Record<string, readonly string[]>> = {}): Promise<ServeResult> {
     const generation = (this.readStatus()?.generation ?? 0) + 1;
-    this.writeConfig(generation, pods);
+    this.writeConfig(generation, pods, records);
     let helper: ProcessRecord;
     if (this.running(current) || isRunning(current)) {
       helper = current;
