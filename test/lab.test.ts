@@ -75,8 +75,9 @@ describe('lab lifecycle with the three-tier example', { skip }, () => {
     assert.deepEqual(hostSettings(), ['1', '0'], 'the host forwards, and sends no ICMP redirects that would teach pods a way around it');
     assert.match(r.out, /pod default\/web {2}10\.249\.0\.\d+ {2}netns pw-life-\d+/);
     assert.doesNotMatch(r.out, /differ from the engine/);
-    // 80, 3306 and 5000 over TCP, and the cluster DNS's 53 over UDP and TCP.
-    assert.equal((r.out.match(/kernel = engine/g) ?? []).length, 5, 'one verdict line per port');
+    // 80, 3306 and 5000 over TCP, the cluster DNS's 53 over UDP and TCP, and the Services.
+    assert.equal((r.out.match(/kernel = engine/g) ?? []).length, 6, 'one verdict line per port, and one for the Services');
+    assert.match(r.out, /^outside +- - ✓ - -$/m, 'from outside, only web, through its NodePort');
   });
 
   test('the seed flow: web reaches api:5000, api reaches db:3306, web does not reach db:3306', async () => {

@@ -94,7 +94,15 @@ export async function runLabUp(options: InputOptions & LabCommonOptions & { podC
       io.out(renderChange(report));
       io.out('');
     }
-    return probeOutput(await lab.probe(), format, false, io);
+    const code = probeOutput(await lab.probe(), format, false, io);
+    // With Services, the seed's flow as users see it: through each Service, and from outside.
+    if (format === 'text' && (lab.cluster().services ?? []).some((s) => s.type !== 'ExternalName' && !s.headless)) {
+      const services = await lab.probeServices();
+      io.out(`\n${renderServiceProbeText(services, io.color)}`);
+      if (services.differences.length > 0) return 1;
+      if (code === 0 && services.inconclusive.length > 0) return 3;
+    }
+    return code;
   } finally {
     lab.close();
   }
