@@ -8,6 +8,8 @@
 // 3. rate:    TCP connection setups per second pod to pod through the lab's ruleset (200 pods, 1,000
 //             policies) against a conntrack-only baseline table (target >= 0.95) and no table at all;
 //             rounds interleaved, medians reported.
+// 4. services: the same connections through a Service (ClusterIP DNAT by the lab's Services table,
+//             100 Services) against the same pod dialled directly with no Services table; ratio.
 //
 // Everything runs in a private network namespace of its own (the process re-executes itself under
 // `unshare --net`): the lab's bridge, its tables, the baseline table and every conntrack entry the
@@ -29,18 +31,20 @@ import {
   listConntrack,
   readTableCounters,
   renderReplaceScript,
+  compileServices,
   rulesetStats,
   type Ruleset,
   type RulesetStats,
 } from '../src/dataplane/index.js';
 import { Lab } from '../src/lab/index.js';
+import { serviceFrontends } from '../src/lab/services.js';
 import { generateCluster, Rng, toYAML } from './generate.js';
 import { flag } from './flags.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
 
-type Part = 'apply' | 'latency' | 'rate';
+type Part = 'apply' | 'latency' | 'rate' | 'services';
 
 interface Options {
   parts: Set<Part>;
@@ -56,8 +60,8 @@ interface Options {
 
 function parseArgs(argv: readonly string[]): Options {
   const get = (name: string): string | undefined => flag(argv, name);
-  const parts = new Set((get('parts') ?? 'apply,latency,rate').split(',').filter(Boolean) as Part[]);
-  for (const p of parts) if (!['apply', 'latency', 'rate'].includes(p)) throw new Error(`unknown part "${p}" (apply, latency, rate)`);
+  const parts = new Set((get('parts') ?? 'apply,latency,rate,services').split(',').filter(Boolean) as Part[]);
+  for (const p of parts) if (!['apply', 'latency', 'rate', 'services'].includes(p)) throw new Error(`unknown part "${p}" (apply, latency, rate, services)`);
   return {
     parts,
     rounds: Number(get('rounds') ?? 7),
@@ -601,6 +605,69 @@ async function benchRate(lab: Lab, opts: Options, statsAt1000: RulesetStats | un
   return { rounds, errors, errorKinds, stats, statsAt1000, positions };
 }
 
+interface ServicesResult {
+  rounds: { services: number[]; direct: number[] };
+  services: number;
+  frontends: number;
+  errors: number;
+}
+
+/**
+ * Connections through a Service: 100 Services are added to the lab (one in front of the server pod,
+ * the rest in front of other pods), then the client dials the Service's ClusterIP (DNAT by the
+ * lab's Services table, then the policies) or, with the Services table removed, the pod itself.
+ */
+async function benchServices(lab: Lab, opts: Options): Promise<ServicesResult> {
+  console.log(`\n== 4. TCP connection setup rate through a Service (ClusterIP DNAT), ${CLIENT.namespace}/${CLIENT.name} -> ${SERVER.namespace}/${SERVER.name}:${BENCH_PORT}, 100 Services`);
+  const pods = lab.store.list('Pod').filter((p) => !p.namespace.startsWith('kube-'));
+  const docs: Doc[] = [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench-target', namespace: SERVER.namespace }, spec: { selector: { pod: SERVER.name }, ports: [{ port: 80, targetPort: BENCH_PORT }] } },
+  ];
+  for (let i = 1; i < 100; i++) {
+    const p = pods[(i * 7) % pods.length];
+    docs.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `bench-${i}`, namespace: p.namespace }, spec: { selector: { pod: p.name }, ports: [{ name: 'a', port: 80, targetPort: BENCH_PORT }, { name: 'b', port: 81 + (i % 5), targetPort: 8080 }] } });
+  }
+  await lab.apply(load([{ file: 'services.yaml', text: docs.map((d) => `---\n${JSON.stringify(d)}\n`).join('') }]));
+  const target = lab.store.get('Service', SERVER.namespace, 'bench-target')!.manifest.spec as { clusterIP: string };
+  const frontends = serviceFrontends(lab.store);
+  const servicesScript = renderReplaceScript(compileServices(frontends, { table: lab.names.servicesTable }));
+  const serverIP = lab.store.podNetwork(SERVER.namespace, SERVER.name)!.ips[0];
+  console.log(`${docs.length} Services, ${frontends.length} Service ports; bench-target at ${target.clusterIP}:80 -> ${serverIP}:${BENCH_PORT}`);
+  const server = new LineProcess(['python3', CONNLOAD, 'server', lab.netnsOf(`${SERVER.namespace}/${SERVER.name}`), String(BENCH_PORT)]);
+  const clientNetns = lab.netnsOf(`${CLIENT.namespace}/${CLIENT.name}`);
+  const viaService = new LineProcess(['python3', CONNLOAD, 'client', clientNetns, target.clusterIP, '80', String(opts.concurrency)]);
+  const direct = new LineProcess(['python3', CONNLOAD, 'client', clientNetns, serverIP, String(BENCH_PORT), String(opts.concurrency)]);
+  const rounds = { services: [] as number[], direct: [] as number[] };
+  let errors = 0;
+  try {
+    await server.next();
+    await viaService.next();
+    await direct.next();
+    for (let round = -1; round < opts.rounds; round++) {
+      const order: ('services' | 'direct')[] = round % 2 === 0 ? ['services', 'direct'] : ['direct', 'services'];
+      for (const v of order) {
+        if (v === 'services') await nft(servicesScript);
+        else await nft(dropTable(lab.names.servicesTable));
+        // The other variant's closed connections (CLOSE entries, 10 s) hold the same reply tuples, so
+        // a reused source port would clash with them: each variant starts from an empty table.
+        await exec(['conntrack', '-F'], { check: false });
+        const r = await (v === 'services' ? viaService : direct).ask<{ ok: number; errors: number; seconds: number }>(`run ${round < 0 ? 0.5 : opts.seconds} ${opts.warmup}`);
+        if (round < 0) continue;
+        rounds[v].push(r.ok / r.seconds);
+        errors += r.errors;
+      }
+      if (round >= 0) console.log(`round ${round + 1}: through the Service ${int(rounds.services[round])}/s, direct with no Services table ${int(rounds.direct[round])}/s`);
+    }
+  } finally {
+    await viaService.stop();
+    await direct.stop();
+    await server.stop();
+    // Leave the lab as its kube-proxy made it.
+    await nft(servicesScript);
+  }
+  return { rounds, services: docs.length, frontends: frontends.length, errors };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function reexecInPrivateNetns(): boolean {
@@ -632,9 +699,10 @@ async function main(): Promise<void> {
   let apply: ApplyResult | undefined;
   let latency: LatencyResult | undefined;
   let rate: RateResult | undefined;
+  let services: ServicesResult | undefined;
   if (opts.parts.has('apply')) apply = await benchApply(opts);
 
-  if (opts.parts.has('latency') || opts.parts.has('rate')) {
+  if (opts.parts.has('latency') || opts.parts.has('rate') || opts.parts.has('services')) {
     const stateRoot = mkdtempSync(join(os.tmpdir(), 'podwall-bench-'));
     try {
       const cluster = load(labClusterTexts(opts.seed));
@@ -648,6 +716,7 @@ async function main(): Promise<void> {
         if (opts.parts.has('rate')) {
           rate = await benchRate(lab, opts, apply?.stats);
         }
+        if (opts.parts.has('services')) services = await benchServices(lab, opts);
       } finally {
         lab.close();
       }
@@ -684,6 +753,14 @@ async function main(): Promise<void> {
     console.log(`ruleset at 200 pods / 1,000 policies: ${statsText(rate.stats)}`);
     if (rate.statsAt1000) console.log(`ruleset at 1,000 pods / 1,000 policies: ${statsText(rate.statsAt1000)} (pods squared would be 1,000,000)`);
     lines.push(`TARGET connection setup rate podwall/baseline >= 0.95: ${(m.podwall / m.baseline).toFixed(3)} -> ${pass(m.podwall / m.baseline >= 0.95)}`);
+  }
+  if (services) {
+    const paired = median(services.rounds.services.map((x, i) => x / services!.rounds.direct[i]));
+    console.log(
+      `through a Service: median ${int(median(services.rounds.services))}/s; direct, no Services table: median ${int(median(services.rounds.direct))}/s; ` +
+        `paired ratio ${paired.toFixed(3)} (${services.services} Services, ${services.frontends} Service ports, ${services.errors} failed connects)`,
+    );
+    lines.push(`FIGURE connection setup rate through a Service (DNAT + policy) / direct without the Services table: ${paired.toFixed(3)}`);
   }
   if (apply) {
     lines.push(
