@@ -1,5 +1,5 @@
 // `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
-import { Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport, type ServiceProbeReport } from '../lab/index.js';
+import { dnsAddress, Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport, type ServiceProbeReport } from '../lab/index.js';
 import { clusterFromObjects, formatLabelSelector } from '../model/index.js';
 import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
@@ -78,17 +78,30 @@ function probeOutput(reports: readonly ProbeReport[], format: 'text' | 'json', s
   return 0;
 }
 
-export async function runLabUp(options: InputOptions & LabCommonOptions & { podCidr?: string; log?: boolean; apiPort?: string; output?: string }, io: Output): Promise<number> {
+export async function runLabUp(
+  options: InputOptions & LabCommonOptions & { podCidr?: string; serviceCidr?: string; log?: boolean; apiPort?: string; output?: string },
+  io: Output,
+): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
   const apiPort = options.apiPort === undefined ? undefined : Number(options.apiPort);
   if (apiPort !== undefined && !(Number.isInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new UsageError(`--api-port: "${options.apiPort}" is not a port`);
   const cluster = loadInput(options, io).cluster;
-  const { lab, report, resumed } = await Lab.up(cluster, { name: options.name, stateRoot: options.stateDir, podCIDR: options.podCidr, log: options.log, apiPort });
+  const { lab, report, resumed } = await Lab.up(cluster, {
+    name: options.name,
+    stateRoot: options.stateDir,
+    podCIDR: options.podCidr,
+    serviceCIDR: options.serviceCidr,
+    log: options.log,
+    apiPort,
+  });
   try {
     if (format === 'text') {
       const pods = lab.store.podNetworks();
       if (resumed) io.out(`lab "${lab.settings.name}" was not running: resumed from its store (its pods keep their addresses), then the input applied`);
       io.out(`lab "${lab.settings.name}" is up: bridge ${lab.names.bridge}, pod CIDR ${lab.settings.podCIDR}, table inet ${lab.names.table}, state in ${lab.dir}`);
+      if (lab.settings.serviceCIDR) {
+        io.out(`Services from ${lab.settings.serviceCIDR} (table inet ${lab.names.servicesTable}), cluster DNS at ${dnsAddress(lab.settings.serviceCIDR)}${lab.settings.outside ? `, a host outside the cluster at ${lab.settings.outside.address} (NodePorts on ${lab.settings.outside.node})` : ''}`);
+      }
       io.out(`API server https://127.0.0.1:${lab.daemon()?.apiPort}: export KUBECONFIG=${lab.kubeconfig}`);
       for (const net of pods) io.out(`  pod ${net.namespace}/${net.name}  ${net.ips.join(', ')}  netns ${lab.names.netns(net.slot)}`);
       io.out(renderChange(report));

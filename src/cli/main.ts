@@ -73,6 +73,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
 
   labOptions(inputOptions(lab.command('up').description('build the lab from manifests, enforce the policies, and print the probed matrix')))
     .option('--pod-cidr <cidr>', 'addresses for pods without status.podIP (default 10.244.0.0/16)')
+    .option('--service-cidr <cidr>', 'where ClusterIPs come from (default 10.96.0.0/16; the cluster DNS takes its tenth address)')
     .option('--log', 'log denied packets (rate-limited, prefix names the pod)')
     .option('--api-port <n>', "the lab API server's port on 127.0.0.1 (default 6443 for the default lab, else a free one)")
     .option('-o, --output <format>', 'text or json', 'text')

@@ -22,3 +22,4 @@ export { OUTSIDE } from './probe.js';
 export { LabApiServer } from './api/server.js';
 export { labCredentials, writeKubeconfig, kubeconfigPath, type Credentials } from './api/credentials.js';
 export { LabStore } from './store.js';
+export { dnsAddress } from './services.js';
