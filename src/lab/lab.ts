@@ -498,40 +498,28 @@ export class Lab {
     const labels = (m: Manifest): string => JSON.stringify(Object.entries((metaOf(m).labels as Record<string, string>) ?? {}).sort());
     const specs = input.endpoints.flatMap(podsForEndpoint);
     const podSpec = (x: Manifest) => JSON.stringify(((x.spec as Manifest)?.containers as Manifest[] | undefined)?.map((c) => c.ports) ?? []) + String((x.spec as Manifest)?.hostNetwork ?? false);
+    /** A namespaced object to create or update through its collection. */
+    const namespaced = (kind: 'Pod' | 'Service' | 'NetworkPolicy', namespace: string, name: string, manifest: Manifest, same: (current: Manifest) => boolean): Write => ({
+      label: `${kind} ${namespace}/${name}`,
+      key: `${kind}/${namespace}/${name}`,
+      collection: `${kind === 'NetworkPolicy' ? '/apis/networking.k8s.io/v1' : '/api/v1'}/namespaces/${namespace}/${kind === 'Pod' ? 'pods' : kind === 'Service' ? 'services' : 'networkpolicies'}`,
+      name,
+      manifest,
+      same,
+    });
     const writes: Write[] = [
-      ...specs.map((spec): Write => {
+      ...specs.map((spec) => {
         const m = podManifest(spec);
-        return {
-          label: `Pod ${spec.namespace}/${spec.name}`,
-          key: `Pod/${spec.namespace}/${spec.name}`,
-          collection: `/api/v1/namespaces/${spec.namespace}/pods`,
-          name: spec.name,
-          manifest: m,
-          same: (c) => labels(c) === labels(m) && podSpec(c) === podSpec(m),
-        };
+        return namespaced('Pod', spec.namespace, spec.name, m, (c) => labels(c) === labels(m) && podSpec(c) === podSpec(m));
       }),
-      ...(input.services ?? []).map((svc): Write => {
+      // The server keeps the ClusterIP and node ports an update leaves out.
+      ...(input.services ?? []).map((svc) => {
         const m = serviceManifest(svc);
-        return {
-          label: `Service ${svc.namespace}/${svc.name}`,
-          key: `Service/${svc.namespace}/${svc.name}`,
-          collection: `/api/v1/namespaces/${svc.namespace}/services`,
-          name: svc.name,
-          manifest: m,
-          // The server keeps the ClusterIP and node ports an update leaves out.
-          same: (c) => sameService(c, m),
-        };
+        return namespaced('Service', svc.namespace, svc.name, m, (c) => sameService(c, m));
       }),
-      ...input.policies.map((p): Write => {
+      ...input.policies.map((p) => {
         const m = networkPolicyManifest(p);
-        return {
-          label: `NetworkPolicy ${p.namespace}/${p.name}`,
-          key: `NetworkPolicy/${p.namespace}/${p.name}`,
-          collection: `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies`,
-          name: p.name,
-          manifest: m,
-          same: (c) => JSON.stringify(c.spec) === JSON.stringify(m.spec),
-        };
+        return namespaced('NetworkPolicy', p.namespace, p.name, m, (c) => JSON.stringify(c.spec) === JSON.stringify(m.spec));
       }),
     ];
     try {

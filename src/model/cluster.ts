@@ -83,6 +83,19 @@ export interface BuildOptions {
   readonly lenient?: boolean;
 }
 
+/** A built-in kind in a version the apiserver does not serve it in, as kubectl reports it. */
+function unservedVersion(o: ManifestObject, object: string, kind: string, apiVersion: string, served: string): Diagnostic {
+  return {
+    severity: 'error',
+    file: o.file,
+    document: o.multiDocument ? o.document : undefined,
+    ...o.locate(['apiVersion']),
+    object,
+    field: 'apiVersion',
+    message: `no matches for kind "${kind}" in version "${apiVersion}" (use ${served})`,
+  };
+}
+
 export function buildCluster(objects: readonly ManifestObject[], defaultNamespace: string, options: BuildOptions = {}): BuildResult {
   const decodeOptions = { ignoreUnknownFields: options.lenient === true };
   const diagnostics: Diagnostic[] = [];
@@ -137,15 +150,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
     if (kind === 'NetworkPolicy' && (group === 'networking.k8s.io' || group === 'extensions' || group === '')) {
       const object = describe(kind, rawNamespace, rawName);
       if (apiVersion !== NETWORK_POLICY_API) {
-        diagnostics.push({
-          severity: 'error',
-          file: o.file,
-          document: o.multiDocument ? o.document : undefined,
-          ...o.locate(['apiVersion']),
-          object,
-          field: 'apiVersion',
-          message: `no matches for kind "NetworkPolicy" in version "${apiVersion}" (use ${NETWORK_POLICY_API})`,
-        });
+        diagnostics.push(unservedVersion(o, object, kind, apiVersion, NETWORK_POLICY_API));
         continue;
       }
       const decoded = decodeNetworkPolicy(o.value, defaultNamespace, decodeOptions);
@@ -161,15 +166,7 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       const object = describe(kind, rawNamespace, rawName);
       const served = kind === 'Service' ? 'v1' : ENDPOINT_SLICE_API;
       if (apiVersion !== served) {
-        diagnostics.push({
-          severity: 'error',
-          file: o.file,
-          document: o.multiDocument ? o.document : undefined,
-          ...o.locate(['apiVersion']),
-          object,
-          field: 'apiVersion',
-          message: `no matches for kind "${kind}" in version "${apiVersion}" (use ${served})`,
-        });
+        diagnostics.push(unservedVersion(o, object, kind, apiVersion, served));
         continue;
       }
       if (kind === 'Service') {
