@@ -292,15 +292,23 @@ export class Lab {
     const names = labNames(name);
     const dir = labDir(root, name);
     let removed = false;
+    let recorded: { daemon?: ProcessRecord; helper?: ProcessRecord } = {};
     if (existsSync(join(dir, 'lab.db'))) {
       const store = LabStore.open(join(dir, 'lab.db'));
-      // Recorded processes are signalled only if they are still the ones the lab started.
-      await stopProcess(store.getMeta<LabDaemonState>('daemon'));
-      await stopProcess(store.getMeta<ProcessRecord>('serverProcess'));
+      recorded = { daemon: store.getMeta<LabDaemonState>('daemon'), helper: store.getMeta<ProcessRecord>('serverProcess') };
       store.close();
       removed = true;
     }
-    for (const pid of findLabProcesses(name, root)) {
+    // The daemon first: it supervises the pod-server helper and would start it again. Recorded
+    // processes are signalled only if they are still the ones the lab started; the others are
+    // found by their command line.
+    await stopProcess(recorded.daemon);
+    for (const pid of findLabProcesses(name, root).daemons) {
+      await stopProcess(processRecord(pid));
+      removed = true;
+    }
+    await stopProcess(recorded.helper);
+    for (const pid of findLabProcesses(name, root).helpers) {
       await stopProcess(processRecord(pid));
       removed = true;
     }
@@ -850,9 +858,9 @@ async function defaultPodCIDR(root: string): Promise<string> {
  * were lost: the daemon by the exact values of its --name and --state-dir (the word `lab` is also
  * the subcommand, so it names nothing), the helper by its files in the lab's directory.
  */
-function findLabProcesses(name: string, root: string): number[] {
+function findLabProcesses(name: string, root: string): { daemons: number[]; helpers: number[] } {
   const dir = labDir(root, name);
-  const pids: number[] = [];
+  const found = { daemons: [] as number[], helpers: [] as number[] };
   for (const entry of existsSync('/proc') ? readdirSync('/proc') : []) {
     if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
     const argv = commandLine(Number(entry));
@@ -860,9 +868,10 @@ function findLabProcesses(name: string, root: string): number[] {
     const daemonAt = argv.indexOf('daemon');
     const stateDir = flagValue(argv, '--state-dir');
     const daemon = daemonAt > 0 && argv[daemonAt - 1] === 'lab' && flagValue(argv, '--name') === name && stateDir !== undefined && resolve(stateDir) === root;
-    if (helper || daemon) pids.push(Number(entry));
+    if (daemon) found.daemons.push(Number(entry));
+    else if (helper) found.helpers.push(Number(entry));
   }
-  return pids;
+  return found;
 }
 
 /**
