@@ -85,6 +85,12 @@ export function formatLabelSelector(selector: LabelSelector): string {
       case 'DoesNotExist':
         parts.push(`!${e.key}`);
         break;
+      case 'Gt':
+        parts.push(`${e.key}>${e.values[0]}`);
+        break;
+      case 'Lt':
+        parts.push(`${e.key}<${e.values[0]}`);
+        break;
     }
   }
   return parts.join(',');

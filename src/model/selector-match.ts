@@ -13,6 +13,14 @@ function requirementMatches(req: LabelSelectorRequirement, labels: Labels): bool
       return has;
     case 'DoesNotExist':
       return !has;
+    case 'Gt':
+    case 'Lt': {
+      // labels.Requirement.Matches: both sides as integers; a label that is not one never matches.
+      if (!has || !/^-?[0-9]+$/.test(labels[req.key])) return false;
+      const value = BigInt(labels[req.key]);
+      const bound = BigInt(req.values[0]);
+      return req.operator === 'Gt' ? value > bound : value < bound;
+    }
   }
 }
 

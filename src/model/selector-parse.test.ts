@@ -77,9 +77,9 @@ const labelCases: LabelCase[] = [
     text: 'a>1',
     matches: [{ a: '2' }],
     rejects: [{ a: '1' }, {}, { a: 'x' }],
-    todo: "labels.Parse accepts Gt and Lt (integer values) in the string form, which a LabelSelector object cannot hold; parseLabelSelector refuses them. Fix: add 'Gt' | 'Lt' to the parsed requirement type (not to LabelSelectorOperator) and match by integer comparison, as labels.Requirement.Matches does",
   },
-  { text: 'a<1', matches: [{ a: '0' }], rejects: [{ a: '1' }], todo: "as 'a>1'" },
+  { text: 'a<1', matches: [{ a: '0' }, { a: '-5' }], rejects: [{ a: '1' }, {}] },
+  { text: 'a>x', error: /must be an integer/ },
 ];
 
 describe('label selectors (labels.Parse)', () => {

@@ -53,6 +53,11 @@ export function parseLabelSelector(text: string): SelectorParse {
       if (m[2] === '!=') matchExpressions.push({ key: m[1], operator: 'NotIn', values: [m[3]] });
       else if (m[1] in matchLabels && matchLabels[m[1]] !== m[3]) matchExpressions.push({ key: m[1], operator: 'In', values: [m[3]] });
       else matchLabels[m[1]] = m[3];
+    } else if ((m = /^([^\s=!(),<>]+)\s*(<|>)\s*([^\s=!(),<>]*)$/.exec(part))) {
+      // Gt and Lt: exactly one value, an integer (labels.NewRequirement).
+      const e = checkKey(m[1]) ?? (/^-?[0-9]+$/.test(m[3]) ? undefined : `for 'Gt', 'Lt' operators, the value must be an integer: "${m[3]}"`);
+      if (e) return { error: e };
+      matchExpressions.push({ key: m[1], operator: m[2] === '>' ? 'Gt' : 'Lt', values: [m[3]] });
     } else if ((m = /^([^\s=!(),<>]+)$/.exec(part))) {
       const e = checkKey(m[1]);
       if (e) return { error: e };

@@ -6,7 +6,11 @@ export type Labels = Readonly<Record<string, string>>;
 /** A Kubernetes object as plain JSON (a manifest, an API body, a stored object). */
 export type Manifest = Record<string, unknown>;
 
-export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+/**
+ * A LabelSelector object's operators, and Gt/Lt, which only the string form (labels.Parse: `a>1`)
+ * can write: validation of a LabelSelector object refuses them.
+ */
+export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
 
 export interface LabelSelectorRequirement {
   readonly key: string;
