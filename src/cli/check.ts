@@ -22,10 +22,10 @@ import {
   type Verdict,
 } from '../engine/index.js';
 import type { Protocol, Service } from '../model/index.js';
-import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
+import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, type AnalysisInputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
 
-export interface CheckOptions extends InputOptions {
+export interface CheckOptions extends AnalysisInputOptions {
   readonly from?: string;
   readonly to?: string;
   readonly port?: string;
@@ -181,13 +181,13 @@ function serviceDestination(service: Service, port: number, protocol: Protocol):
   }
 }
 
-export function runCheck(options: CheckOptions, io: Output): number {
+export async function runCheck(options: CheckOptions, io: Output): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
   if (!options.from || !options.to) throw new UsageError('check needs --from and --to (ns/name, ns/kind/name, ns/service/name or an IP address)');
   const port = parsePort(options.port);
   if (port === undefined) throw new UsageError('check needs --port');
   const protocol = parseProtocol(options.protocol) ?? 'TCP';
-  const { compiled } = loadInput(options, io);
+  const { compiled } = await loadAnalysisInput(options, io);
 
   const from = resolveTarget(compiled, options.from, options.namespace);
   if ('error' in from) throw new UsageError(`--from: ${from.error}`);

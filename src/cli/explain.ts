@@ -14,10 +14,10 @@ import {
   type ServiceExplanation,
 } from '../engine/index.js';
 import type { Endpoint, Service } from '../model/index.js';
-import { loadInput, parseFormat, type InputOptions } from './input.js';
+import { loadAnalysisInput, parseFormat, type AnalysisInputOptions } from './input.js';
 import { paint, UsageError, type Output, type Paint } from './output.js';
 
-export interface ExplainOptions extends InputOptions {
+export interface ExplainOptions extends AnalysisInputOptions {
   readonly output?: string;
   readonly services?: boolean;
 }
@@ -137,9 +137,9 @@ export function serviceExplanationToJSON(x: ServiceExplanation): object {
   };
 }
 
-export function runExplain(endpoint: string | undefined, options: ExplainOptions, io: Output): number {
+export async function runExplain(endpoint: string | undefined, options: ExplainOptions, io: Output): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
-  const { compiled } = loadInput(options, io);
+  const { compiled } = await loadAnalysisInput(options, io);
   let subjects: Endpoint[] | undefined;
   let services: Service[] | undefined;
   if (endpoint !== undefined) {

@@ -10,6 +10,40 @@ export interface InputOptions {
   readonly namespace: string;
 }
 
+/** Where an analysis command reads its cluster: manifests (`-f`) or a running cluster. */
+export interface AnalysisInputOptions {
+  readonly filename?: readonly string[];
+  readonly namespace: string;
+  /** A kubeconfig file to read the cluster through. */
+  readonly kubeconfig?: string;
+  /** A context of that kubeconfig (default: its current context). */
+  readonly context?: string;
+  /** The current context of $KUBECONFIG or ~/.kube/config. */
+  readonly cluster?: boolean;
+}
+
+/** True when the options ask for a running cluster rather than manifests. */
+export function wantsLiveCluster(options: AnalysisInputOptions): boolean {
+  return Boolean(options.cluster || options.kubeconfig !== undefined || options.context !== undefined);
+}
+
+/**
+ * The cluster an analysis command works on: read from manifests, or from a running cluster
+ * through its API (`--cluster`, `--kubeconfig`, `--context`); never both.
+ */
+export async function loadAnalysisInput(options: AnalysisInputOptions, io: Output): Promise<{ cluster: Cluster; compiled: CompiledCluster }> {
+  const files = options.filename ?? [];
+  if (wantsLiveCluster(options)) {
+    if (files.length > 0) throw new UsageError('give either -f PATH... (manifests) or --cluster/--kubeconfig/--context (a running cluster), not both');
+    checkNamespaceFlag(options.namespace);
+    const { readLiveCluster } = await import('./live.js');
+    const cluster = await readLiveCluster(options, io);
+    return { cluster, compiled: compileCluster(cluster) };
+  }
+  if (files.length === 0) throw new UsageError('nothing to read: give -f PATH... (manifests), or --cluster (the current kubeconfig context)');
+  return loadInput({ filename: files, namespace: options.namespace }, io);
+}
+
 /** `-n` names a namespace as the apiserver requires one to be named (a DNS-1123 label). */
 export function checkNamespaceFlag(namespace: string): void {
   const problems = isDNS1123Label(namespace);

@@ -12,6 +12,22 @@ function inputOptions(cmd: Command): Command {
     .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default');
 }
 
+/** Where an analysis command reads its cluster: manifests, or a running cluster through its API. */
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .option('--kubeconfig <path>', 'read a running cluster through this kubeconfig instead of manifests')
+    .option('--context <name>', 'the kubeconfig context to read (default: its current context)')
+    .option('--cluster', 'read the running cluster of the current context ($KUBECONFIG or ~/.kube/config)');
+}
+
+function analysisInputOptions(cmd: Command): Command {
+  return clusterOptions(
+    cmd
+      .option('-f, --filename <path>', 'manifest file or directory (repeatable; - for stdin)', collect)
+      .option('-n, --namespace <ns>', 'namespace for objects that name none (and for names given without one)', 'default'),
+  );
+}
+
 export function buildProgram(io: Output, setExit: (code: number) => void): Command {
   const program = new Command('podwall')
     .description('Kubernetes NetworkPolicy: exact semantics, enforcement and tools to see and test them')
@@ -20,10 +36,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--debug', 'on an internal failure (exit 3), print its stack too (also PODWALL_DEBUG=1)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
-  inputOptions(program.command('matrix').description('who can reach whom, per port (rows: from, columns: to)'))
+  analysisInputOptions(program.command('matrix').description('who can reach whom, per port (rows: from, columns: to)'))
     .option('--port <n>', 'one port (default: every port some endpoint declares)')
     .addOption(new Option('--protocol <p>', 'TCP, UDP or SCTP (default TCP with --port)'))
-    .option('-o, --output <format>', 'text, json or md', 'text')
+    .option('-o, --output <format>', 'text, json, md or csv', 'text')
+    .option('--summary', 'per grid one line and the isolated endpoints, not the cells (for big clusters)')
     .option('--max-endpoints <n>', 'refuse (exit 2) a matrix of more endpoints than this (default 10000)')
     .option('--services', 'the Service view: rows are endpoints (and outside), columns are Service ports; a cell is allowed when every backend admits it')
     .action(async (opts) => {
@@ -31,7 +48,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       setExit(await runMatrix(opts, io));
     });
 
-  inputOptions(program.command('check').description('can one connection be made, and why (exit 0 allowed, 1 denied, 2 bad input, 3 an internal failure)'))
+  analysisInputOptions(program.command('check').description('can one connection be made, and why (exit 0 allowed, 1 denied, 2 bad input, 3 an internal failure)'))
     .option('--from <src>', 'source: ns/name, ns/kind/name, an IP address, or ns/service/name (each of its backends)')
     .option('--to <dst>', 'destination: ns/name, ns/kind/name, an IP address, or a Service (ns/service/name, its ClusterIP or LoadBalancer address): judged per backend')
     .option('--port <n>', 'destination port (for a Service: the Service port, or its node port from outside)')
@@ -39,23 +56,67 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (opts) => {
       const { runCheck } = await import('./check.js');
-      setExit(runCheck(opts, io));
+      setExit(await runCheck(opts, io));
     });
 
-  inputOptions(program.command('explain').argument('[endpoint]', 'ns/name, ns/kind/name or ns/service/name (default: every endpoint)'))
+  analysisInputOptions(program.command('explain').argument('[endpoint]', 'ns/name, ns/kind/name or ns/service/name (default: every endpoint)'))
     .description('per endpoint: the policies that select it, its isolation, who may reach it and whom it may reach; per Service with --services')
     .option('-o, --output <format>', 'text or json', 'text')
     .option('--services', 'explain Services instead: backends per port, who may reach each port, and the traps')
     .action(async (endpoint: string | undefined, opts) => {
       const { runExplain } = await import('./explain.js');
-      setExit(runExplain(endpoint, opts, io));
+      setExit(await runExplain(endpoint, opts, io));
     });
 
-  program
+  analysisInputOptions(program.command('lint').description('findings in the policies: rules that do nothing, selectors that match nothing, traps (exit 0 clean, 1 findings at or above --fail-on)'))
+    .option('-o, --output <format>', 'text, json or sarif', 'text')
+    .option('--fail-on <severity>', 'the lowest severity that makes the exit code 1: error, warning, info or none', 'error')
+    .action(async (opts) => {
+      const { runLint } = await import('./lint.js');
+      setExit(await runLint(opts, io));
+    });
+
+  clusterOptions(
+    program
+      .command('diff')
+      .argument('<old>', 'a file, a directory, git:REF:PATH, or "cluster" (the running cluster)')
+      .argument('<new>', 'a file, a directory, git:REF:PATH, or "cluster" (the running cluster)')
+      .description('the flows a change opens and closes, with the rule responsible on each side (exit 0 no change, 1 changes)'),
+  )
+    .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default')
+    .option('-o, --output <format>', 'text, json or md', 'text')
+    .action(async (oldInput: string, newInput: string, opts) => {
+      const { runDiff } = await import('./diff.js');
+      setExit(await runDiff(oldInput, newInput, opts, io));
+    });
+
+  analysisInputOptions(program.command('test').description('judge an expectations file: flows that must be allowed or denied (exit 0 all pass, 1 some fail)'))
+    .requiredOption('--expect <file>', 'the expectations (YAML)')
+    .option('--lab', 'also send real packets in a running lab and fail where the kernel disagrees')
+    .option('--name <lab>', 'which lab, with --lab', 'lab')
+    .option('--state-dir <dir>', 'where labs keep their state, with --lab (default $PODWALL_STATE_DIR or /var/lib/podwall)')
+    .option('-o, --output <format>', 'text, json, junit or tap', 'text')
+    .action(async (opts) => {
+      const { runTest } = await import('./expect.js');
+      setExit(await runTest(opts, io));
+    });
+
+  analysisInputOptions(program.command('fix').description('the smallest policy change that allows a denied connection and nothing else'))
+    .option('--from <src>', 'source: ns/name, ns/kind/name or an IP address')
+    .option('--to <dst>', 'destination: ns/name, ns/kind/name or ns/service/name')
+    .option('--port <n>', 'destination port')
+    .option('--protocol <p>', 'TCP, UDP or SCTP', 'TCP')
+    .option('-o, --output <format>', 'yaml, patch (JSON patches) or json', 'yaml')
+    .action(async (opts) => {
+      const { runFix } = await import('./fix.js');
+      setExit(await runFix(opts, io));
+    });
+
+  clusterOptions(program
     .command('ui')
     .description('serve a page on 127.0.0.1 that draws the endpoints and the flows the policies allow, with explanations and an editor')
     .option('-f, --filename <path>', 'manifest file or directory (repeatable; - for stdin)', collect)
-    .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default')
+    .option('-n, --namespace <ns>', 'namespace for objects that name none', 'default'))
     .option('--lab', 'follow a running lab live instead of reading manifests')
     .option('--name <lab>', 'which lab, with --lab', 'lab')
     .option('--state-dir <dir>', 'where labs keep their state, with --lab (default $PODWALL_STATE_DIR or /var/lib/podwall)')

@@ -2,10 +2,10 @@
 // one at a time from the engine's class matrix and streamed, so memory stays linear in endpoints.
 // With --services: rows are endpoints (and outside), columns are Service ports.
 import { computeClasses, computeMatrix, computeServiceMatrix, declaredPorts, OUTSIDE_ROW, type Matrix, type PortProtocol, type ServiceMatrix } from '../engine/index.js';
-import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
+import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, type AnalysisInputOptions } from './input.js';
 import { paint, UsageError, writeChunks, type Output } from './output.js';
 
-export interface MatrixOptions extends InputOptions {
+export interface MatrixOptions extends AnalysisInputOptions {
   readonly port?: string;
   readonly protocol?: string;
   readonly output?: string;
@@ -142,7 +142,7 @@ export async function runMatrix(options: MatrixOptions, io: Output): Promise<num
   const port = parsePort(options.port);
   const protocol = parseProtocol(options.protocol);
   const maxEndpoints = parseMaxEndpoints(options.maxEndpoints);
-  const { cluster, compiled } = loadInput(options, io);
+  const { cluster, compiled } = await loadAnalysisInput(options, io);
 
   const n = cluster.endpoints.length;
   if (n > maxEndpoints) {

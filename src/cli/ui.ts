@@ -4,12 +4,10 @@
 import { isIP } from 'node:net';
 import { DEFAULT_LAB, defaultStateRoot, Lab } from '../lab/index.js';
 import { labSource, startUiServer, staticSource, type ClusterSource } from '../web/index.js';
-import { loadInput } from './input.js';
+import { loadAnalysisInput, wantsLiveCluster, type AnalysisInputOptions } from './input.js';
 import { UsageError, type Output } from './output.js';
 
-export interface UiOptions {
-  readonly filename?: readonly string[];
-  readonly namespace: string;
+export interface UiOptions extends AnalysisInputOptions {
   readonly lab?: boolean;
   readonly name?: string;
   readonly stateDir?: string;
@@ -26,16 +24,16 @@ function parseListenPort(text: string | undefined): number | undefined {
   return n;
 }
 
-function openSource(options: UiOptions, io: Output): ClusterSource {
+async function openSource(options: UiOptions, io: Output): Promise<ClusterSource> {
   const files = options.filename ?? [];
-  if (options.lab && files.length > 0) throw new UsageError('give either -f PATH... or --lab, not both');
+  if (options.lab && (files.length > 0 || wantsLiveCluster(options))) throw new UsageError('give one of -f PATH..., --lab, or --cluster/--kubeconfig/--context');
   if (options.lab) {
     const name = options.name ?? DEFAULT_LAB;
     return labSource(Lab.open(name, options.stateDir ?? defaultStateRoot()), `lab ${name}`);
   }
-  if (files.length === 0) throw new UsageError('nothing to show: give -f PATH... (manifests) or --lab (a running lab)');
-  const { cluster } = loadInput({ filename: files, namespace: options.namespace }, io);
-  return staticSource(cluster, files.join(' '));
+  if (files.length === 0 && !wantsLiveCluster(options)) throw new UsageError('nothing to show: give -f PATH... (manifests), --lab (a running lab) or --cluster (a running cluster)');
+  const { cluster } = await loadAnalysisInput(options, io);
+  return staticSource(cluster, files.length > 0 ? files.join(' ') : `cluster ${options.context ?? 'current context'}`);
 }
 
 /** An IP address (IPv6 with or without brackets), or `localhost` for 127.0.0.1; names are not resolved. */
@@ -50,7 +48,7 @@ function parseListenAddress(text: string | undefined): string {
 export async function runUi(options: UiOptions, io: Output, signal?: AbortSignal): Promise<number> {
   const explicitPort = parseListenPort(options.port);
   const address = parseListenAddress(options.address);
-  const source = openSource(options, io);
+  const source = await openSource(options, io);
   let server;
   try {
     server = await startUiServer({ source, address, port: explicitPort ?? DEFAULT_PORT, namespace: options.namespace });
