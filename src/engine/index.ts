@@ -36,3 +36,16 @@ export {
   type ServicePortExplanation,
 } from './services.js';
 export { externalAccess, type ExternalAccess } from './external.js';
+export { diffClusters, endpointOwner, type EndpointGroup, type FlowChange, type FlowDiff, type FlowGroup, type FlowPeer, type SideReason, type VersionVerdict } from './diff.js';
+export {
+  judgeExpectations,
+  describeCase,
+  describeExpectedPeer,
+  flowEndName,
+  type CaseResult,
+  type ExpectationProblem,
+  type ExpectationsResult,
+  type FlowCheck,
+  type FlowEnd,
+  type FlowVerdict,
+} from './expectations.js';

@@ -23,3 +23,4 @@ export { LabApiServer } from './api/server.js';
 export { labCredentials, writeKubeconfig, kubeconfigPath, type Credentials } from './api/credentials.js';
 export { LabStore } from './store.js';
 export { dnsAddress } from './services.js';
+export { OWNER_ANNOTATION } from './pods.js';

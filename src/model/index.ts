@@ -16,3 +16,17 @@ export { decodeService, decodeEndpointSlice, isDNS1035Label, SERVICE_NAME_LABEL,
 export { networkPolicyManifest, namespaceManifest } from './manifest.js';
 export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';
 export { admitObject, type AdmittedKind, type Admission } from './admit.js';
+export {
+  decodeExpectations,
+  expectationDiagnostic,
+  closestWord,
+  EXPECTATIONS_API_VERSION,
+  EXPECTATIONS_KIND,
+  EXPECTATION_VERBS,
+  OUTSIDE_PEER,
+  type DecodedExpectations,
+  type ExpectationCase,
+  type ExpectationVerb,
+  type ExpectedPeer,
+  type Expectations,
+} from './expectations.js';
