@@ -49,3 +49,4 @@ export {
   type FlowEnd,
   type FlowVerdict,
 } from './expectations.js';
+export { lintCluster, lintRule, LINT_RULES, LINT_SEVERITIES, type LintFinding, type LintLocation, type LintObjectRef, type LintOptions, type LintRelated, type LintRule, type LintRuleId, type LintSeverity } from './lint.js';
