@@ -161,6 +161,7 @@ describe('did you mean', () => {
     { typo: 'alow', known: ['allow', 'deny', 'only'], want: 'allow' },
     { typo: 'Deny', known: ['allow', 'deny', 'only'], want: 'deny' },
     { typo: 'podselector', known: ['namespace', 'namespaceSelector', 'podSelector'], want: 'podSelector' },
+    { typo: 'prot', known: ['from', 'to', 'port', 'protocol'], want: 'port' },
     { typo: 'via', known: ['from', 'to', 'port', 'protocol'], want: undefined },
   ];
   for (const { typo, known, want } of table) {
