@@ -17,10 +17,10 @@
 import { resolvePeer, type CompiledCluster } from '../engine/index.js';
 import { networkPolicyManifest, parsePortText, parseProtocolText, type Cluster, type Diagnostic, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
-import { diagnosticView, EDITOR_FILE, overlayPolicies, type Overlay } from './preview.js';
+import { diagnosticView, EDITOR_FILE, overlayPolicies, previewDiff, type Overlay } from './preview.js';
 import type { ClusterSource } from './source.js';
 import type { CountersView, DiagnosticView, PreviewView, ProbeView } from './types.js';
-import { checkView, diffFlows, explainView, matrixView, modelView } from './views.js';
+import { checkView, explainView, matrixView, modelView } from './views.js';
 
 export interface ApiResponse {
   readonly status: number;
@@ -154,7 +154,7 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
     if (edit === undefined) return problem(400, 'expected a JSON body {"text": "<NetworkPolicy YAML>"}');
     const laid = overlay(compiled.cluster, edit, ctx.namespace);
     if (!laid.ok) return json({ ok: false, diagnostics: diagnosticsView(laid.diagnostics) } satisfies PreviewView);
-    const diff = diffFlows(compiled, laid.compiled);
+    const diff = previewDiff(compiled, laid.compiled);
     const view: PreviewView = { ok: true, model: modelView(laid.compiled, meta), replaced: laid.replaced, added: laid.added, ...diff };
     return json(view);
   }

@@ -1,9 +1,9 @@
 // Pure: the editor's text (NetworkPolicies in YAML) laid over a cluster. Policies of the same
 // namespace/name replace the cluster's, others are added; the result is compiled by the engine
-// and compared flow by flow with the cluster as it was.
-import { compileCluster, formatPolicyRef, type CompiledCluster } from '../engine/index.js';
+// and compared flow by flow with the cluster as it was, by the engine's diff (as `podwall diff`).
+import { compileCluster, diffClusters, formatPolicyRef, type CompiledCluster } from '../engine/index.js';
 import { compareStrings, formatDiagnostic, loadTexts, NAMESPACE_NAME_LABEL, type Cluster, type Diagnostic } from '../model/index.js';
-import type { DiagnosticView } from './types.js';
+import { OUTSIDE, type DiagnosticView, type FlowKey } from './types.js';
 
 export const EDITOR_FILE = 'editor.yaml';
 
@@ -50,4 +50,28 @@ export function overlayPolicies(base: Cluster, text: string, namespace = 'defaul
     replaced: [...edited].filter((p) => existing.has(p)).sort(),
     added: [...edited].filter((p) => !existing.has(p)).sort(),
   };
+}
+
+/**
+ * The flows an edit opens and closes, from the engine's diff (the one `podwall diff` prints), one
+ * key per connection: every endpoint pair of a group, and `outside` -> an endpoint on a declared
+ * port whenever some outside addresses gain or lose it. Egress to outside addresses has no
+ * destination port to key it by and is left out, as the model's outside flows carry none.
+ */
+export function previewDiff(before: CompiledCluster, after: CompiledCluster): { opened: FlowKey[]; closed: FlowKey[] } {
+  const d = diffClusters(before, after);
+  const keys = (groups: typeof d.opened): FlowKey[] => {
+    const out = new Map<string, FlowKey>();
+    for (const g of groups) {
+      if (g.to.kind !== 'endpoints') continue;
+      const sources = g.from.kind === 'outside' ? [OUTSIDE] : g.from.endpoints;
+      for (const from of sources) {
+        for (const to of g.to.endpoints) {
+          if (from !== to) out.set(`${from}|${to}|${g.port}/${g.protocol}`, { from, to, port: g.port, protocol: g.protocol });
+        }
+      }
+    }
+    return [...out.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, k]) => k);
+  };
+  return { opened: keys(d.opened), closed: keys(d.closed) };
 }
