@@ -6,12 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { main } from '../src/cli/main.js';
 import type { Output } from '../src/cli/output.js';
 import { compileCluster } from '../src/engine/index.js';
-import { loadManifests, type Cluster } from '../src/model/index.js';
+import { startTestServer, type TestServer } from '../src/lab/api/testing.js';
+import { loadManifests, type Cluster, type Manifest } from '../src/model/index.js';
 import { handleApi, staticSource, type FlowKey, type PreviewView } from '../src/web/index.js';
 import { diffFlows } from '../src/web/views.js';
 
@@ -292,5 +294,37 @@ describe('diff: git:REF:PATH and bad input', () => {
     const r = cli(['diff', 'git:HEAD:bad.yaml', 'k8s'], work);
     assert.equal(r.code, 2);
     assert.match(r.err, /HEAD:bad\.yaml.*ingres/);
+  });
+});
+
+describe('diff: the running cluster as OLD or NEW (the lab\'s API server, in process)', () => {
+  let t: TestServer;
+  let kubeconfig: string;
+  before(async () => {
+    t = await startTestServer();
+    kubeconfig = t.kubeconfig();
+    // The three-tier pods and policies, as `kubectl apply -f examples/three-tier` would write them.
+    for (const f of readdirSync(threeTier).sort()) {
+      for (const doc of parseAllDocuments(readFileSync(join(threeTier, f), 'utf8'))) {
+        const o = doc.toJS() as Manifest;
+        if (o.kind !== 'Pod' && o.kind !== 'NetworkPolicy') continue;
+        const path = o.kind === 'Pod' ? '/api/v1/namespaces/default/pods' : '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies';
+        const r = await t.api.call('POST', path, o);
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      }
+    }
+  });
+  after(async () => t.close());
+
+  test('the cluster against the manifests it was built from: no change; against an edit: the edit', async () => {
+    const same = await run(['diff', 'cluster', threeTier, '--kubeconfig', kubeconfig]);
+    assert.equal(same.code, 0, same.err);
+    assert.match(same.out, /^cluster -> .*three-tier: no flow changes on 3 declared ports/);
+    const edit = edited(threeTier, 'web-policy', (d) => d.replace('port: 5000', 'port: 5001'));
+    const changed = await run(['diff', 'cluster', edit.dir, '--kubeconfig', kubeconfig, '-o', 'json']);
+    assert.equal(changed.code, 1, changed.err);
+    assert.deepEqual(keys((JSON.parse(changed.out) as DiffJSON).closed), ['default/web -> default/api 5000/TCP']);
+    const reverse = await run(['diff', edit.dir, 'cluster', '--kubeconfig', kubeconfig, '-o', 'json']);
+    assert.deepEqual(keys((JSON.parse(reverse.out) as DiffJSON).opened), ['default/web -> default/api 5000/TCP']);
   });
 });
