@@ -178,13 +178,15 @@ function flowLine(c: JudgedCheck): string {
 }
 
 /** The flows that make a case fail (or stay undecided), and what each side said. */
-function failureLines(j: JudgedCase, max = 20): string[] {
+function failureLines(j: JudgedCase, max = 20, inputIsLab = true): string[] {
   const bad = j.checks.filter((c) => !c.ok || c.kernel?.inconclusive);
   const lines: string[] = [];
   for (const c of bad.slice(0, max)) {
     lines.push(flowLine(c));
     if (!c.passed || (c.kernel?.verdict !== undefined && c.kernel.verdict !== c.engine)) lines.push(...c.reasons.map((r) => `  ${r}`));
-    if (c.passed && c.kernel?.verdict !== undefined && c.kernel.verdict !== c.expected) lines.push('  the engine agrees with the expectation; the kernel does not');
+    if (c.passed && c.kernel?.verdict !== undefined && c.kernel.verdict !== c.expected) {
+      lines.push(`  the engine agrees with the expectation; the kernel does not${inputIsLab ? '' : ' (the lab enforces the objects it holds, not this input: see podwall lab get)'}`);
+    }
   }
   if (bad.length > max) lines.push(`... and ${bad.length - max} more flow${bad.length - max === 1 ? '' : 's'}`);
   return lines;
@@ -199,14 +201,16 @@ function summaryCounts(judged: readonly JudgedCase[]): { cases: number; passed: 
   };
 }
 
-function renderText(judged: readonly JudgedCase[], suite: string, lab: string | undefined, color: boolean): string {
+function renderText(judged: readonly JudgedCase[], suite: string, lab: string | undefined, inputIsLab: boolean, color: boolean): string {
   const p = paint(color);
   const lines: string[] = [];
   for (const j of judged) {
     const mark = j.status === 'passed' ? p.ok('✓') : j.status === 'failed' ? p.bad('✗') : '?';
-    const flows = j.checks.length === 1 ? '' : p.dim(` (${j.checks.length} flows)`);
-    lines.push(`${mark} ${j.result.title}${flows}`);
-    if (j.status !== 'passed') lines.push(...failureLines(j).map((l) => `    ${l}`));
+    const count = j.checks.length === 1 ? [] : [`${j.checks.length} flows`];
+    const probed = j.checks.filter((c) => c.kernel?.verdict !== undefined).length;
+    if (lab) count.push(`${probed === j.checks.length && probed > 0 ? 'all' : probed} probed in the lab`);
+    lines.push(`${mark} ${j.result.title}${count.length > 0 ? p.dim(` (${count.join(', ')})`) : ''}`);
+    if (j.status !== 'passed') lines.push(...failureLines(j, 20, inputIsLab).map((l) => `    ${l}`));
     for (const note of j.result.notes) lines.push(`    note: ${note}`);
   }
   const s = summaryCounts(judged);
@@ -351,7 +355,7 @@ export async function runTest(options: TestOptions, io: Output): Promise<number>
     if (format === 'json') io.out(renderJSON(judged, exp, suite, labName));
     else if (format === 'junit') io.out(renderJUnit(judged, exp, suite));
     else if (format === 'tap') io.out(renderTAP(judged, exp));
-    else io.out(renderText(judged, suite, labName, io.color));
+    else io.out(renderText(judged, suite, labName, fromLab, io.color));
 
     const s = summaryCounts(judged);
     if (s.failed > 0) return 1;
