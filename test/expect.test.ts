@@ -9,7 +9,10 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseJUnit, type TestSuite, type TestSuites } from 'junit2json';
 import { parse as parseYAML } from 'yaml';
+import { exitCode, judge, renderJUnit, renderTAP, type KernelVerdict } from '../src/cli/expect.js';
 import { main } from '../src/cli/main.js';
+import { compileCluster, judgeExpectations, type FlowCheck } from '../src/engine/index.js';
+import { decodeExpectations, loadManifests } from '../src/model/index.js';
 import type { Output } from '../src/cli/output.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -206,5 +209,39 @@ describe('podwall test on the wild apps', () => {
     assert.match(r.out, /^✓ allow ui\/deployment\/ui -> .* \(4 flows\)$/m);
     assert.match(r.out, /^✗ allow checkout\/deployment\/checkout -> orders\/service\/orders on 80\/TCP$/m);
     assert.match(r.out, /orders\/allow-orders-ingress-webservice ingress\[0\] allows from pods with app\.kubernetes\.io\/name=ui/);
+  });
+});
+
+describe('podwall test: the kernel as the second judge (fake probe verdicts)', () => {
+  const exp = decodeExpectations(`${HEAD}metadata: {name: k}\ncases:\n- allow: {from: web, to: api, port: 5000}\n- deny: {from: web, to: db, port: 3306}\n`, 'k.yaml').expectations!;
+  const result = judgeExpectations(compileCluster(loadManifests([threeTier]).cluster!), exp);
+  const [toApi, toDb] = result.cases.map((c) => c.checks[0]);
+  const silent: Output = { out: () => undefined, err: () => undefined, color: false };
+  const judgedWith = (verdicts: [FlowCheck, KernelVerdict][]) => judge(result.cases, new Map(verdicts));
+
+  const table: { rule: string; kernel: [FlowCheck, KernelVerdict][]; statuses: string[]; exit: number }[] = [
+    { rule: 'the kernel agreeing everywhere passes (exit 0)', kernel: [[toApi, { verdict: 'allowed' }], [toDb, { verdict: 'denied' }]], statuses: ['passed', 'passed'], exit: 0 },
+    { rule: 'a flow not probed is judged by the engine alone', kernel: [[toApi, { note: 'not probed: SCTP' }]], statuses: ['passed', 'passed'], exit: 0 },
+    { rule: 'the kernel disagreeing fails the case (exit 1)', kernel: [[toDb, { verdict: 'allowed' }]], statuses: ['passed', 'failed'], exit: 1 },
+    { rule: 'a flow the kernel left undecided is no verdict: exit 3, as lab probe', kernel: [[toApi, { inconclusive: true, note: 'inconclusive: timed out' }]], statuses: ['inconclusive', 'passed'], exit: 3 },
+    { rule: 'a failure outweighs an undecided flow (exit 1)', kernel: [[toApi, { inconclusive: true, note: 'inconclusive: timed out' }], [toDb, { verdict: 'allowed' }]], statuses: ['inconclusive', 'failed'], exit: 1 },
+  ];
+  for (const { rule, kernel, statuses, exit } of table) {
+    test(rule, () => {
+      const judged = judgedWith(kernel);
+      assert.deepEqual(judged.map((j) => j.status), statuses);
+      assert.equal(exitCode(judged, silent), exit);
+    });
+  }
+
+  test('junit says an undecided case is an error, not a failure; tap says not ok with severity inconclusive', async () => {
+    const judged = judgedWith([[toApi, { inconclusive: true, note: 'inconclusive: timed out' }]]);
+    const suite = ((await parseJUnit(renderJUnit(judged, exp, 'k'))) as TestSuites).testsuite![0];
+    assert.deepEqual([suite.tests, suite.failures, suite.errors], [2, 0, 1]);
+    assert.equal(suite.testcase![0].error![0].type, 'ProbeInconclusive');
+    assert.match(suite.testcase![0].error![0].message ?? '', /default\/web -> default\/api 5000\/TCP: expected ALLOWED, engine ALLOWED \(kernel: inconclusive: timed out\)/);
+    const tap = renderTAP(judged, exp).split('\n');
+    assert.equal(tap[2], 'not ok 1 - allow web -> api on 5000/TCP');
+    assert.ok(tap.includes('  severity: inconclusive'));
   });
 });

@@ -158,7 +158,8 @@ async function kernelVerdicts(lab: Lab, checks: readonly FlowCheck[]): Promise<M
 // ---------------------------------------------------------------------------------------------
 // Judging and output.
 
-function judge(results: readonly CaseResult[], kernel?: Map<FlowCheck, KernelVerdict>): JudgedCase[] {
+/** Each case with the kernel's verdicts beside the engine's: failed, undecided by the kernel, or passed. */
+export function judge(results: readonly CaseResult[], kernel?: ReadonlyMap<FlowCheck, KernelVerdict>): JudgedCase[] {
   return results.map((result) => {
     const checks = result.checks.map((c): JudgedCheck => {
       const k = kernel?.get(c);
@@ -275,7 +276,7 @@ function firstProblem(j: JudgedCase): string {
 }
 
 /** JUnit XML as Jenkins, GitLab and GitHub read it: one testsuite per expectations file, one testcase per case. */
-function renderJUnit(judged: readonly JudgedCase[], exp: Expectations, suite: string): string {
+export function renderJUnit(judged: readonly JudgedCase[], exp: Expectations, suite: string): string {
   const s = summaryCounts(judged);
   const classname = `podwall.${suite.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   const lines = [
@@ -301,7 +302,7 @@ function renderJUnit(judged: readonly JudgedCase[], exp: Expectations, suite: st
 }
 
 /** TAP version 13: a plan, one test line per case, YAML diagnostics under a failing one. */
-function renderTAP(judged: readonly JudgedCase[], exp: Expectations): string {
+export function renderTAP(judged: readonly JudgedCase[], exp: Expectations): string {
   const lines = ['TAP version 13', `1..${judged.length}`];
   judged.forEach((j, k) => {
     // A description may not hold "#" unescaped (it would start a directive), nor a line break.
@@ -319,6 +320,17 @@ function renderTAP(judged: readonly JudgedCase[], exp: Expectations): string {
     lines.push('  ---', ...stringify(diagnostics, { lineWidth: 0 }).trimEnd().split('\n').map((l) => `  ${l}`), '  ...');
   });
   return lines.join('\n');
+}
+
+/** 1 when a case fails; else 3 when the kernel left some flow undecided (as lab probe does); else 0. */
+export function exitCode(judged: readonly JudgedCase[], io: Output): number {
+  const s = summaryCounts(judged);
+  if (s.failed > 0) return 1;
+  if (s.inconclusive > 0) {
+    io.err('error: some flows could not be probed (nothing listening, or no answer after retries): not a verdict either way');
+    return 3;
+  }
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,13 +369,7 @@ export async function runTest(options: TestOptions, io: Output): Promise<number>
     else if (format === 'tap') io.out(renderTAP(judged, exp));
     else io.out(renderText(judged, suite, labName, fromLab, io.color));
 
-    const s = summaryCounts(judged);
-    if (s.failed > 0) return 1;
-    if (s.inconclusive > 0) {
-      io.err('error: some flows could not be probed (nothing listening, or no answer after retries): not a verdict either way');
-      return 3;
-    }
-    return 0;
+    return exitCode(judged, io);
   } finally {
     lab?.close();
   }
