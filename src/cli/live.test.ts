@@ -391,7 +391,7 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
     {
       name: '403: says which resource was forbidden and that list permission is needed (exit 3)',
       handler: (path, query) => (path === '/apis/networking.k8s.io/v1/networkpolicies' ? status(403, 'networkpolicies.networking.k8s.io is forbidden: User "dev" cannot list resource "networkpolicies" in API group "networking.k8s.io" at the cluster scope') : pagedList([], query, 'X')),
-      message: /^error: the API server at \S+ forbids listing networkpolicies\.networking\.k8s\.io at the cluster scope to context "fake" \(403 Forbidden: .*User "dev" cannot list.*\); Podwall needs get and list on namespaces, pods, services, networkpolicies\.networking\.k8s\.io and endpointslices\.discovery\.k8s\.io in every namespace$/,
+      message: /^error: the API server at \S+ forbids listing networkpolicies\.networking\.k8s\.io at the cluster scope to context "fake" \(403 Forbidden: .*User "dev" cannot list.*\); Podwall needs list permission on namespaces, pods, services, networkpolicies\.networking\.k8s\.io and endpointslices\.discovery\.k8s\.io in every namespace$/,
       code: 3,
     },
     {

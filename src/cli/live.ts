@@ -262,7 +262,7 @@ export const CLUSTER_COLLECTIONS: readonly Collection[] = [
 ];
 
 /** The RBAC rules a reader needs, for the 403 message (the README has the ClusterRole). */
-const PERMISSION_NEEDED = 'Podwall needs get and list on namespaces, pods, services, networkpolicies.networking.k8s.io and endpointslices.discovery.k8s.io in every namespace';
+const PERMISSION_NEEDED = 'Podwall needs list permission on namespaces, pods, services, networkpolicies.networking.k8s.io and endpointslices.discovery.k8s.io in every namespace';
 
 /** The API server does not serve the collection (404): a cluster without EndpointSlices, a lab without DaemonSets. */
 export class NotServedError extends LiveClusterError {}
