@@ -144,6 +144,12 @@ describe('allow and deny', () => {
     ]);
   });
 
+  test('a port the destination does not declare keeps its verdict, with a note that nothing would listen there', () => {
+    const r = judgeOne('- allow: {from: api, to: web, port: 8080}');
+    assert.equal(r.checks[0].engine, 'denied', 'api is isolated for egress');
+    assert.equal(r.checks[0].reasons.at(-1), 'note [port-undeclared]: prod/web declares no container port 8080/TCP (it declares 80/TCP): nothing would listen there');
+  });
+
   test('a case without a name is titled by what it says', () => {
     assert.equal(judgeOne('- deny: {from: [web, outside], to: {namespace: prod, podSelector: {matchLabels: {role: db}}}, port: 3306}').title, 'deny web, outside -> {namespace prod, pods with role=db} on 3306/TCP');
   });

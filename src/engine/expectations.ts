@@ -19,7 +19,7 @@ import { describePeer, describeRule, formatPolicyRef, formatRuleRef } from './de
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { portMatches } from './match.js';
 import { resolveTarget } from './resolve.js';
-import { evaluateServiceConnection, exposedOutside, findServicePort, formatServicePort, serviceId, serviceSources } from './services.js';
+import { destinationNotes, evaluateServiceConnection, exposedOutside, findServicePort, formatServicePort, serviceId, serviceSources } from './services.js';
 import type { Direction, DirectionVerdict, RuleRef, TrafficPeer } from './types.js';
 
 /** What the engine says of one flow: allowed, denied, or allowed only for some backends or outside addresses. */
@@ -293,6 +293,15 @@ function judgeFlow(compiled: CompiledCluster, source: FlowEnd, destination: Flow
   }
   if (source.kind === 'service') return { error: 'a Service is never a source' };
   if (destination.kind === 'service') return judgeService(compiled, source, destination.service, port, protocol);
+  const j = judgeEndpoints(compiled, source, destination, port, protocol);
+  // A port the destination does not declare: the verdict stands, but nothing would answer there.
+  if (destination.kind === 'endpoint') {
+    for (const n of destinationNotes(compiled, destination.endpoint, port, protocol).filter((x) => x.code === 'port-undeclared')) j.reasons.push(`note [${n.code}]: ${n.message}`);
+  }
+  return j;
+}
+
+function judgeEndpoints(compiled: CompiledCluster, source: FlowEnd, destination: FlowEnd, port: number, protocol: Protocol): Judgement {
   if (source.kind === 'outside' && destination.kind === 'endpoint') {
     const side = outsideSide(compiled, destination.endpoint, 'Ingress', port, protocol);
     return { verdict: side.verdict, reasons: ['egress from outside: outside the cluster, not subject to NetworkPolicy', ...side.reasons] };
