@@ -194,6 +194,31 @@ describe('a running cluster answers as the manifests it was built from (the lab 
     await same(['explain', 'default/web', '-o', 'json'], (t) => JSON.parse(t));
   });
 
+  test('test --expect: the three-tier promises judged alike (text and JSON, exit codes included)', async () => {
+    const expectations = join(ROOT, 'examples/expectations/three-tier.yaml');
+    await same(['test', '--expect', expectations]);
+    await same(['test', '--expect', expectations, '-o', 'json'], (t) => JSON.parse(t));
+  });
+
+  test('diff cluster MANIFESTS: no flow and no policy changes; only a workload is named by its pod on one side', async () => {
+    const dir = mkdtempSync(join(files, 'all-'));
+    for (const [i, f] of manifests.filter((_, k) => k % 2 === 1).entries()) {
+      if (f === STARS) for (const name of readdirSync(STARS)) writeFileSync(join(dir, `${i}-${name}`), readFileSync(join(STARS, name)));
+      else writeFileSync(join(dir, `${i}.yaml`), readFileSync(f));
+    }
+    const r = await podwall(['diff', 'cluster', dir, '--kubeconfig', kubeconfig]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /^cluster -> \S+: adds 4 endpoints, removes 4 endpoints$/m, r.out);
+    const block = (title: string): string[] => {
+      const lines = rename(r.out).split('\n');
+      const start = lines.findIndex((l) => l.startsWith(title));
+      const end = lines.findIndex((l, i) => i > start && l.trim() === '');
+      return lines.slice(start + 1, end < 0 ? undefined : end);
+    };
+    assert.deepEqual(block('Endpoints removed'), block('Endpoints added'));
+    assert.equal(block('Endpoints added').length, 4);
+  });
+
   test("ui: the page's model (policies, what they select, flows) is the same", async () => {
     const model = async (args: readonly string[]): Promise<Record<string, unknown>> => {
       const { runUi } = await import('../src/cli/ui.js');
