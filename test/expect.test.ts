@@ -153,7 +153,7 @@ describe('podwall test: output formats', () => {
       ],
     );
     const failure = suite.testcase![1].failure![0];
-    assert.equal(failure.message, '1 of 1 flow disagree: default/web -> default/db 3306/TCP: expected ALLOWED, engine DENIED');
+    assert.equal(failure.message, '1 of 1 flow disagrees: default/web -> default/db 3306/TCP: expected ALLOWED, engine DENIED');
     assert.equal(failure.type, 'ExpectationFailed');
     assert.match(failure.inner ?? '', /ingress to default\/db: isolated by default\/db-policy; no ingress rule allows it/);
   });

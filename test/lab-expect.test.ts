@@ -143,7 +143,7 @@ describe('podwall test --lab: expectations judged by the engine and by the kerne
     assert.equal(junit.code, 1);
     const suite = ((await parseJUnit(junit.out)) as TestSuites).testsuite![0];
     assert.deepEqual([suite.name, suite.tests, suite.failures], ['wrong', 2, 1]);
-    assert.equal(suite.testcase![0].failure![0].message, '1 of 1 flow disagree: default/api -> default/db 3306/TCP: expected DENIED, engine ALLOWED, kernel ALLOWED');
+    assert.equal(suite.testcase![0].failure![0].message, '1 of 1 flow disagrees: default/api -> default/db 3306/TCP: expected DENIED, engine ALLOWED, kernel ALLOWED');
     assert.equal(suite.testcase![1].failure, undefined);
   });
 });

@@ -272,7 +272,7 @@ function xml(text: string): string {
 
 function firstProblem(j: JudgedCase): string {
   const bad = j.checks.filter((c) => !c.ok || c.kernel?.inconclusive);
-  return `${bad.length} of ${j.checks.length} flow${j.checks.length === 1 ? '' : 's'} ${j.status === 'failed' ? 'disagree' : 'undecided'}: ${bad[0] ? flowLine(bad[0]) : ''}`;
+  return `${bad.length} of ${j.checks.length} flow${j.checks.length === 1 ? '' : 's'} ${j.status === 'failed' ? `disagree${bad.length === 1 ? 's' : ''}` : 'undecided'}: ${bad[0] ? flowLine(bad[0]) : ''}`;
 }
 
 /** JUnit XML as Jenkins, GitLab and GitHub read it: one testsuite per expectations file, one testcase per case. */

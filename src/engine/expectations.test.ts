@@ -194,7 +194,7 @@ describe('Services: judged per backend at its target port', () => {
   test('the reasons name each backend and its verdict', () => {
     const r = judgeOne('- deny: {from: web, to: prod/service/db, port: 3306}');
     const text = r.checks[0].reasons.join('\n');
-    assert.match(text, /prod\/service\/db port 3306\/TCP: 1 of 2 backends admit it/);
+    assert.match(text, /prod\/service\/db port 3306\/TCP: 1 of 2 backends admits it/);
     assert.match(text, /prod\/db on 3306\/TCP: DENIED/);
     assert.match(text, /prod\/db2 on 3306\/TCP: ALLOWED/);
   });

@@ -257,7 +257,7 @@ function judgeService(compiled: CompiledCluster, source: FlowEnd, service: Servi
     if (!v.reachable) verdict = 'denied';
     else if (v.routed === 0) verdict = 'denied';
     else verdict = v.admitted === v.routed ? 'allowed' : v.admitted === 0 ? 'denied' : 'partly';
-    reasons.push(`${id} port ${formatServicePort(v.servicePort)}: ${v.reachable ? `${v.admitted} of ${v.routed} backend${v.routed === 1 ? '' : 's'} admit it` : 'the source cannot reach the Service at all'}`);
+    reasons.push(`${id} port ${formatServicePort(v.servicePort)}: ${v.reachable ? `${v.admitted} of ${v.routed} backend${v.routed === 1 ? '' : 's'} admit${v.admitted === 1 ? 's' : ''} it` : 'the source cannot reach the Service at all'}`);
     for (const b of routed) {
       reasons.push(`  ${b.backend.id} on ${b.port}/${protocol}: ${word(b.verdict!.allowed)}`);
       if (!b.verdict!.allowed) {
@@ -276,7 +276,8 @@ function judgeService(compiled: CompiledCluster, source: FlowEnd, service: Servi
   verdict = routed.length === 0 ? 'denied' : combine(perBackend.map((j) => j.verdict));
   const ranges = service.type === 'LoadBalancer' ? service.loadBalancerSourceRanges : [];
   if (ranges.length > 0 && verdict === 'allowed') verdict = 'partly';
-  reasons.push(`${id} port ${formatServicePort(v.servicePort)}${v.via === 'nodePort' ? ` (node port ${port})` : ''}: ${routed.length === 0 ? 'routed to no backend' : `${perBackend.filter((j) => j.verdict === 'allowed').length} of ${routed.length} backend${routed.length === 1 ? '' : 's'} admit every outside address`}`);
+  const admitting = perBackend.filter((j) => j.verdict === 'allowed').length;
+  reasons.push(`${id} port ${formatServicePort(v.servicePort)}${v.via === 'nodePort' ? ` (node port ${port})` : ''}: ${routed.length === 0 ? 'routed to no backend' : `${admitting} of ${routed.length} backend${routed.length === 1 ? '' : 's'} admit${admitting === 1 ? 's' : ''} every outside address`}`);
   if (ranges.length > 0) reasons.push(`  only sources in loadBalancerSourceRanges (${ranges.join(', ')}) reach the load balancer`);
   routed.forEach((b, k) => {
     reasons.push(`  ${b.backend.id} on ${b.port}/${protocol}: ${word(perBackend[k].verdict)}`);
