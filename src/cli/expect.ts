@@ -209,7 +209,7 @@ function renderText(judged: readonly JudgedCase[], suite: string, lab: string | 
     const mark = j.status === 'passed' ? p.ok('✓') : j.status === 'failed' ? p.bad('✗') : '?';
     const count = j.checks.length === 1 ? [] : [`${j.checks.length} flows`];
     const probed = j.checks.filter((c) => c.kernel?.verdict !== undefined).length;
-    if (lab) count.push(`${probed === j.checks.length && probed > 0 ? 'all' : probed} probed in the lab`);
+    if (lab) count.push(`${probed === 0 ? 'none' : probed === j.checks.length ? 'all' : probed} probed in the lab`);
     lines.push(`${mark} ${j.result.title}${count.length > 0 ? p.dim(` (${count.join(', ')})`) : ''}`);
     if (j.status !== 'passed') lines.push(...failureLines(j, 20, inputIsLab).map((l) => `    ${l}`));
     for (const note of j.result.notes) lines.push(`    note: ${note}`);
