@@ -302,6 +302,42 @@ function realPod(name: string, ip: string, labels: Record<string, string>): Mani
   };
 }
 
+/** A Service as a real apiserver returns it (defaults, allocated address, status). */
+function realService(name: string, selector = true): Manifest {
+  return {
+    metadata: { name, namespace: 'default', uid: 'u', resourceVersion: '99', creationTimestamp: '2026-11-28T10:00:00Z', managedFields: [] },
+    spec: {
+      ...(selector ? { selector: { app: name } } : {}),
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+      clusterIP: name === 'api' ? '10.96.0.20' : '10.96.0.21',
+      clusterIPs: [name === 'api' ? '10.96.0.20' : '10.96.0.21'],
+      type: 'ClusterIP',
+      sessionAffinity: 'None',
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      internalTrafficPolicy: 'Cluster',
+    },
+    status: { loadBalancer: {} },
+  };
+}
+
+/** An EndpointSlice as the EndpointSlice controller (or a user, for a Service without selector) writes it. */
+function realSlice(service: string, ip: string): Manifest {
+  return {
+    metadata: {
+      name: `${service}-abcde`,
+      namespace: 'default',
+      generateName: `${service}-`,
+      labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: service, uid: 'u', controller: true, blockOwnerDeletion: true }],
+      annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-11-28T10:00:05Z' },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-1', zone: 'a', targetRef: { kind: 'Pod', namespace: 'default', name: service, uid: 'u' } }],
+    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+  };
+}
+
 describe('a real API server\'s objects and failures (a fake server)', () => {
   before(async () => {
     otherCredentials = await labCredentials(mkdtempSync(join(scratch, 'other-ca-')));
@@ -320,6 +356,8 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
         const good = { metadata: { name: 'good', namespace: 'default', generation: 1 }, spec: { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }] }] } };
         return pagedList([bad, good], query, 'NetworkPolicy');
       }
+      if (path === '/api/v1/services') return pagedList([realService('api'), realService('external', false)], query, 'Service');
+      if (path === '/apis/discovery.k8s.io/v1/endpointslices') return pagedList([realSlice('api', '10.0.0.6'), realSlice('external', '192.0.2.10')], query, 'EndpointSlice');
       if (path === '/api/v1/namespaces') return pagedList([{ metadata: { name: 'default', labels: { 'kubernetes.io/metadata.name': 'default' } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } }], query, 'Namespace');
       return empty(path, query);
     });
@@ -328,6 +366,8 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
       const cluster = await readLiveCluster(live(api.kubeconfig()), io);
       assert.deepEqual(cluster.endpoints.map((e) => [e.id, e.ips, e.nodeName]), [['default/api', ['10.0.0.6'], 'node-1'], ['default/web', ['10.0.0.5'], 'node-1']]);
       assert.deepEqual(cluster.policies.map((p) => p.name), ['good']);
+      assert.deepEqual((cluster.services ?? []).map((x) => [x.name, x.clusterIPs]), [['api', ['10.96.0.20']], ['external', ['10.96.0.21']]]);
+      assert.deepEqual((cluster.endpointSlices ?? []).map((x) => x.serviceName), ['api', 'external']);
       const warnings = io.errors.filter((l) => l.startsWith('warning:'));
       assert.equal(warnings.length, 1, io.errors.join('\n'));
       assert.match(warnings[0], /^warning: left out NetworkPolicy default\/bad: spec\.ingress\[0\]\.ports\[0\]\.endPort: Invalid value: 70/);
