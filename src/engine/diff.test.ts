@@ -142,6 +142,27 @@ ingress:
     });
   }
 
+  test('with the policies unchanged, relabelling a pod or a namespace changes what they select', () => {
+    const ns = (labels: Record<string, string>): string => `apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: ${JSON.stringify(labels)}}\n`;
+    const fromTeam = policy('api-from-team', `
+podSelector: {matchLabels: {role: api}}
+ingress:
+- from: [{namespaceSelector: {matchLabels: {team: a}}}]`);
+    const shopClient = pod('client', { role: 'client' }, [], '10.0.1.1', 'shop');
+    const cases: [string, CompiledCluster, CompiledCluster, string[]][] = [
+      ['a pod no longer selected by the isolating policy', build(WEB, API, API_POLICY), build(WEB, pod('api', { role: 'other' }, ['api:5000'], '10.0.0.2'), API_POLICY), []],
+      ['a namespace that gains the label a namespaceSelector asks for', build(API, ns({}), shopClient, fromTeam), build(API, ns({ team: 'a' }), shopClient, fromTeam), ['opened shop/client -> default/api 5000/TCP(api) 1']],
+    ];
+    for (const [what, before, after, expected] of cases) {
+      const d = diffClusters(before, after);
+      if (expected.length > 0) assert.deepEqual(lines(d), expected, what);
+      const baseline = pairwiseDiff(before, after);
+      assert.deepEqual(pairs(d.opened), baseline.opened, what);
+      assert.deepEqual(pairs(d.closed), baseline.closed, what);
+      assert.ok(d.changed, what);
+    }
+  });
+
   test('the same cluster gives no change at all', () => {
     const d = diffClusters(base, build(WEB, API, DB, DB_POLICY, API_POLICY));
     assert.deepEqual(lines(d), []);

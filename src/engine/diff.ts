@@ -4,7 +4,7 @@
 // as flows. Each change carries the rules responsible for the verdict before and after.
 import { compareStrings, formatCIDR, type CIDR, type Endpoint, type IPFamily, type Protocol } from '../model/index.js';
 import { computeClasses } from './classes.js';
-import type { CompiledCluster, CompiledRule } from './compile.js';
+import type { CompiledCluster, CompiledPolicy, CompiledRule } from './compile.js';
 import { formatPolicyRef, formatRuleRef } from './describe.js';
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { portMatches } from './match.js';
@@ -330,6 +330,13 @@ interface Joint {
   readonly owners: readonly (readonly [string, readonly string[]])[];
   readonly oldPorts: ReadonlyMap<string, string | undefined>;
   readonly newPorts: ReadonlyMap<string, string | undefined>;
+  /**
+   * The endpoint and the content of the policies isolating it are the same in both versions, so
+   * every verdict on its egress (as a source) / its ingress (as a destination) is too, unless the
+   * other end changed.
+   */
+  readonly sameEgress: boolean;
+  readonly sameIngress: boolean;
 }
 
 const portKey = (p: { port: number; protocol: Protocol }): string => `${p.port}/${p.protocol}`;
@@ -383,6 +390,17 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
   const oldClasses = computeClasses(before);
   const newClasses = computeClasses(after);
 
+  // What a verdict depends on: the endpoint as policies see it, and the content of the policies
+  // isolating it (a renamed or reordered policy is the same policy).
+  const contents = new Map<CompiledPolicy, string>();
+  const contentOf = (p: CompiledPolicy): string => {
+    let key = contents.get(p);
+    if (key === undefined) contents.set(p, (key = `${p.namespace}\u0000${JSON.stringify(p.policy.spec)}`));
+    return key;
+  };
+  const policiesKey = (ps: readonly CompiledPolicy[]): string => ps.map(contentOf).sort().join('\u0001');
+  const facts = (c: CompiledCluster, e: Endpoint): string => JSON.stringify([e.labels, c.namespaceLabels.get(e.namespace) ?? {}, e.ips, e.ports, e.hostNetwork]);
+
   // Joint classes: same old class, same new class, same declared ports in each version.
   const portsText = (e: Endpoint): string => e.ports.map((p) => `${p.containerPort}/${p.protocol}/${p.name ?? ''}`).sort().join(',');
   const building = new Map<string, { old: Endpoint; new: Endpoint; oldIndex: number; newIndex: number; owners: Map<string, string[]> }>();
@@ -398,31 +416,40 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
     if (list) list.push(e.id);
     else joint.owners.set(owner, [e.id]);
   });
-  const joints: Joint[] = [...building.values()].map((j) => ({
-    ...j,
-    owners: [...j.owners.entries()].map(([o, ids]) => [o, ids.sort(compareStrings)] as const).sort(([a], [b]) => compareStrings(a, b)),
-    oldPorts: portsOf(j.old),
-    newPorts: portsOf(j.new),
-  }));
+  const joints: Joint[] = [...building.values()].map((j) => {
+    const oldClass = oldClasses.classes[oldClasses.classOf[j.oldIndex]];
+    const newClass = newClasses.classes[newClasses.classOf[j.newIndex]];
+    const sameEndpoint = facts(before, j.old) === facts(after, j.new);
+    return {
+      ...j,
+      owners: [...j.owners.entries()].map(([o, ids]) => [o, ids.sort(compareStrings)] as const).sort(([a], [b]) => compareStrings(a, b)),
+      oldPorts: portsOf(j.old),
+      newPorts: portsOf(j.new),
+      sameEgress: sameEndpoint && policiesKey(oldClass.egressPolicies) === policiesKey(newClass.egressPolicies),
+      sameIngress: sameEndpoint && policiesKey(oldClass.ingressPolicies) === policiesKey(newClass.ingressPolicies),
+    };
+  });
+  const changedSources = joints.filter((j) => !j.sameEgress);
 
   const opened: FlowGroup[] = [];
   const closed: FlowGroup[] = [];
   const emit = (g: FlowGroup): void => void (g.change === 'opened' ? opened : closed).push(g);
 
-  // Between endpoints in both versions, per port: one comparison per pair of joint classes.
+  // Between endpoints in both versions, per port: one comparison per pair of joint classes where
+  // the source's egress or the destination's ingress may have changed.
   const seen = new Map<string, PortProtocol>();
   for (const p of [...declaredPorts(oldEndpoints), ...declaredPorts(newEndpoints)]) seen.set(portKey(p), p);
   const ports = [...seen.values()].sort((a, b) => a.port - b.port || compareStrings(a.protocol, b.protocol));
   for (const target of ports) {
     const key = portKey(target);
-    const destinations = joints.filter((d) => d.oldPorts.has(key) || d.newPorts.has(key));
+    const destinations = joints.filter((d) => (d.oldPorts.has(key) || d.newPorts.has(key)) && (changedSources.length > 0 || !d.sameIngress));
     if (destinations.length === 0) continue;
     const mOld: Matrix | undefined = destinations.some((d) => d.oldPorts.has(key)) ? computeMatrix(before, target, oldClasses) : undefined;
     const mNew: Matrix | undefined = destinations.some((d) => d.newPorts.has(key)) ? computeMatrix(after, target, newClasses) : undefined;
     for (const d of destinations) {
       const declaredOld = d.oldPorts.has(key);
       const declaredNew = d.newPorts.has(key);
-      for (const s of joints) {
+      for (const s of d.sameIngress ? changedSources : joints) {
         if (s === d && s.owners.length === 1 && s.owners[0][1].length === 1) continue;
         const was = declaredOld && mOld!.allowed(s.oldIndex, d.oldIndex);
         const is = declaredNew && mNew!.allowed(s.newIndex, d.newIndex);
@@ -451,8 +478,9 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
     }
   }
 
-  // With the outside: into each joint class on its declared ports, and out of it on any port.
-  for (const j of joints) {
+  // With the outside: into each joint class on its declared ports, and out of it on any port
+  // (where its ingress, or its egress, may have changed).
+  for (const j of joints.filter((x) => !x.sameIngress)) {
     const inOld = outsideAccess(before, j.old, 'Ingress');
     const inNew = outsideAccess(after, j.new, 'Ingress');
     const declared = [...new Set([...j.oldPorts.keys(), ...j.newPorts.keys()])];
@@ -486,7 +514,8 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
         }
       }
     }
-
+  }
+  for (const j of changedSources) {
     const outOld = outsideAccess(before, j.old, 'Egress');
     const outNew = outsideAccess(after, j.new, 'Egress');
     for (const protocol of PROTOCOLS) {
