@@ -493,6 +493,27 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
     await assert.rejects(readLiveCluster(live(file), capture()), (err: Error) => err instanceof UsageError && /server http:\/\/127\.0\.0\.1:1 is plain HTTP, which needs insecure-skip-tls-verify: true/.test(err.message));
   });
 
+  test('EndpointSlices a reader may not list are left out, with a warning only when a Service without a selector needs them', async () => {
+    let services = [realService('api')];
+    const api = await startFakeApi((path, query) => {
+      if (path === '/apis/discovery.k8s.io/v1/endpointslices') return status(403, 'endpointslices.discovery.k8s.io is forbidden');
+      if (path === '/api/v1/services') return pagedList(services, query, 'Service');
+      return empty(path, query);
+    });
+    try {
+      const quiet = capture();
+      await readLiveCluster(live(api.kubeconfig()), quiet);
+      assert.deepEqual(quiet.errors.filter((l) => !l.startsWith('notice: read context')), []);
+      services = [realService('api'), realService('external', false)];
+      const told = capture();
+      const cluster = await readLiveCluster(live(api.kubeconfig()), told);
+      assert.deepEqual(told.errors.filter((l) => !l.startsWith('notice: read context')), ['warning: listing endpointslices.discovery.k8s.io is forbidden: Services without a selector are read without backends (default/external)']);
+      assert.equal(cluster.services?.length, 2);
+    } finally {
+      await api.close();
+    }
+  });
+
   test('a failure is a LiveClusterError with the status the server answered', async () => {
     const api = await startFakeApi(() => status(403, 'forbidden'));
     try {

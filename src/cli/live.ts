@@ -327,21 +327,22 @@ function listFailure(conn: Connection, c: Collection, where: string, answer: Ans
 }
 
 /** Lists the collections at once; the first failure stops the others. */
-async function listAll(conn: Connection, collections: readonly Collection[], limit: number): Promise<Map<string, Manifest[] | NotServedError>> {
+async function listAll(conn: Connection, collections: readonly Collection[], limit: number): Promise<Map<string, Manifest[] | LiveClusterError>> {
   const controller = new AbortController();
   const results = await Promise.all(
     collections.map(async (c) => {
       try {
         return [c.kind, (await listCollection(conn, c, { limit, signal: controller.signal })).items] as const;
       } catch (err) {
-        // EndpointSlices only add backends to Services without a selector: a server without them is read without.
-        if (err instanceof NotServedError && c.kind === 'EndpointSlice') return [c.kind, err] as const;
+        // EndpointSlices only give backends to Services without a selector: a server that does not
+        // serve them, or a reader not allowed to list them, is read without them (and told when it matters).
+        if (c.kind === 'EndpointSlice' && err instanceof LiveClusterError && (err.statusCode === 404 || err.statusCode === 403)) return [c.kind, err] as const;
         controller.abort();
         throw err;
       }
     }),
   );
-  return new Map<string, Manifest[] | NotServedError>(results);
+  return new Map<string, Manifest[] | LiveClusterError>(results);
 }
 
 const phaseOf = (pod: Manifest): unknown => ((pod.status ?? {}) as { phase?: unknown }).phase;
@@ -358,7 +359,7 @@ export async function readLiveCluster(options: AnalysisInputOptions, io: Output)
   const target = loadLiveTarget(options);
   const limit = pageSizeFrom();
   const conn = await connect(target);
-  let lists: Map<string, Manifest[] | NotServedError>;
+  let lists: Map<string, Manifest[] | LiveClusterError>;
   try {
     lists = await listAll(conn, CLUSTER_COLLECTIONS, limit);
   } finally {
@@ -376,14 +377,16 @@ export async function readLiveCluster(options: AnalysisInputOptions, io: Output)
     const what = `${d.object ?? d.file}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
     io.err(d.severity === 'error' ? `warning: left out ${what}` : `notice: ${what}`);
   }
-  if (lists.get('EndpointSlice') instanceof NotServedError) {
+  const slices = lists.get('EndpointSlice');
+  if (slices instanceof LiveClusterError) {
     const selectorless = items('Service').filter((s) => {
       const spec = (s.spec ?? {}) as { selector?: Record<string, unknown>; type?: string };
       return spec.type !== 'ExternalName' && Object.keys(spec.selector ?? {}).length === 0;
     });
     if (selectorless.length > 0) {
       const names = selectorless.map((s) => `${metaOf(s).namespace}/${metaOf(s).name}`).join(', ');
-      io.err(`notice: the API server does not serve discovery.k8s.io/v1 EndpointSlices: Services without a selector are read without backends (${names})`);
+      const why = slices instanceof NotServedError ? 'the API server does not serve discovery.k8s.io/v1 EndpointSlices' : 'listing endpointslices.discovery.k8s.io is forbidden';
+      io.err(`${slices instanceof NotServedError ? 'notice' : 'warning'}: ${why}: Services without a selector are read without backends (${names})`);
     }
   }
   const finished = pods.length - running.length;
