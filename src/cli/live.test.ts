@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,7 +221,7 @@ let credentials: Credentials;
 let otherCredentials: Credentials;
 
 /** A fake API server over HTTPS (the lab's CA and serving certificate) answering by `handler`. */
-async function startFakeApi(handler: Handler): Promise<FakeApi> {
+async function startFakeApi(handler: Handler, host = '127.0.0.1'): Promise<FakeApi> {
   credentials ??= await labCredentials(mkdtempSync(join(scratch, 'ca-')));
   const requests: string[] = [];
   const server: Server = createHttpsServer({ key: credentials.keyPem, cert: credentials.certPem }, (req: IncomingMessage, res: ServerResponse) => {
@@ -231,8 +231,8 @@ async function startFakeApi(handler: Handler): Promise<FakeApi> {
     res.writeHead(answer.status, { 'Content-Type': 'application/json' });
     res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const address = `https://${host}:${(server.address() as { port: number }).port}`;
   return {
     server: address,
     credentials,
@@ -486,6 +486,21 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
     const wrong = capture();
     assert.equal(await main(['matrix', '--kubeconfig', file, '--context', 'up'], wrong), 2);
     assert.deepEqual(wrong.errors, [`error: --context: no context "up" in --kubeconfig ${file} (its contexts: down)`]);
+  });
+
+  test('TLS: a certificate made out to another address, or a port that does not speak TLS, is said so (exit 3)', async () => {
+    const elsewhere = await startFakeApi(() => undefined, '127.0.0.2');
+    const plain = createHttpServer((_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      await assert.rejects(readLiveCluster(live(elsewhere.kubeconfig()), capture()), (err: Error) => err instanceof LiveClusterError && /failed: its certificate is not made out to that address \(ERR_TLS_CERT_ALTNAME_INVALID\)$/.test(err.message));
+      const file = kubeconfigFile({ contexts: [{ name: 'p', server: `https://127.0.0.1:${(plain.address() as { port: number }).port}`, ca: credentials.caPem }], current: 'p' });
+      await assert.rejects(readLiveCluster(live(file), capture()), (err: Error) => err instanceof LiveClusterError && /failed: it does not speak TLS on that port \(a plain-HTTP server\?\) \(EPROTO\)$/.test(err.message));
+    } finally {
+      await elsewhere.close();
+      plain.closeAllConnections();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
   });
 
   test('a plain-HTTP server without insecure-skip-tls-verify is bad input in one line', async () => {
