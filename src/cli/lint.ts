@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { lintCluster, lintRule, LINT_RULES, LINT_SEVERITIES, type LintFinding, type LintLocation, type LintObjectRef, type LintOptions as EngineLintOptions, type LintRuleId, type LintSeverity } from '../engine/index.js';
+import { lintCluster, LINT_RULES, LINT_SEVERITIES, type LintFinding, type LintLocation, type LintObjectRef, type LintOptions as EngineLintOptions, type LintRuleId, type LintSeverity } from '../engine/index.js';
 import { InvalidInputError, parseManifests, STDIN, type Cluster, type Diagnostic, type ManifestObject } from '../model/index.js';
 import { loadAnalysisInput, parseFormat, wantsLiveCluster, type AnalysisInputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
@@ -247,7 +247,3 @@ export async function runLint(options: LintOptions, io: Output): Promise<number>
   return findings.some((f) => failsOn(f.severity, failOn)) ? 1 : 0;
 }
 
-/** For the README and tests: every rule's id, severity and summary. */
-export function ruleTable(): string[] {
-  return LINT_RULES.map((r) => `${r.id} ${lintRule(r.id).severity} ${r.summary}`);
-}

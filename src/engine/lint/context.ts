@@ -76,6 +76,18 @@ export function createContext(compiled: CompiledCluster, options: LintOptions): 
 
   const locate = (o: LintObjectRef, path: FieldPath): LintLocation | undefined => options.locate?.(o, path) ?? sources.get(key(o));
   const findings: LintFinding[] = [];
+  // Summaries and wide ipBlocks relate thousands of pods: each related entry is made once.
+  const relatedEntries = new Map<string, LintRelated>();
+  const relatedEntry = (r: LintObjectRef): LintRelated => {
+    const k = key(r);
+    let entry = relatedEntries.get(k);
+    if (!entry) {
+      const location = sources.get(k);
+      entry = location ? { ...r, location } : { ...r };
+      relatedEntries.set(k, entry);
+    }
+    return entry;
+  };
   return {
     compiled,
     options,
@@ -85,10 +97,7 @@ export function createContext(compiled: CompiledCluster, options: LintOptions): 
     hasEndpoints: cluster.endpoints.length > 0,
     findings,
     report(f) {
-      const related: LintRelated[] = (f.related ?? []).map((r) => {
-        const location = sources.get(key(r));
-        return location ? { ...r, location } : { ...r };
-      });
+      const related = (f.related ?? []).map(relatedEntry);
       findings.push({
         id: f.id,
         severity: f.severity ?? lintRule(f.id).severity,
