@@ -219,6 +219,14 @@ describe('a running cluster answers as the manifests it was built from (the lab 
     assert.equal(block('Endpoints added').length, 4);
   });
 
+  test('lint: the same findings, messages and severities (objects read from a server have no file position)', async () => {
+    const findings = (t: string) => (JSON.parse(t) as { findings: { id: string; severity: string; message: string }[] }).findings.map((f) => [f.id, f.severity, f.message]);
+    const fromFiles = await podwall(['lint', '-o', 'json', ...manifests]);
+    const fromCluster = await podwall(['lint', '-o', 'json', '--kubeconfig', kubeconfig]);
+    assert.equal(fromCluster.code, fromFiles.code, fromCluster.err);
+    assert.deepEqual(findings(rename(fromCluster.out)), findings(fromFiles.out));
+  });
+
   test("ui: the page's model (policies, what they select, flows) is the same", async () => {
     const model = async (args: readonly string[]): Promise<Record<string, unknown>> => {
       const { runUi } = await import('../src/cli/ui.js');
