@@ -276,7 +276,7 @@ function firstProblem(j: JudgedCase): string {
 }
 
 /** JUnit XML as Jenkins, GitLab and GitHub read it: one testsuite per expectations file, one testcase per case. */
-export function renderJUnit(judged: readonly JudgedCase[], exp: Expectations, suite: string): string {
+export function renderJUnit(judged: readonly JudgedCase[], exp: Expectations, suite: string, inputIsLab = true): string {
   const s = summaryCounts(judged);
   const classname = `podwall.${suite.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   const lines = [
@@ -294,7 +294,7 @@ export function renderJUnit(judged: readonly JudgedCase[], exp: Expectations, su
     const tag = j.status === 'failed' ? 'failure' : 'error';
     const type = j.status === 'failed' ? 'ExpectationFailed' : 'ProbeInconclusive';
     lines.push(`${open}>`);
-    lines.push(`      <${tag} message="${xml(firstProblem(j))}" type="${type}">${xml(failureLines(j, 100).join('\n'))}</${tag}>`);
+    lines.push(`      <${tag} message="${xml(firstProblem(j))}" type="${type}">${xml(failureLines(j, 100, inputIsLab).join('\n'))}</${tag}>`);
     lines.push('    </testcase>');
   }
   lines.push('  </testsuite>', '</testsuites>');
@@ -365,7 +365,7 @@ export async function runTest(options: TestOptions, io: Output): Promise<number>
     const suite = exp.name ?? basename(options.expect).replace(/\.ya?ml$/i, '');
     const labName = lab ? lab.settings.name : undefined;
     if (format === 'json') io.out(renderJSON(judged, exp, suite, labName));
-    else if (format === 'junit') io.out(renderJUnit(judged, exp, suite));
+    else if (format === 'junit') io.out(renderJUnit(judged, exp, suite, fromLab || !lab));
     else if (format === 'tap') io.out(renderTAP(judged, exp));
     else io.out(renderText(judged, suite, labName, fromLab, io.color));
 
