@@ -612,6 +612,29 @@ describe('which CNI enforces NetworkPolicy, from the DaemonSets', () => {
     }
   });
 
+  test('lint on a cluster whose only CNI is Flannel warns that nothing enforces its policies; with Calico beside it, it does not', async () => {
+    let daemonSets = [flannel];
+    const policy = { metadata: { name: 'deny', namespace: 'default' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const api = await startFakeApi((path, query) => {
+      if (path === '/apis/apps/v1/daemonsets') return pagedList(daemonSets, query, 'DaemonSet');
+      if (path === '/apis/networking.k8s.io/v1/networkpolicies') return pagedList([policy], query, 'NetworkPolicy');
+      if (path === '/api/v1/pods') return pagedList([realPod('web', '10.0.0.5', { app: 'web' })], query, 'Pod');
+      const kind = CLUSTER_COLLECTIONS.find((c) => path.endsWith(`/${c.plural}`))?.kind;
+      return kind ? pagedList([], query, kind) : undefined;
+    });
+    try {
+      const warned = capture();
+      assert.equal(await main(['lint', '--kubeconfig', api.kubeconfig(), '--fail-on', 'warning'], warned), 1, warned.errors.join('\n'));
+      assert.match(warned.lines.join('\n'), /warning: policies exist but nothing enforces them: DaemonSet kube-flannel\/kube-flannel-ds \(docker\.io\/flannel\/flannel:v0\.26\.1\): Flannel does not enforce NetworkPolicy.*\[PW-NOT-ENFORCED\]/);
+      daemonSets = [flannel, daemonSet('kube-system', 'calico-node', [{ image: 'docker.io/calico/node:v3.29.1' }])];
+      const quiet = capture();
+      await main(['lint', '--kubeconfig', api.kubeconfig()], quiet);
+      assert.doesNotMatch(quiet.lines.join('\n'), /PW-NOT-ENFORCED/);
+    } finally {
+      await api.close();
+    }
+  });
+
   test('manifests (no running cluster) cannot tell', async () => {
     assert.equal((await detectPolicyEnforcement({ namespace: 'default', filename: ['x.yaml'] })).enforced, undefined);
   });
