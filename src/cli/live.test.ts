@@ -409,6 +409,22 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
     }
   });
 
+  test('--cluster reads the current context of $KUBECONFIG', async () => {
+    const api = await startFakeApi((path, query) => (path === '/api/v1/pods' ? pagedList([realPod('web', '10.0.0.5', { app: 'web' })], query, 'Pod') : empty(path, query)));
+    const saved = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = api.kubeconfig();
+    try {
+      const io = capture();
+      assert.equal(await main(['explain', '--cluster', 'default/web'], io), 0, io.errors.join('\n'));
+      assert.match(io.lines.join('\n'), /^default\/web {2}\[Pod\]/);
+      assert.match(io.errors.join('\n'), /notice: read context "fake"/);
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = saved;
+      await api.close();
+    }
+  });
+
   test('items come with the kind and apiVersion of the collection asked for', async () => {
     const api = await startFakeApi((path, query) => (path === '/api/v1/pods' ? pagedList([realPod('a', '10.0.0.1', {})], query, 'Pod') : empty(path, query)));
     try {
