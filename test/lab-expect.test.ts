@@ -104,6 +104,24 @@ describe('podwall test --lab: expectations judged by the engine and by the kerne
     assert.ok(flows.every((f) => f.passed && (f.kernel === null || f.kernel === f.expected)));
   });
 
+  test("a running cluster read through the lab's kubeconfig gives the engine the same answers as the manifests it was built from", async () => {
+    const live = await run(['test', '--kubeconfig', lab.kubeconfig, '--expect', threeTierExpect, '-o', 'json']);
+    const files = await run(['test', '-f', threeTier, '--expect', threeTierExpect, '-o', 'json']);
+    assert.equal(live.code, 0, live.err);
+    assert.equal(files.code, 0, files.err);
+    const verdicts = (out: string): Map<string, string> =>
+      new Map(JSON.parse(out).cases.flatMap((c: { checks: (Flow & { port: number })[] }) => c.checks.map((f) => [`${f.from} -> ${f.to} ${f.port}`, f.engine] as const)));
+    const fromFiles = verdicts(files.out);
+    const fromLive = verdicts(live.out);
+    for (const [flow, engine] of fromFiles) assert.equal(fromLive.get(flow), engine, flow);
+    // The cluster also runs its DNS and the cache's two pods: more sources the `only` case denies.
+    const extra = [...fromLive.entries()].filter(([k]) => !fromFiles.has(k));
+    assert.deepEqual(
+      extra.map(([k, engine]) => `${k.replace(/^default\/cache-[a-z0-9-]+/, 'default/cache-*')}: ${engine}`),
+      ['default/cache-* -> default/db 3306: denied', 'default/cache-* -> default/db 3306: denied', 'kube-system/coredns -> default/db 3306: denied'],
+    );
+  });
+
   test('a workload is judged in the kernel by every pod it made', async () => {
     const exp = expectations('cache', '- allow: {from: db, to: default/deployment/cache, port: 6379}\n- deny: {from: web, to: default/deployment/cache, port: 6379}\n');
     const r = await run(['test', '-f', manifests('full', true), ...labFlags, '--expect', exp, '-o', 'json']);
