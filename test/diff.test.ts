@@ -197,7 +197,23 @@ describe('diff: output', () => {
       '    before: allowed: egress by default/web-policy egress[0]; ingress by default/api-policy ingress[0]',
       '    after:  denied: egress isolated by default/web-policy: no rule allows it',
     ]);
-    assert.match(r.out.split('\n')[0], /: closes 1 flow \(1 group\); policies: 1 changed$/);
+    assert.match(r.out.split('\n')[0], /: closes 1 flow; policies: 1 changed$/);
+  });
+
+  test('text: sources alike in everything but their name read as one line with a count', async () => {
+    const sockShop = resolve(wild, 'sock-shop');
+    const moved = edited(sockShop, 'front-end-access', (d) => d.replace('port: 8079', 'port: 8080'));
+    const r = await run(['diff', sockShop, moved.dir]);
+    assert.equal(r.code, 1);
+    const lines = r.out.split('\n');
+    assert.equal(lines[0], `${sockShop} -> ${moved.dir}: closes 16 flows; policies: 1 changed`);
+    assert.deepEqual(lines.slice(4, 8), [
+      '- 15 sources -> sock-shop/deployment/front-end 8079/TCP: 15 flows',
+      '    from:   monitoring/daemonset/node-directory-size-metrics, monitoring/deployment/prometheus-deployment, sock-shop/deployment/carts, sock-shop/deployment/carts-db, sock-shop/deployment/catalogue, sock-shop/deployment/catalogue-db and 9 more',
+      '    before: allowed: egress not isolated; ingress by sock-shop/front-end-access ingress[0]',
+      '    after:  denied: ingress isolated by sock-shop/cortex-access, sock-shop/front-end-access: no rule allows it',
+    ]);
+    assert.equal(lines[8], '- outside (anywhere) -> sock-shop/deployment/front-end 8079/TCP');
   });
 
   test('nothing changes: exit 0 and says so', async () => {
@@ -216,18 +232,29 @@ describe('diff: output', () => {
     assert.deepEqual(d.closed[0].from, { kind: 'endpoints', group: 'default/web', endpoints: ['default/web'] });
   });
 
-  test('md: a heading, a summary, tables, and long lists folded into <details>', async () => {
-    const cortex = edited(resolve(wild, 'sock-shop'), 'cortex-access', (d) => d.replace(/podSelector:\n {4}matchLabels:\n/, 'podSelector:\n    matchLabels:\n      name: cortex\n'));
-    const r = await run(['diff', resolve(wild, 'sock-shop'), cortex.dir, '-o', 'md']);
+  test('md: a heading, a summary, tables, several names folded in a cell, and long tables folded into <details>', async () => {
+    // Twelve servers on twelve ports, then a default deny: 24 rows that cannot merge (12 ports, from pods and from outside).
+    const pods = Array.from({ length: 12 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: s${i}, labels: {app: s${i}}}\nspec: {containers: [{name: c, image: i, ports: [{containerPort: ${8000 + i}}]}]}\n`).join('---\n');
+    const old = join(scratch, 'servers-old');
+    const denied = join(scratch, 'servers-new');
+    mkdirSync(old);
+    mkdirSync(denied);
+    writeFileSync(join(old, 'pods.yaml'), pods);
+    writeFileSync(join(denied, 'pods.yaml'), pods);
+    writeFileSync(join(denied, 'deny.yaml'), 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n');
+    const r = await run(['diff', old, denied, '-o', 'md']);
     assert.equal(r.code, 1);
     const lines = r.out.split('\n');
-    assert.match(lines[0], /^### podwall diff: opens \d+ flows \(\d+ groups\); policies: 1 changed$/);
-    assert.ok(lines.includes(`#### Opened (${/opens (\d+ flows)/.exec(lines[0])![1]})`));
+    assert.equal(lines[0], '### podwall diff: closes 144 flows; policies: 1 added');
+    assert.ok(lines.includes('#### Closed (144 flows)'));
     assert.ok(lines.includes('| from | to | port | flows | before | after |'));
-    assert.equal(lines.filter((l) => /^<details><summary>\d+ more \(\d+ flows?\)<\/summary>$/.test(l)).length, 1);
-    assert.ok(lines.includes('</details>'));
-    const visible = lines.slice(0, lines.findIndex((l) => l.startsWith('<details>')));
-    assert.equal(visible.filter((l) => l.startsWith('| ') && !l.startsWith('| from ')).length, 10);
+    const fold = lines.findIndex((l) => l.startsWith('<details><summary>'));
+    assert.equal(lines[fold], '<details><summary>14 more (34 flows)</summary>');
+    assert.ok(lines.slice(fold).includes('</details>'));
+    const rows = (ls: string[]): string[] => ls.filter((l) => l.startsWith('| ') && !l.startsWith('| from '));
+    assert.equal(rows(lines.slice(0, fold)).length, 10);
+    assert.equal(rows(lines).length, 24);
+    assert.ok(rows(lines)[0].startsWith('| <details><summary>11 sources</summary>default/s0<br>default/s10<br>'), rows(lines)[0]);
   });
 
   test('md: pipes in a cell are escaped so the table holds', async () => {

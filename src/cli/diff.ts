@@ -162,8 +162,8 @@ function countFlows(groups: readonly FlowGroup[]): number {
 
 function summaryText(d: FlowDiff): string {
   const parts: string[] = [];
-  if (d.opened.length > 0) parts.push(`opens ${flowsText(countFlows(d.opened))} (${d.opened.length} group${d.opened.length === 1 ? '' : 's'})`);
-  if (d.closed.length > 0) parts.push(`closes ${flowsText(countFlows(d.closed))} (${d.closed.length} group${d.closed.length === 1 ? '' : 's'})`);
+  if (d.opened.length > 0) parts.push(`opens ${flowsText(countFlows(d.opened))}`);
+  if (d.closed.length > 0) parts.push(`closes ${flowsText(countFlows(d.closed))}`);
   const endpoints = (gs: FlowDiff['added']): number => gs.reduce((n, g) => n + g.endpoints.length, 0);
   if (d.added.length > 0) parts.push(`adds ${endpoints(d.added)} endpoint${endpoints(d.added) === 1 ? '' : 's'}`);
   if (d.removed.length > 0) parts.push(`removes ${endpoints(d.removed)} endpoint${endpoints(d.removed) === 1 ? '' : 's'}`);
@@ -179,6 +179,55 @@ function isolationText(g: FlowDiff['added'][number]): string {
   return `${one('ingress', g.ingressIsolatedBy)}; ${one('egress', g.egressIsolatedBy)}`;
 }
 
+/**
+ * What a reader sees as one change: groups alike in all but one end (the same destination, port
+ * and reasons from several sources, or the reverse) read as one line with a count; `-o json`
+ * keeps every group.
+ */
+export interface ChangeRow {
+  readonly from: readonly string[];
+  readonly to: readonly string[];
+  readonly port: string;
+  readonly flows: number;
+  readonly before: string;
+  readonly after: string;
+}
+
+export function collapse(groups: readonly FlowGroup[]): ChangeRow[] {
+  const rows = groups.map((g) => ({ from: [peerText(g.from)], to: [peerText(g.to)], port: portText(g), flows: g.flows, before: verdictText(g.before, g), after: verdictText(g.after, g) }));
+  const merge = (list: ChangeRow[], end: 'from' | 'to'): ChangeRow[] => {
+    const other = end === 'from' ? 'to' : 'from';
+    const byKey = new Map<string, { from: string[]; to: string[]; port: string; flows: number; before: string; after: string }>();
+    for (const r of list) {
+      const key = JSON.stringify([r[other], r.port, r.before, r.after]);
+      const found = byKey.get(key);
+      if (found) {
+        found[end].push(...r[end]);
+        found.flows += r.flows;
+      } else byKey.set(key, { ...r, from: [...r.from], to: [...r.to] });
+    }
+    return [...byKey.values()];
+  };
+  const bySource = merge(rows, 'from');
+  const single = bySource.filter((r) => r.from.length === 1);
+  return [...bySource.filter((r) => r.from.length > 1), ...merge(single, 'to')].sort(
+    (a, b) => compareText(a.from[0], b.from[0]) || compareText(a.to[0], b.to[0]) || compareText(a.port, b.port),
+  );
+}
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Names shown on a line before "and N more". */
+const NAMES_SHOWN = 6;
+
+function endText(names: readonly string[], what: string): string {
+  return names.length === 1 ? names[0] : `${names.length} ${what}`;
+}
+
+function namesText(names: readonly string[]): string {
+  return names.length > NAMES_SHOWN ? `${names.slice(0, NAMES_SHOWN).join(', ')} and ${names.length - NAMES_SHOWN} more` : names.join(', ');
+}
+
 function* textLines(d: FlowDiff, labels: { old: string; new: string }, color: boolean): Generator<string> {
   const p = paint(color);
   yield p.bold(`${labels.old} -> ${labels.new}: ${summaryText(d)}`);
@@ -187,10 +236,12 @@ function* textLines(d: FlowDiff, labels: { old: string; new: string }, color: bo
     if (list.length === 0) continue;
     yield '';
     yield p.bold(`${title[0].toUpperCase()}${title.slice(1)}:`);
-    for (const g of list) {
-      yield `${mark} ${peerText(g.from)} -> ${peerText(g.to)} ${portText(g)}${g.flows > 1 ? `: ${flowsText(g.flows)}` : ''}`;
-      yield p.dim(`    before: ${verdictText(g.before, g)}`);
-      yield p.dim(`    after:  ${verdictText(g.after, g)}`);
+    for (const r of collapse(list)) {
+      yield `${mark} ${endText(r.from, 'sources')} -> ${endText(r.to, 'destinations')} ${r.port}${r.flows > 1 ? `: ${flowsText(r.flows)}` : ''}`;
+      if (r.from.length > 1) yield p.dim(`    from:   ${namesText(r.from)}`);
+      if (r.to.length > 1) yield p.dim(`    to:     ${namesText(r.to)}`);
+      yield p.dim(`    before: ${r.before}`);
+      yield p.dim(`    after:  ${r.after}`);
     }
   }
   for (const [title, list] of [['Endpoints added (their flows are not listed)', d.added], ['Endpoints removed (their flows are not listed)', d.removed]] as const) {
@@ -211,17 +262,20 @@ const mdCell = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\
 
 function* mdTable(list: readonly FlowGroup[]): Generator<string> {
   const header = ['| from | to | port | flows | before | after |', '|---|---|---|--:|---|---|'];
-  const row = (g: FlowGroup): string =>
-    `| ${mdCell(peerText(g.from))} | ${mdCell(peerText(g.to))} | ${mdCell(portText(g))} | ${g.flows} | ${mdCell(verdictText(g.before, g))} | ${mdCell(verdictText(g.after, g))} |`;
+  // Several names fold into the cell (GitHub renders HTML in table cells).
+  const cell = (names: readonly string[], what: string): string =>
+    names.length === 1 ? mdCell(names[0]) : `<details><summary>${names.length} ${what}</summary>${names.map(mdCell).join('<br>')}</details>`;
+  const row = (r: ChangeRow): string => `| ${cell(r.from, 'sources')} | ${cell(r.to, 'destinations')} | ${mdCell(r.port)} | ${r.flows} | ${mdCell(r.before)} | ${mdCell(r.after)} |`;
+  const rows = collapse(list);
   yield* header;
-  for (const g of list.slice(0, MD_VISIBLE_ROWS)) yield row(g);
-  if (list.length > MD_VISIBLE_ROWS) {
-    const rest = list.slice(MD_VISIBLE_ROWS);
+  for (const r of rows.slice(0, MD_VISIBLE_ROWS)) yield row(r);
+  if (rows.length > MD_VISIBLE_ROWS) {
+    const rest = rows.slice(MD_VISIBLE_ROWS);
     yield '';
-    yield `<details><summary>${rest.length} more (${flowsText(countFlows(rest))})</summary>`;
+    yield `<details><summary>${rest.length} more (${flowsText(rest.reduce((n, r) => n + r.flows, 0))})</summary>`;
     yield '';
     yield* header;
-    for (const g of rest) yield row(g);
+    for (const r of rest) yield row(r);
     yield '';
     yield '</details>';
   }
