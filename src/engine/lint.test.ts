@@ -464,6 +464,20 @@ describe('lint findings', () => {
     assert.deepEqual(found(lint(docs, { complete: true }), 'PW-NAMESPACE-SELECTS-NOTHING'), ['warning shop/api spec.ingress[0].from[0].namespaceSelector']);
   });
 
+  test('PW-NAMESPACE-SELECTS-NOTHING: a mistyped namespace name is a warning that names the namespace meant, even one the input does not declare', () => {
+    const docs = [
+      ...SHOP,
+      policy('shop/api', {
+        podSelector: { matchLabels: { app: 'api' } },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-sytem' } } }] }],
+      }),
+    ];
+    const [f] = lint(docs).filter((x) => x.id === 'PW-NAMESPACE-SELECTS-NOTHING');
+    assert.equal(f.severity, 'warning');
+    assert.match(f.message, /no namespace has the label kubernetes\.io\/metadata\.name=kube-sytem \(did you mean kubernetes\.io\/metadata\.name=kube-system\?\)/);
+  });
+
   test('PW-NO-DNS-EGRESS judges against the DNS pods of the input when it has them', () => {
     const dnsPod = pod('kube-system/coredns', { labels: { 'k8s-app': 'kube-dns' }, ports: ['dns:53/UDP', 'dns-tcp:53/TCP'] });
     const toOthers = { ...DNS_RULE, to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }] };

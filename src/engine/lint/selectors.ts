@@ -8,7 +8,8 @@ import {
   type LabelSelector,
   type NetworkPolicyPeer,
 } from '../../model/index.js';
-import { policySelects, type CompiledPolicy } from '../compile.js';
+import { policySelects, type CompiledPeer, type CompiledPolicy } from '../compile.js';
+import { peerMatches } from '../match.js';
 import type { Direction } from '../types.js';
 import { endpointObject, listNames, nearLabels, plural, policyObject, selectorText, unmatchedLabels, type LintContext } from './context.js';
 
@@ -38,7 +39,9 @@ function reach(ctx: LintContext, policyNamespace: string, podSelector: LabelSele
     const partial = nameOnly(namespaceSelector);
     hidden = ctx.namespaces.filter((n) => !n.labelsKnown && !namespaces.includes(n.name) && selectorMatches(partial, n.labels)).map((n) => n.name);
   }
-  const endpoints = namespaces.flatMap((ns) => ctx.endpointsIn(ns)).filter((e) => podSelector === undefined || selectorMatches(podSelector, e.labels));
+  // Which pods it matches is the engine's answer for a peer of these selectors.
+  const peer: CompiledPeer = { id: -1, key: '', kind: 'pods', namespace: namespaceSelector ? undefined : policyNamespace, namespaceSelector, podSelector };
+  const endpoints = namespaces.flatMap((ns) => ctx.endpointsIn(ns)).filter((e) => peerMatches(ctx.compiled, peer, e, undefined));
   return { endpoints, namespaces, allKnown: namespaces.every((ns) => ctx.contentsKnown(ns)), hidden };
 }
 
