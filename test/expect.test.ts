@@ -9,7 +9,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseJUnit, type TestSuite, type TestSuites } from 'junit2json';
 import { parse as parseYAML } from 'yaml';
-import { exitCode, judge, renderJUnit, renderTAP, type KernelVerdict } from '../src/cli/expect.js';
+import { combineCells, exitCode, judge, renderJUnit, renderTAP, type KernelVerdict } from '../src/cli/expect.js';
 import { main } from '../src/cli/main.js';
 import { compileCluster, judgeExpectations, type FlowCheck } from '../src/engine/index.js';
 import { decodeExpectations, loadManifests } from '../src/model/index.js';
@@ -224,6 +224,12 @@ describe('podwall test: the kernel as the second judge (fake probe verdicts)', (
     { rule: 'a flow not probed is judged by the engine alone', kernel: [[toApi, { note: 'not probed: SCTP' }]], statuses: ['passed', 'passed'], exit: 0 },
     { rule: 'the kernel disagreeing fails the case (exit 1)', kernel: [[toDb, { verdict: 'allowed' }]], statuses: ['passed', 'failed'], exit: 1 },
     { rule: 'a flow the kernel left undecided is no verdict: exit 3, as lab probe', kernel: [[toApi, { inconclusive: true, note: 'inconclusive: timed out' }]], statuses: ['inconclusive', 'passed'], exit: 3 },
+    {
+      rule: 'one pair the kernel allowed contradicts a deny even when other pairs stayed undecided (exit 1)',
+      kernel: [[toDb, { verdict: 'allowed', inconclusive: true, note: 'inconclusive: timed out' }]],
+      statuses: ['passed', 'failed'],
+      exit: 1,
+    },
     { rule: 'a failure outweighs an undecided flow (exit 1)', kernel: [[toApi, { inconclusive: true, note: 'inconclusive: timed out' }], [toDb, { verdict: 'allowed' }]], statuses: ['inconclusive', 'failed'], exit: 1 },
   ];
   for (const { rule, kernel, statuses, exit } of table) {
@@ -232,6 +238,17 @@ describe('podwall test: the kernel as the second judge (fake probe verdicts)', (
       assert.deepEqual(judged.map((j) => j.status), statuses);
       assert.equal(exitCode(judged, silent), exit);
     });
+  }
+
+  const cells: { rule: string; cells: { cell: boolean | 'inconclusive' | 'not probed'; reason?: string }[]; want: KernelVerdict }[] = [
+    { rule: 'every pod pair connected: allowed', cells: [{ cell: true }, { cell: true }], want: { verdict: 'allowed' } },
+    { rule: 'every pod pair refused: denied', cells: [{ cell: false }, { cell: false }], want: { verdict: 'denied' } },
+    { rule: 'pod pairs that differ: allowed only in part', cells: [{ cell: true }, { cell: false }], want: { verdict: 'partly' } },
+    { rule: 'nothing probed: no verdict, and why', cells: [{ cell: 'not probed' }], want: { note: 'not probed: SCTP' } },
+    { rule: 'an undecided pair keeps the decided verdict and marks it inconclusive', cells: [{ cell: true }, { cell: 'inconclusive', reason: 'timed out' }], want: { verdict: 'allowed', inconclusive: true, note: 'inconclusive: timed out' } },
+  ];
+  for (const { rule, cells: c, want } of cells) {
+    test(`a workload's pod pairs in the kernel: ${rule}`, () => assert.deepEqual(combineCells(c, 'SCTP'), want));
   }
 
   test('junit says an undecided case is an error, not a failure; tap says not ok with severity inconclusive', async () => {

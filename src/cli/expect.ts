@@ -71,15 +71,19 @@ function labPodsOf(endpoint: Endpoint, pods: readonly { namespace: string; name:
     .map(labPodId);
 }
 
-type Cell = boolean | 'inconclusive' | 'not probed';
+export type Cell = boolean | 'inconclusive' | 'not probed';
 
-function combineCells(cells: readonly { cell: Cell; reason?: string }[], notProbedWhy: string): KernelVerdict {
-  const inconclusive = cells.find((c) => c.cell === 'inconclusive');
-  if (inconclusive) return { inconclusive: true, note: `inconclusive: ${inconclusive.reason ?? 'no answer'}` };
+/**
+ * One flow's verdict over the pod pairs it stands for (a workload is several pods). Pairs the probe
+ * left undecided make it inconclusive, but the decided ones still count: one allowed pair already
+ * contradicts a deny.
+ */
+export function combineCells(cells: readonly { cell: Cell; reason?: string }[], notProbedWhy: string): KernelVerdict {
   const decided = cells.filter((c) => typeof c.cell === 'boolean').map((c) => c.cell as boolean);
-  if (decided.length === 0) return { note: `not probed: ${notProbedWhy}` };
-  const verdict: FlowVerdict = decided.every(Boolean) ? 'allowed' : decided.some(Boolean) ? 'partly' : 'denied';
-  return { verdict };
+  const verdict: FlowVerdict | undefined = decided.length === 0 ? undefined : decided.every(Boolean) ? 'allowed' : decided.some(Boolean) ? 'partly' : 'denied';
+  const inconclusive = cells.find((c) => c.cell === 'inconclusive');
+  if (inconclusive) return { ...(verdict ? { verdict } : {}), inconclusive: true, note: `inconclusive: ${inconclusive.reason ?? 'no answer'}` };
+  return verdict ? { verdict } : { note: `not probed: ${notProbedWhy}` };
 }
 
 function podCell(reports: readonly ProbeReport[], port: number, protocol: Protocol, from: string, to: string): { cell: Cell; reason?: string } {
@@ -114,7 +118,10 @@ async function kernelVerdicts(lab: Lab, checks: readonly FlowCheck[]): Promise<M
   const outsideAddress = lab.settings.outside?.address;
   const sourcesOf = (check: FlowCheck): string[] | string => {
     const s = check.source;
-    if (s.kind === 'endpoint') return labPodsOf(s.endpoint, pods).length > 0 ? labPodsOf(s.endpoint, pods) : `${s.endpoint.id} is not in lab "${lab.settings.name}"`;
+    if (s.kind === 'endpoint') {
+      const made = labPodsOf(s.endpoint, pods);
+      return made.length > 0 ? made : `${s.endpoint.id} is not in lab "${lab.settings.name}"`;
+    }
     if (s.kind === 'outside' || (s.kind === 'address' && s.ip === outsideAddress)) return outsideAddress ? [OUTSIDE] : `lab "${lab.settings.name}" has no host outside the cluster`;
     return `the lab sends from outside only from its outside host${outsideAddress ? ` (${outsideAddress})` : ''}`;
   };
@@ -174,7 +181,9 @@ export function judge(results: readonly CaseResult[], kernel?: ReadonlyMap<FlowC
 const WORD: Record<FlowVerdict, string> = { allowed: 'ALLOWED', denied: 'DENIED', partly: 'ALLOWED ONLY IN PART' };
 
 function flowLine(c: JudgedCheck): string {
-  const kernel = c.kernel?.verdict ? `, kernel ${WORD[c.kernel.verdict]}` : c.kernel?.note ? ` (kernel: ${c.kernel.note})` : '';
+  let kernel = '';
+  if (c.kernel?.verdict) kernel = `, kernel ${WORD[c.kernel.verdict]}${c.kernel.inconclusive ? ` where decided (${c.kernel.note})` : ''}`;
+  else if (c.kernel?.note) kernel = ` (kernel: ${c.kernel.note})`;
   return `${c.from} -> ${c.to} ${c.port}/${c.protocol}: expected ${WORD[c.expected]}, engine ${WORD[c.engine]}${kernel}`;
 }
 
