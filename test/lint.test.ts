@@ -147,6 +147,16 @@ describe('lint output', () => {
     assert.deepEqual(Object.keys(summaryFinding), ['id', 'severity', 'message', 'related']);
   });
 
+  test('sarif: a result keeps at most 100 related locations (GitHub keeps no more), while JSON lists every related object', async () => {
+    const pods = Array.from({ length: 150 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i}, labels: {app: p}}\nspec: {containers: [{name: c, image: x}]}\n`).join('---\n');
+    const path = file('many.yaml', pods);
+    const sarif = JSON.parse((await run(['lint', '-f', path, '-o', 'sarif'])).out);
+    const unselected = sarif.runs[0].results.find((x: { ruleId: string }) => x.ruleId === 'PW-UNSELECTED-PODS');
+    assert.equal(unselected.relatedLocations.length, 100);
+    const json = JSON.parse((await run(['lint', '-f', path, '-o', 'json'])).out) as { findings: LintFinding[] };
+    assert.equal(byId(json.findings, 'PW-UNSELECTED-PODS')[0].related.length, 150);
+  });
+
   test('sarif: a SARIF 2.1.0 log whose results resolve to rules, with levels, messages and positions relative to the working directory', async () => {
     const policies = file('sarif-policies.yaml', readFileSync(join(WILD, 'sock-shop/manifests-policy.yaml'), 'utf8'));
     const r = await run(['lint', '-f', join(WILD, 'sock-shop/complete-demo.yaml'), '-f', policies, '-o', 'sarif']);

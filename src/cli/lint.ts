@@ -145,6 +145,9 @@ function formatJSON(findings: readonly LintFinding[]): string {
   return JSON.stringify({ findings, summary: counts(findings) }, null, 2);
 }
 
+/** GitHub keeps at most 100 locations of a result (and refuses a result with more than 1,000). */
+const MAX_RELATED_LOCATIONS = 100;
+
 const SARIF_LEVEL: Record<LintSeverity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
 
 /** A file's URI relative to the working directory, with `/` separators and each segment encoded. */
@@ -173,6 +176,7 @@ function formatSARIF(findings: readonly LintFinding[], cwd: string): string {
     if (logical.length > 0) location.logicalLocations = logical;
     const related = f.related
       .filter((r) => r.location)
+      .slice(0, MAX_RELATED_LOCATIONS)
       .map((r, i) => ({ id: i + 1, physicalLocation: physical(r.location!, cwd), message: { text: objectText(r) } }));
     const fingerprint = createHash('sha256')
       .update([f.id, f.object ? objectText(f.object) : '', f.path ?? ''].join('|'))
