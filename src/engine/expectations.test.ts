@@ -225,7 +225,8 @@ describe('only: the sources listed are allowed, every other source is denied', (
 
 describe('cases that name what does not exist are bad input, with the field that names it', () => {
   const table: { rule: string; yaml: string; path: (string | number)[]; message: RegExp }[] = [
-    { rule: 'an endpoint that does not exist', yaml: '- allow: {from: wbe, to: db, port: 3306}', path: ['cases', 0, 'allow', 'from'], message: /no endpoint "prod\/wbe" in the input/ },
+    { rule: 'an endpoint that does not exist, with the name likely meant', yaml: '- allow: {from: wbe, to: db, port: 3306}', path: ['cases', 0, 'allow', 'from'], message: /no endpoint "prod\/wbe" in the input .*; did you mean "web"\?$/ },
+    { rule: 'a Service that does not exist, with the one likely meant', yaml: '- allow: {from: web, to: prod/service/apl, port: 80}', path: ['cases', 0, 'allow', 'to'], message: /no Service "prod\/service\/apl" in the input .*; did you mean "prod\/service\/api"\?$/ },
     { rule: 'a selector that selects nothing', yaml: '- allow: {from: {podSelector: {matchLabels: {role: cache}}}, to: db, port: 3306}', path: ['cases', 0, 'allow', 'from'], message: /the selector selects nothing: no endpoint with role=cache in namespace prod/ },
     { rule: 'a namespaceSelector that selects no namespace', yaml: '- allow: {from: web, to: [db, {namespaceSelector: {matchLabels: {team: b}}}], port: 3306}', path: ['cases', 0, 'allow', 'to', 1], message: /namespaceSelector team=b selects no namespace/ },
     { rule: 'a port the Service does not have (with the targetPort hint)', yaml: '- allow: {from: web, to: prod/service/api, port: 5000}', path: ['cases', 0, 'allow', 'port'], message: /prod\/service\/api has no port 5000\/TCP .*5000 is the targetPort of port 80/ },

@@ -3,6 +3,7 @@
 // reasons; a case passes when every flow agrees with it. `outside` means every address outside the
 // cluster: it is admitted when a rule admits any source (or none isolates), partly through ipBlocks.
 import {
+  closestWord,
   formatLabelSelector,
   isEmptySelector,
   selectorMatches,
@@ -134,11 +135,23 @@ function peerEnd(p: TrafficPeer): FlowEnd {
   return p.kind === 'endpoint' ? { kind: 'endpoint', endpoint: p.endpoint } : { kind: 'address', ip: p.ip };
 }
 
+/** The names of endpoints and Services written the way `name` is written (bare in its namespace, `ns/name`, or `ns/kind/name`). */
+function namesLike(compiled: CompiledCluster, name: string, defaultNamespace: string): string[] {
+  const ids = [...compiled.cluster.endpoints.map((e) => ({ ns: e.namespace, id: e.id, name: e.name })), ...(compiled.cluster.services ?? []).map((v) => ({ ns: v.namespace, id: serviceId(v), name: v.name }))];
+  const parts = name.split('/').length;
+  if (parts === 1) return ids.filter((x) => x.ns === defaultNamespace).map((x) => x.name);
+  if (parts === 2) return ids.map((x) => `${x.ns}/${x.name}`);
+  return ids.map((x) => x.id);
+}
+
 function expandPeer(compiled: CompiledCluster, peer: ExpectedPeer, role: 'from' | 'to', defaultNamespace: string): Expanded {
   if (peer.kind === 'outside') return { ends: [{ kind: 'outside' }] };
   if (peer.kind === 'selector') return expandSelector(compiled, peer, defaultNamespace);
   const r = resolveTarget(compiled, peer.name, defaultNamespace);
-  if ('error' in r) return { error: r.error };
+  if ('error' in r) {
+    const guess = closestWord(peer.name, namesLike(compiled, peer.name, defaultNamespace));
+    return { error: `${r.error}${guess ? `; did you mean "${guess}"?` : ''}` };
+  }
   if ('peer' in r) return { ends: [peerEnd(r.peer)] };
   const id = serviceId(r.service);
   if (r.service.type === 'ExternalName') return { error: `${id} is an ExternalName Service, a DNS alias for ${r.service.externalName}: no traffic is proxied; name the address it resolves to` };
