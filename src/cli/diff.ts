@@ -22,7 +22,7 @@ type Side = 'OLD' | 'NEW';
 /** The files git reads as manifests in a directory, as `-f DIR` reads them. */
 const MANIFEST_NAME = /\.(ya?ml|json)$/i;
 
-/** Larger manifests than this from one `git show` are refused rather than buffered. */
+/** A file at a ref larger than this is refused: no manifest is that big, and the whole input is held in memory. */
 const GIT_MAX_BYTES = 256 * 1024 * 1024;
 
 /** REF and PATH go to git as arguments: never as options, never with control characters. */
