@@ -448,6 +448,14 @@ describe('lint findings', () => {
     assert.equal(plain.location?.file, 'test.yaml');
   });
 
+  test('a near-miss label is suggested: a letter more or less, a swapped pair, a prefix; an unrelated value is not', () => {
+    const hint = (value: string): string | undefined =>
+      /did you mean ([^?]*)\?/.exec(lint([...SHOP, policy('shop/p', { podSelector: { matchLabels: { app: value } } })]).find((f) => f.id === 'PW-POLICY-SELECTS-NOTHING')!.message)?.[1];
+    assert.equal(hint('wbe'), 'app=web');
+    assert.equal(hint('ap'), 'app=api');
+    assert.equal(hint('database'), undefined);
+  });
+
   test('findings are sorted by object then position, cluster-wide summaries last, and the same input gives the same list', () => {
     const docs = [...SHOP, policy('shop/z', { podSelector: { matchLabels: { app: 'nope' } } }), policy('shop/a', { podSelector: { matchLabels: { app: 'nope' } } })];
     const first = lint(docs);
