@@ -495,5 +495,9 @@ describe('lint findings', () => {
     assert.deepEqual(found(lint([...SHOP, namespace('kube-system'), dnsPod, policy('shop/deny', { ...DEFAULT_DENY_EGRESS, egress: [wrongNamespace] })]), 'PW-NO-DNS-EGRESS'), [
       'warning shop/deny spec.egress',
     ]);
+    // kube-system's own default deny: its other pods are judged, not the DNS pod against itself.
+    const kubeSystem = [...SHOP, namespace('kube-system'), pod('kube-system/metrics', { labels: { app: 'metrics' } }), dnsPod];
+    const dnsInKubeSystem = { ...DNS_RULE, to: [{ podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }] };
+    assert.deepEqual(found(lint([...kubeSystem, policy('kube-system/deny', { ...DEFAULT_DENY_EGRESS, egress: [dnsInKubeSystem] })]), 'PW-NO-DNS-EGRESS'), []);
   });
 });

@@ -71,8 +71,9 @@ export function lintDNSEgress(ctx: LintContext): void {
 
   const merged = new Map<string, { policy: CompiledPolicy; path: (string | number)[]; missing: Protocol[]; allowing?: RuleRef; assumed: boolean; endpoints: Endpoint[]; policies: Set<string> }>();
   for (const group of groups.values()) {
-    if (group.endpoints.every((e) => targets.some((t) => t.id === e.id))) continue;
-    const source = group.endpoints[0];
+    // The DNS pods' own egress goes to upstream resolvers, not to themselves: judge another member.
+    const source = group.endpoints.find((e) => !targets.some((t) => t.id === e.id));
+    if (!source) continue;
     const allowedBy = new Map<Protocol, { rule: RuleRef; assumed: boolean }>();
     for (const protocol of PROTOCOLS) {
       for (const target of targets) {
