@@ -90,7 +90,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       setExit(await runDiff(oldInput, newInput, opts, io));
     });
 
-  analysisInputOptions(program.command('test').description('judge an expectations file: flows that must be allowed or denied (exit 0 all pass, 1 some fail)'))
+  analysisInputOptions(program.command('test').description('judge an expectations file: flows that must be allowed or denied (exit 0 all pass, 1 some fail, 2 bad input, 3 a lab probe undecided)'))
     .requiredOption('--expect <file>', 'the expectations (YAML)')
     .option('--lab', 'also send real packets in a running lab and fail where the kernel disagrees')
     .option('--name <lab>', 'which lab, with --lab', 'lab')
