@@ -148,7 +148,8 @@ const ownerOf = (m: Manifest): string | undefined => ((metaOf(m).annotations as 
 function daemonCommand(name: string, root: string): string[] {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = fileURLToPath(new URL(`../cli/entry.${fromSource ? 'ts' : 'js'}`, import.meta.url));
-  return [process.execPath, ...(fromSource ? ['--import', 'tsx'] : []), entry, 'lab', 'daemon', '--name', name, '--state-dir', root];
+  // tsx resolved from this file, not from the working directory the daemon happens to start in.
+  return [process.execPath, ...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), entry, 'lab', 'daemon', '--name', name, '--state-dir', root];
 }
 
 /** How many pods an input stands for, counted without making them (a workload may ask for millions). */
