@@ -75,7 +75,7 @@ function aliasBomb(): string {
 }
 
 describe('matrix', () => {
-  test('json for one port has exactly the documented shape, pods sorted by namespace then name', async () => {
+  test('json for one port has exactly the documented shape, pods in natural order of namespace then name', async () => {
     const r = await run(['matrix', '-f', threeTier, '--port', '3306', '-o', 'json']);
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.out), {
@@ -87,6 +87,9 @@ describe('matrix', () => {
         [false, false, false],
         [false, false, false],
       ],
+      listening: [false, true, false],
+      outside: ['none', 'none', 'none'],
+      summary: { endpoints: 3, isolated: { ingress: 3, egress: 2 }, pairs: 9, allowed: 1, allowedListening: 1, outside: 0, outsideListening: 0 },
     });
   });
 
@@ -107,7 +110,7 @@ describe('matrix', () => {
   test('text grid labels rows and columns and has no colour when not on a terminal', async () => {
     const r = await run(['matrix', '-f', threeTier, '--port', '5000']);
     assert.match(r.out, /5000\/TCP/);
-    assert.match(r.out, /3 default\/web\s+✓ · ·/);
+    assert.match(r.out, /^default\/web\s+✓ · ·$/m);
     assert.ok(!r.out.includes('\u001b['), 'no ANSI escapes');
   });
 
@@ -444,7 +447,15 @@ describe('exit codes: 0 yes, 1 a verdict, 2 bad input, 3 an internal failure', (
 describe('matrix output streams', () => {
   test('json is exactly JSON.stringify of the documented shape', async () => {
     const r = await run(['matrix', '-f', threeTier, '--port', '3306', '-o', 'json']);
-    const shape = { port: 3306, protocol: 'TCP', pods: ['default/api', 'default/db', 'default/web'], allowed: [[false, true, false], [false, false, false], [false, false, false]] };
+    const shape = {
+      port: 3306,
+      protocol: 'TCP',
+      pods: ['default/api', 'default/db', 'default/web'],
+      allowed: [[false, true, false], [false, false, false], [false, false, false]],
+      listening: [false, true, false],
+      outside: ['none', 'none', 'none'],
+      summary: { endpoints: 3, isolated: { ingress: 3, egress: 2 }, pairs: 9, allowed: 1, allowedListening: 1, outside: 0, outsideListening: 0 },
+    };
     assert.equal(r.out, `${JSON.stringify(shape)}\n`);
   });
 

@@ -1,8 +1,22 @@
-// `podwall matrix`: who can reach whom, per port, as a grid, JSON or Markdown. Rows are produced
-// one at a time from the engine's class matrix and streamed, so memory stays linear in endpoints.
+// `podwall matrix`: who can reach whom, per port, as a grid, JSON, Markdown or CSV. Rows are
+// produced one at a time from the engine's class matrix and streamed, so memory stays linear in
+// endpoints; counts for the summaries come from the classes, not the cells.
 // With --services: rows are endpoints (and outside), columns are Service ports.
-import { computeClasses, computeMatrix, computeServiceMatrix, declaredPorts, OUTSIDE_ROW, type Matrix, type PortProtocol, type ServiceMatrix } from '../engine/index.js';
+import {
+  computeClasses,
+  computeMatrix,
+  computeServiceMatrix,
+  declaredPorts,
+  externalAccess,
+  OUTSIDE_ROW,
+  type CompiledCluster,
+  type EndpointClasses,
+  type PortProtocol,
+  type ServiceMatrix,
+} from '../engine/index.js';
+import type { Endpoint } from '../model/index.js';
 import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, type AnalysisInputOptions } from './input.js';
+import { columnHeadings, csvRecord, headingLines, naturalOrder } from './matrix-render.js';
 import { paint, UsageError, writeChunks, type Output } from './output.js';
 
 export interface MatrixOptions extends AnalysisInputOptions {
@@ -11,6 +25,7 @@ export interface MatrixOptions extends AnalysisInputOptions {
   readonly output?: string;
   readonly maxEndpoints?: string;
   readonly services?: boolean;
+  readonly summary?: boolean;
 }
 
 /**
@@ -19,52 +34,270 @@ export interface MatrixOptions extends AnalysisInputOptions {
  */
 export const DEFAULT_MAX_ENDPOINTS = 10_000;
 
+/** How many names `--summary` lists before saying how many more there are. */
+const SUMMARY_NAMES = 10;
+
+/** Whether outside addresses may connect to an endpoint: every one, some (ipBlock rules only), or none. */
+export type OutsideAdmission = 'all' | 'some' | 'none';
+
+export interface GridSummary {
+  readonly endpoints: number;
+  /** Endpoints some NetworkPolicy isolates, per direction (the same for every port). */
+  readonly isolated: { readonly ingress: number; readonly egress: number };
+  /** (from, to) pairs of endpoints, a pod with itself included: the cells of the grid. */
+  readonly pairs: number;
+  readonly allowed: number;
+  /** Allowed pairs whose destination declares the port. */
+  readonly allowedListening: number;
+  /** Endpoints some outside address may connect to, and those of them that declare the port. */
+  readonly outside: number;
+  readonly outsideListening: number;
+}
+
+/** One grid as `matrix` shows it: endpoints in natural order, each cell with whether anything listens. */
+export interface MatrixGrid extends PortProtocol {
+  readonly endpoints: readonly Endpoint[];
+  /** allowed(i, j): can endpoints[i] open a connection to endpoints[j] (the engine's verdict). */
+  allowed(i: number, j: number): boolean;
+  /** Whether endpoints[j] declares a container port of this number and protocol. */
+  readonly listening: readonly boolean[];
+  readonly outside: readonly OutsideAdmission[];
+  /** How many endpoints may connect to endpoints[j]. */
+  readonly sources: Int32Array;
+  readonly summary: GridSummary;
+}
+
+function declares(e: Endpoint, target: PortProtocol): boolean {
+  return e.ports.some((p) => p.containerPort === target.port && p.protocol === target.protocol);
+}
+
+/**
+ * What the engine says of outside addresses connecting to `e` on the port, as if `e` listened on
+ * it: a port `e` does not declare is added, unnamed, so named ports resolve as they do.
+ */
+function outsideAdmission(compiled: CompiledCluster, e: Endpoint, target: PortProtocol): OutsideAdmission {
+  const asListening = declares(e, target) ? e : { ...e, ports: [...e.ports, { containerPort: target.port, protocol: target.protocol }] };
+  const access = externalAccess(compiled, asListening, 'Ingress');
+  if (access.open) return 'all';
+  const port = access.ports.find((p) => p.port === target.port && p.protocol === target.protocol);
+  if (!port) return 'none';
+  // A rule with no peers admits every address; the engine names that peer "anywhere".
+  return port.peers.includes('anywhere') ? 'all' : 'some';
+}
+
+/** The grid of one port: the engine's class matrix seen in natural order, counted per class. */
+export function matrixGrid(compiled: CompiledCluster, target: PortProtocol, classes: EndpointClasses, order: readonly number[]): MatrixGrid {
+  const m = computeMatrix(compiled, target, classes);
+  const { classes: list, classOf } = classes;
+  const all = compiled.cluster.endpoints;
+  const endpoints = order.map((k) => all[k]);
+  const n = endpoints.length;
+  const representative = list.map((c) => c.members[0]);
+  const classSources = new Int32Array(list.length);
+  for (let b = 0; b < list.length; b++) {
+    for (let a = 0; a < list.length; a++) if (m.allowed(representative[a], representative[b])) classSources[b] += list[a].members.length;
+  }
+  const classOutside = list.map((c) => outsideAdmission(compiled, c.representative, target));
+  const listening = endpoints.map((e) => declares(e, target));
+  const outside = order.map((k) => classOutside[classOf[k]]);
+  const sources = Int32Array.from(order, (k) => classSources[classOf[k]]);
+  let allowed = 0;
+  let allowedListening = 0;
+  let outsideCount = 0;
+  let outsideListening = 0;
+  for (let j = 0; j < n; j++) {
+    allowed += sources[j];
+    if (listening[j]) allowedListening += sources[j];
+    if (outside[j] !== 'none') {
+      outsideCount++;
+      if (listening[j]) outsideListening++;
+    }
+  }
+  const isolated = { ingress: 0, egress: 0 };
+  for (const c of list) {
+    if (c.ingressPolicies.length > 0) isolated.ingress += c.members.length;
+    if (c.egressPolicies.length > 0) isolated.egress += c.members.length;
+  }
+  return {
+    port: target.port,
+    protocol: target.protocol,
+    endpoints,
+    allowed: (i, j) => m.allowed(order[i], order[j]),
+    listening,
+    outside,
+    sources,
+    summary: { endpoints: n, isolated, pairs: n * n, allowed, allowedListening, outside: outsideCount, outsideListening },
+  };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/** The grid's one-line summary: isolation, allowed pairs, and what outside addresses may reach. */
+export function summaryLine(g: MatrixGrid): string {
+  const s = g.summary;
+  const count = (n: number): string => n.toLocaleString('en-US');
+  const port = `${g.port}/${g.protocol}`;
+  return (
+    `${port}: ${plural(s.endpoints, 'endpoint')} (${count(s.isolated.ingress)} isolated for ingress, ${count(s.isolated.egress)} for egress); ` +
+    `${count(s.allowed)} of ${plural(s.pairs, 'pair')} allowed, ${count(s.allowedListening)} to an endpoint declaring ${port}; ` +
+    `outside may reach ${plural(s.outside, 'endpoint')}, ${count(s.outsideListening)} declaring it`
+  );
+}
+
+/** Endpoints that declare the port and that no endpoint nor outside address may reach: isolated on this port. */
+function unreachable(g: MatrixGrid): number[] {
+  return g.endpoints.flatMap((_, j) => (g.listening[j] && g.sources[j] === 0 && g.outside[j] === 'none' ? [j] : []));
+}
+
+/** The endpoints declaring the port that the most endpoints may reach (outside counting as one more), ties in natural order. */
+function mostReachable(g: MatrixGrid, limit: number): number[] {
+  const reach = (j: number): number => g.sources[j] + (g.outside[j] === 'none' ? 0 : 1);
+  return g.endpoints
+    .map((_, j) => j)
+    .filter((j) => g.listening[j] && reach(j) > 0)
+    .sort((a, b) => reach(b) - reach(a) || a - b)
+    .slice(0, limit);
+}
+
+function someNames(g: MatrixGrid, indices: readonly number[], describe: (j: number) => string = (j) => g.endpoints[j].id): string {
+  if (indices.length === 0) return 'none';
+  const shown = indices.slice(0, SUMMARY_NAMES).map(describe).join(', ');
+  return indices.length > SUMMARY_NAMES ? `${shown} and ${indices.length - SUMMARY_NAMES} more` : shown;
+}
+
+function reachText(g: MatrixGrid, j: number): string {
+  const outside = g.outside[j] === 'all' ? ' and outside' : g.outside[j] === 'some' ? ' and some outside addresses' : '';
+  return `${g.endpoints[j].id} (from ${plural(g.sources[j], 'endpoint')}${outside})`;
+}
+
+/** `--summary` text: the summary line, then who is unreachable on the port and who is reached the most. */
+export function* summaryTextLines(g: MatrixGrid): Generator<string> {
+  const none = unreachable(g);
+  yield summaryLine(g);
+  yield `  unreachable on ${g.port}/${g.protocol} (declared, but no endpoint nor outside may connect): ${plural(none.length, 'endpoint')}${none.length > 0 ? `: ${someNames(g, none)}` : ''}`;
+  yield `  most reachable: ${someNames(g, mostReachable(g, 5), (j) => reachText(g, j))}`;
+}
+
+export function* summaryMarkdownLines(g: MatrixGrid): Generator<string> {
+  const none = unreachable(g);
+  yield `- **${g.port}/${g.protocol}**: ${summaryLine(g).slice(`${g.port}/${g.protocol}: `.length)}`;
+  yield `  - unreachable (declared, but no endpoint nor outside may connect): ${none.length === 0 ? 'none' : someNames(g, none)}`;
+  yield `  - most reachable: ${someNames(g, mostReachable(g, 5), (j) => reachText(g, j))}`;
+}
+
+function summaryJSON(g: MatrixGrid): object {
+  return {
+    port: g.port,
+    protocol: g.protocol,
+    summary: g.summary,
+    unreachable: unreachable(g).map((j) => g.endpoints[j].id),
+    mostReachable: mostReachable(g, 5).map((j) => ({ pod: g.endpoints[j].id, sources: g.sources[j], outside: g.outside[j] })),
+  };
+}
+
 /**
  * The JSON shape is part of the CLI's contract: `allowed[i][j]` = can pods[i] connect to pods[j].
- * Written row by row; the text is exactly JSON.stringify of the object.
+ * Added later, never renamed: `listening[j]` (pods[j] declares the port), `outside[j]` (`all`,
+ * `some` or `none` of the outside addresses may connect to pods[j]) and `summary`. Written row by
+ * row; the text is exactly JSON.stringify of the object.
  */
-export function* matrixJSONChunks(m: Matrix): Generator<string> {
-  const n = m.endpoints.length;
-  yield `{"port":${m.port},"protocol":${JSON.stringify(m.protocol)},"pods":${JSON.stringify(m.endpoints.map((e) => e.id))},"allowed":[`;
+export function* matrixJSONChunks(g: MatrixGrid): Generator<string> {
+  const n = g.endpoints.length;
+  yield `{"port":${g.port},"protocol":${JSON.stringify(g.protocol)},"pods":${JSON.stringify(g.endpoints.map((e) => e.id))},"allowed":[`;
   for (let i = 0; i < n; i++) {
     let row = i === 0 ? '[' : ',[';
-    for (let j = 0; j < n; j++) row += (j === 0 ? '' : ',') + (m.allowed(i, j) ? 'true' : 'false');
+    for (let j = 0; j < n; j++) row += (j === 0 ? '' : ',') + (g.allowed(i, j) ? 'true' : 'false');
     yield `${row}]`;
   }
-  yield ']}';
+  yield `],"listening":${JSON.stringify(g.listening)},"outside":${JSON.stringify(g.outside)},"summary":${JSON.stringify(g.summary)}}`;
 }
 
-/** The grid, one line at a time (no trailing newlines). */
-export function* matrixTextLines(m: Matrix, color: boolean): Generator<string> {
+type Cell = 'allowed' | 'quiet' | 'some' | 'denied';
+
+/** An endpoint's cell: allowed, allowed where nothing declares the port ("quiet"), or denied. */
+function cell(g: MatrixGrid, i: number, j: number): Cell {
+  return g.allowed(i, j) ? (g.listening[j] ? 'allowed' : 'quiet') : 'denied';
+}
+
+function outsideCell(g: MatrixGrid, j: number): Cell {
+  if (g.outside[j] === 'none') return 'denied';
+  if (!g.listening[j]) return 'quiet';
+  return g.outside[j] === 'all' ? 'allowed' : 'some';
+}
+
+function legend(g: MatrixGrid, marks: Record<Cell, string>): string {
+  const partly = g.outside.some((o, j) => o === 'some' && g.listening[j]);
+  return `${marks.allowed} allowed, ${marks.quiet} allowed but the destination declares no ${g.port}/${g.protocol}, ${marks.denied} denied${partly ? `, ${marks.some} only some outside addresses` : ''}`;
+}
+
+const PLAIN_MARKS: Record<Cell, string> = { allowed: '✓', quiet: '○', some: '~', denied: '·' };
+
+/**
+ * The grid, one line at a time (no trailing newlines): the names head the columns written
+ * downwards (cut, with a legend, past `maxHeight` lines), rows are the endpoints then `outside`,
+ * and the summary line closes it.
+ */
+export function* matrixTextLines(g: MatrixGrid, color: boolean, maxHeight?: number): Generator<string> {
   const p = paint(color);
-  const n = m.endpoints.length;
-  const width = String(n).length;
-  const names = m.endpoints.map((e, i) => `${String(i + 1).padStart(width)} ${e.id}`);
-  const nameWidth = names.reduce((w, s) => Math.max(w, s.length), 4);
-  const pad = ' '.repeat(width - 1);
-  const yes = pad + p.ok('✓');
-  const no = pad + p.dim('·');
-  yield p.bold(`${m.port}/${m.protocol}`) + '  rows: from, columns: to; ✓ allowed, · denied';
-  let columns = '';
-  for (let j = 0; j < n; j++) columns += (j === 0 ? '' : ' ') + String(j + 1).padStart(width);
-  yield `${'from \\ to'.padEnd(nameWidth)}  ${columns}`;
+  const marks: Record<Cell, string> = { allowed: p.ok('✓'), quiet: '○', some: '~', denied: p.dim('·') };
+  const n = g.endpoints.length;
+  const headings = columnHeadings(g.endpoints, maxHeight);
+  const corner = 'from \\ to';
+  const width = g.endpoints.reduce((w, e) => Math.max(w, e.id.length), Math.max(corner.length, OUTSIDE_ROW.length));
+  yield `${p.bold(`${g.port}/${g.protocol}`)}  rows: from, columns: to; ${legend(g, PLAIN_MARKS)}`;
+  if (headings.droppedPrefix) yield `columns leave out "${headings.droppedPrefix}", which every name begins with`;
+  if (headings.legend.length > 0) {
+    yield `columns cut to ${headings.height} characters:`;
+    for (const { label, id } of headings.legend) yield `  ${label} = ${id}`;
+  }
+  const lines = headingLines(headings.labels, headings.height);
+  for (const [k, line] of lines.entries()) yield `${(k === 0 ? corner : '').padEnd(width)}  ${line}`.trimEnd();
   for (let i = 0; i < n; i++) {
     let cells = '';
-    for (let j = 0; j < n; j++) cells += (j === 0 ? '' : ' ') + (m.allowed(i, j) ? yes : no);
-    yield `${names[i].padEnd(nameWidth)}  ${cells}`;
+    for (let j = 0; j < n; j++) cells += (j === 0 ? '' : ' ') + marks[cell(g, i, j)];
+    yield `${g.endpoints[i].id.padEnd(width)}  ${cells}`;
   }
+  let outside = '';
+  for (let j = 0; j < n; j++) outside += (j === 0 ? '' : ' ') + marks[outsideCell(g, j)];
+  yield `${OUTSIDE_ROW.padEnd(width)}  ${outside}`;
+  yield summaryLine(g);
 }
 
-export function* matrixMarkdownLines(m: Matrix): Generator<string> {
-  const ids = m.endpoints.map((e) => e.id);
-  yield `**${m.port}/${m.protocol}** (rows: from, columns: to)`;
+export function* matrixMarkdownLines(g: MatrixGrid): Generator<string> {
+  const marks: Record<Cell, string> = { allowed: '✓', quiet: '○', some: '~', denied: '✗' };
+  const ids = g.endpoints.map((e) => e.id);
+  yield `**${g.port}/${g.protocol}** (rows: from, columns: to; ${legend(g, marks)})`;
   yield '';
   yield `| from \\ to | ${ids.join(' | ')} |`;
   yield `|---|${ids.map(() => ':-:').join('|')}|`;
   for (let i = 0; i < ids.length; i++) {
     let row = `| ${ids[i]} |`;
-    for (let j = 0; j < ids.length; j++) row += m.allowed(i, j) ? ' ✓ |' : ' ✗ |';
+    for (let j = 0; j < ids.length; j++) row += ` ${marks[cell(g, i, j)]} |`;
     yield row;
+  }
+  yield `| ${OUTSIDE_ROW} |${ids.map((_, j) => ` ${marks[outsideCell(g, j)]} |`).join('')}`;
+  yield '';
+  yield summaryLine(g);
+}
+
+export const CSV_HEADER = ['port', 'protocol', 'from', 'to', 'allowed', 'listening'] as const;
+
+/**
+ * One record per (from, to) pair and per destination from `outside`: `allowed` is true or false,
+ * and for `outside` also `some` (only some outside addresses, by ipBlock rules).
+ */
+export function* matrixCSVRecords(g: MatrixGrid): Generator<string> {
+  const n = g.endpoints.length;
+  for (let i = 0; i < n; i++) {
+    let rows = '';
+    for (let j = 0; j < n; j++) rows += csvRecord([g.port, g.protocol, g.endpoints[i].id, g.endpoints[j].id, g.allowed(i, j), g.listening[j]]);
+    yield rows;
+  }
+  for (let j = 0; j < n; j++) {
+    const o = g.outside[j];
+    yield csvRecord([g.port, g.protocol, OUTSIDE_ROW, g.endpoints[j].id, o === 'all' ? true : o === 'none' ? false : 'some', g.listening[j]]);
   }
 }
 
@@ -138,10 +371,12 @@ function parseMaxEndpoints(text: string | undefined): number {
 }
 
 export async function runMatrix(options: MatrixOptions, io: Output): Promise<number> {
-  const format = parseFormat(options.output, ['text', 'json', 'md'] as const);
+  const format = parseFormat(options.output, ['text', 'json', 'md', 'csv'] as const);
   const port = parsePort(options.port);
   const protocol = parseProtocol(options.protocol);
   const maxEndpoints = parseMaxEndpoints(options.maxEndpoints);
+  if (options.services && (format === 'csv' || options.summary)) throw new UsageError(`matrix --services has no ${format === 'csv' ? '-o csv' : '--summary'} form: drop --services, or use -o text, json or md`);
+  if (options.summary && format === 'csv') throw new UsageError('matrix --summary has no -o csv form: -o csv lists every cell; use --summary with -o text, json or md');
   const { cluster, compiled } = await loadAnalysisInput(options, io);
 
   const n = cluster.endpoints.length;
@@ -183,22 +418,31 @@ export async function runMatrix(options: MatrixOptions, io: Output): Promise<num
 
   // One grid at a time: each is computed, written and dropped before the next.
   const classes = computeClasses(compiled);
-  const grids = targets.map((t) => () => computeMatrix(compiled, t, classes));
+  const order = naturalOrder(cluster.endpoints);
+  const grids = targets.map((t) => () => matrixGrid(compiled, t, classes, order));
+  const summary = options.summary === true;
   function* chunks(): Generator<string> {
     if (format === 'json') {
       const single = port !== undefined;
       if (!single) yield '[';
       for (const [k, grid] of grids.entries()) {
         if (k > 0) yield ',';
-        yield* matrixJSONChunks(grid());
+        if (summary) yield JSON.stringify(summaryJSON(grid()));
+        else yield* matrixJSONChunks(grid());
       }
       if (!single) yield ']';
       yield '\n';
       return;
     }
+    if (format === 'csv') {
+      yield csvRecord(CSV_HEADER);
+      for (const grid of grids) yield* matrixCSVRecords(grid());
+      return;
+    }
     for (const [k, grid] of grids.entries()) {
-      if (k > 0) yield '\n';
-      const lines = format === 'md' ? matrixMarkdownLines(grid()) : matrixTextLines(grid(), io.color);
+      if (k > 0 && (!summary || format === 'md')) yield '\n';
+      const g = grid();
+      const lines = summary ? (format === 'md' ? summaryMarkdownLines(g) : summaryTextLines(g)) : format === 'md' ? matrixMarkdownLines(g) : matrixTextLines(g, io.color);
       for (const line of lines) yield `${line}\n`;
     }
   }
