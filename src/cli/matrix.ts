@@ -176,7 +176,7 @@ function reachText(g: MatrixGrid, j: number): string {
 export function* summaryTextLines(g: MatrixGrid): Generator<string> {
   const none = unreachable(g);
   yield summaryLine(g);
-  yield `  unreachable on ${g.port}/${g.protocol} (declared, but no endpoint nor outside may connect): ${plural(none.length, 'endpoint')}${none.length > 0 ? `: ${someNames(g, none)}` : ''}`;
+  yield `  unreachable on ${g.port}/${g.protocol} (declared, but no endpoint nor outside may connect): ${none.length === 0 ? 'none' : `${none.length}: ${someNames(g, none)}`}`;
   yield `  most reachable: ${someNames(g, mostReachable(g, 5), (j) => reachText(g, j))}`;
 }
 
