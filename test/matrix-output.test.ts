@@ -118,6 +118,16 @@ describe('natural order', () => {
     const csv = parseCSV((await run(['matrix', '-f', path, '-o', 'csv'])).out);
     assert.deepEqual([...new Set(csv.slice(1).map((r) => r[2]))], ['default/api-8', 'default/api-9', 'default/api-10', 'outside']);
   });
+
+  test('--services: endpoint rows and Service columns in natural order, outside still last', async () => {
+    const service = (name: string): string => `---\napiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: default}\nspec: {type: NodePort, selector: {app: ${name}}, ports: [{port: 80}]}\n`;
+    const names = ['api-10', 'api-9', 'api-8'];
+    const path = file('natural-services.yaml', names.map((n) => pod(n, { ports: [80] }) + service(n)).join(''));
+    const json = JSON.parse((await run(['matrix', '-f', path, '--services', '-o', 'json'])).out) as { services: { service: string }[]; sources: string[]; allowed: boolean[][] };
+    assert.deepEqual(json.sources, ['default/api-8', 'default/api-9', 'default/api-10', 'outside']);
+    assert.deepEqual(json.services.map((s) => s.service), ['default/service/api-8', 'default/service/api-9', 'default/service/api-10']);
+    assert.deepEqual(json.allowed, Array.from({ length: 4 }, () => [true, true, true]));
+  });
 });
 
 describe('column headings', () => {

@@ -16,7 +16,7 @@ import {
 } from '../engine/index.js';
 import type { Endpoint } from '../model/index.js';
 import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, type AnalysisInputOptions } from './input.js';
-import { columnHeadings, csvRecord, headingLines, naturalOrder } from './matrix-render.js';
+import { columnHeadings, csvRecord, headingLines, naturalCompare, naturalOrder } from './matrix-render.js';
 import { paint, UsageError, writeChunks, type Output } from './output.js';
 
 export interface MatrixOptions extends AnalysisInputOptions {
@@ -387,18 +387,22 @@ export async function runMatrix(options: MatrixOptions, io: Output): Promise<num
   }
 
   if (options.services) {
-    const services = (cluster.services ?? []).filter((s) => s.type !== 'ExternalName' && s.ports.some((p) => (port === undefined || p.port === port) && (protocol === undefined || p.protocol === protocol)));
+    const services = (cluster.services ?? [])
+      .filter((s) => s.type !== 'ExternalName' && s.ports.some((p) => (port === undefined || p.port === port) && (protocol === undefined || p.protocol === protocol)))
+      .sort((a, b) => naturalCompare(a.namespace, b.namespace) || naturalCompare(a.name, b.name));
     if (services.length === 0 && format !== 'json') {
       io.err(port === undefined ? 'no Service with ports in the input' : `no Service has port ${port}/${protocol ?? 'TCP'}`);
       return 0;
     }
     const full = computeServiceMatrix(compiled, services);
     const keep = full.columns.flatMap((c, j) => ((port === undefined || c.port.port === port) && (protocol === undefined || c.port.protocol === protocol) ? [j] : []));
+    // Rows in natural order, `outside` (after the endpoints) staying last.
+    const rows = [...naturalOrder(cluster.endpoints), ...(full.sources.length > n ? [n] : [])];
     const m: ServiceMatrix = {
-      sources: full.sources,
+      sources: rows.map((i) => full.sources[i]),
       columns: keep.map((j) => full.columns[j]),
-      admitted: (i, j) => full.admitted(i, keep[j]),
-      allowed: (i, j) => full.allowed(i, keep[j]),
+      admitted: (i, j) => full.admitted(rows[i], keep[j]),
+      allowed: (i, j) => full.allowed(rows[i], keep[j]),
       partlyOutside: (j) => full.partlyOutside(keep[j]),
     };
     const lines = format === 'json' ? serviceMatrixJSONChunks(m) : format === 'md' ? serviceMatrixMarkdownLines(m) : serviceMatrixTextLines(m, io.color);
