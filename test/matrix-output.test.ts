@@ -342,7 +342,7 @@ describe('-o csv', () => {
 });
 
 describe('the wild apps', () => {
-  test('sock-shop: carts and queue-master declare 80 and nobody may reach them (the dead `name: cart` selector)', async () => {
+  test('--summary on sock-shop names carts unreachable on 80: cart-access selects `name: cart`, not carts, so front-end and orders may not reach it', async () => {
     const r = await run(['matrix', '-f', wild('sock-shop'), '--port', '80', '--summary']);
     assert.match(r.out, /^ {2}unreachable on 80\/TCP \(declared, but no endpoint nor outside may connect\): 2: sock-shop\/deployment\/carts, sock-shop\/deployment\/queue-master$/m);
   });
