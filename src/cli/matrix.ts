@@ -261,7 +261,7 @@ export function* matrixTextLines(g: MatrixGrid, color: boolean, maxHeight?: numb
   }
   let outside = '';
   for (let j = 0; j < n; j++) outside += (j === 0 ? '' : ' ') + marks[outsideCell(g, j)];
-  yield `${OUTSIDE_ROW.padEnd(width)}  ${outside}`;
+  yield `${OUTSIDE_ROW.padEnd(width)}  ${outside}`.trimEnd();
   yield summaryLine(g);
 }
 
