@@ -50,3 +50,4 @@ export {
   type FlowVerdict,
 } from './expectations.js';
 export { lintCluster, lintRule, LINT_RULES, LINT_SEVERITIES, type LintFinding, type LintLocation, type LintObjectRef, type LintOptions, type LintRelated, type LintRule, type LintRuleId, type LintSeverity } from './lint.js';
+export { fixConnection, type AddedRule, type AskedFlow, type FixAnswer, type FixQuestion, type FixStatus, type JSONPatchOperation, type PolicyChange } from './fix.js';
