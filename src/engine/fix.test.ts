@@ -178,9 +178,23 @@ describe('fix: nothing else that was denied opens, and nothing closes', () => {
     const a = fix(c, { from: 'reports', to: 'db', port: 5432 });
     assert.equal(a.status, 'inexact');
     assert.match(a.reasons.join('\n'), /no label set selects/);
+    assert.match(a.reasons.join('\n'), /every label set that selects default\/reports also selects default\/billing, whose connections to default\/db on 5432\/TCP were denied too/);
     assert.deepEqual(a.opened.map(groupText), ['default/reports -> default/db 5432/TCP']);
     assert.deepEqual(a.extra.map(groupText), ['default/billing -> default/db 5432/TCP']);
     assert.deepEqual(opened(c, a).opened.sort(), ['default/billing -> default/db 5432/TCP', 'default/reports -> default/db 5432/TCP']);
+  });
+
+  test('when no label set selects the destination alone, the alternative names the pod that shares its labels', () => {
+    const c = cluster([
+      pod('web', { app: 'web' }, 80),
+      pod('db', { app: 'db' }, 5432),
+      pod('db-legacy', { app: 'db' }, 5432),
+      policy('db-in', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'] }),
+    ].join('\n'));
+    const a = fix(c, { from: 'web', to: 'db', port: 5432 });
+    assert.equal(a.status, 'inexact');
+    assert.deepEqual(a.extra.map(groupText), ['default/web -> default/db-legacy 5432/TCP']);
+    assert.match(a.reasons.join('\n'), /every label set that selects default\/db also selects default\/db-legacy, to which connections from default\/web on 5432\/TCP were denied too/);
   });
 
   test('the replicas of the source\'s workload open with it: a label selector cannot tell them apart, and they are the same application', () => {

@@ -564,6 +564,19 @@ function withinAsked(g: FlowGroup, acceptance: Acceptance, owners: ReadonlyMap<s
   return from.every((s) => to.every((d) => s.some((a) => d.some((b) => acceptance.keys.has(`${a}|${b}|${target}`)))));
 }
 
+/** Which end of an extra flow the labels could not tell apart from the asked one, in words. */
+function whyExtra(g: FlowGroup, flows: readonly AskedFlow[]): string {
+  const owners = (ends: readonly TrafficPeer[]): Set<string> => new Set(ends.flatMap((e) => (e.kind === 'endpoint' ? [endpointOwner(e.endpoint)] : [])));
+  const sources = owners(flows.map((f) => f.source));
+  const destinations = owners(flows.map((f) => f.destination));
+  const within = (p: FlowGroup['from'], set: ReadonlySet<string>): boolean => p.kind === 'endpoints' && p.endpoints.every((id) => set.has(id) || set.has(p.group));
+  const name = (p: FlowGroup['from']): string => (p.kind === 'endpoints' ? p.group : p.text);
+  const list = (set: ReadonlySet<string>): string => [...set].join(', ');
+  if (within(g.to, destinations) && !within(g.from, sources)) return `every label set that selects ${list(sources)} also selects ${name(g.from)}, whose connections to ${name(g.to)} on ${g.port}/${g.protocol} were denied too`;
+  if (within(g.from, sources) && !within(g.to, destinations)) return `every label set that selects ${list(destinations)} also selects ${name(g.to)}, to which connections from ${name(g.from)} on ${g.port}/${g.protocol} were denied too`;
+  return `the change also opens ${name(g.from)} -> ${name(g.to)} on ${g.port}/${g.protocol}`;
+}
+
 /** Finds the smallest change that allows the question's connection(s) and nothing else, and verifies it. Pure. */
 export function fixConnection(compiled: CompiledCluster, question: FixQuestion): FixAnswer | { readonly error: string } {
   const asked = askedFlows(compiled, question);
@@ -640,6 +653,6 @@ export function fixConnection(compiled: CompiledCluster, question: FixQuestion):
     diff,
     opened,
     extra,
-    reasons: extra.length > 0 ? reasons : [],
+    reasons: extra.length > 0 ? [...reasons, ...extra.map((g) => whyExtra(g, asked.flows))] : [],
   };
 }
