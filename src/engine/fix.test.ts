@@ -98,9 +98,17 @@ describe('fix: one rule per blocking side, in the policy that isolates it', () =
     assert.deepEqual(a.changes, []);
   });
 
-  test('labels a controller sets per rollout (pod-template-hash) are never selected by', () => {
-    const a = fix(cluster(THREE_TIER), { from: 'web', to: 'db', port: 3306 });
-    assert.doesNotMatch(JSON.stringify(a.changes.map((x) => x.manifest)), /pod-template-hash/);
+  test('labels a controller sets per rollout (pod-template-hash) are never selected by, though they would be narrower', () => {
+    // Mid-rollout: two ReplicaSets of one Deployment; selecting the hash would leave the new pods out.
+    const c = cluster([
+      pod('web-5d9c7b-abcde', { app: 'web', 'pod-template-hash': '5d9c7b' }, 80),
+      pod('web-7f8e9a-fghij', { app: 'web', 'pod-template-hash': '7f8e9a' }, 80),
+      pod('db', { app: 'db' }, 5432),
+      policy('db-in', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'] }),
+    ].join('\n'));
+    const a = fix(c, { from: 'web-5d9c7b-abcde', to: 'db', port: 5432 });
+    assert.equal(a.status, 'fixed');
+    assert.deepEqual(a.changes[0].rules[0].manifest, { from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ protocol: 'TCP', port: 5432 }] });
   });
 
   test('a policy with no rules in the direction gets the whole list added (an empty list is omitted from the served object)', () => {
@@ -131,7 +139,7 @@ describe('fix: nothing else that was denied opens, and nothing closes', () => {
     assert.deepEqual(opened(c, a), { opened: ['default/web -> default/db 5432/TCP'], closed: [] });
   });
 
-  test('a new policy never selects a pod that was not isolated (it would close that pod\'s flows)', () => {
+  test('a new policy selects the destination by as many labels as it takes to leave out pods that are not isolated', () => {
     // db-tools shares app=db but is not isolated: the new policy must select db by both labels.
     const c = cluster([
       pod('web', { app: 'web' }, 80),
@@ -144,6 +152,21 @@ describe('fix: nothing else that was denied opens, and nothing closes', () => {
     assert.equal(a.status, 'fixed');
     assert.deepEqual(a.changes.map((x) => (x.manifest.spec as Manifest).podSelector), [{ matchLabels: { app: 'db', tier: 'data' } }]);
     assert.deepEqual(opened(c, a), { opened: ['default/web -> default/db 5432/TCP'], closed: [] });
+  });
+
+  test('a new policy never selects a pod that was not isolated (it would close that pod\'s flows): better an inexact fix than a closing one', () => {
+    // Every label set of db also selects db-tools, which no policy isolates; the policy isolating db also isolates cache, on the same port.
+    const c = cluster([
+      pod('web', { app: 'web' }, 80),
+      pod('db', { app: 'db' }, 5432),
+      pod('db-tools', { app: 'db', tools: 'yes' }, 5432),
+      pod('cache', { app: 'cache' }, 5432),
+      policy('no-tools', { podSelector: { matchExpressions: [{ key: 'tools', operator: 'DoesNotExist' }] }, policyTypes: ['Ingress'] }),
+    ].join('\n'));
+    const a = fix(c, { from: 'web', to: 'db', port: 5432 });
+    assert.equal(a.status, 'inexact');
+    assert.deepEqual(a.changes.map((x) => [x.policy.name, x.created]), [['no-tools', false]]);
+    assert.deepEqual(opened(c, a), { opened: ['default/web -> default/cache 5432/TCP', 'default/web -> default/db 5432/TCP'], closed: [] });
   });
 
   test('a source in another namespace is selected by kubernetes.io/metadata.name and its own labels, narrow enough to leave its neighbours out', () => {
