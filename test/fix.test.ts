@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import jsonpatch from 'fast-json-patch';
 import { parseAllDocuments, stringify } from 'yaml';
 import { main } from '../src/cli/main.js';
 import type { Output } from '../src/cli/output.js';
+import { startTestServer, type TestServer } from '../src/lab/api/testing.js';
 import type { Manifest } from '../src/model/index.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -352,4 +353,48 @@ spec: { podSelector: { matchLabels: { app: db } }, policyTypes: [Ingress] }
       assert.equal(r.out, '');
     });
   }
+});
+
+describe('podwall fix on a running cluster (the lab\'s API server, in process)', () => {
+  let t: TestServer;
+  let kubeconfig: string;
+  before(async () => {
+    t = await startTestServer();
+    kubeconfig = t.kubeconfig();
+    // The three-tier pods and policies as `kubectl apply` writes them, and a policy with no ingress rules at all.
+    const objects = [
+      ...objectsOf(threeTier).filter((o) => o.kind === 'Pod' || o.kind === 'NetworkPolicy'),
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cache', labels: { role: 'cache' } }, spec: { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 6379 }] }] } },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'cache-deny' }, spec: { podSelector: { matchLabels: { role: 'cache' } }, policyTypes: ['Ingress'] } },
+    ];
+    for (const o of objects) {
+      const path = o.kind === 'Pod' ? '/api/v1/namespaces/default/pods' : '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies';
+      const r = await t.api.call('POST', path, o);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+  });
+  after(async () => t.close());
+
+  test('-o patch read from the cluster: the patches apply to the served objects (PATCH application/json-patch+json), after which check allows and nothing else opened', async () => {
+    const paths: string[] = [];
+    for (const [from, to, port] of [['web', 'db', '3306'], ['api', 'cache', '6379']] as const) {
+      const r = await run(['fix', '--kubeconfig', kubeconfig, '--from', from, '--to', to, '--port', port, '-o', 'patch']);
+      assert.equal(r.code, 0, r.err);
+      const out = JSON.parse(r.out) as { patches: { namespace: string; name: string; patch: unknown[] }[]; create: Manifest[] };
+      assert.ok(out.patches.length > 0);
+      for (const p of out.patches) {
+        paths.push(...(p.patch as { path: string }[]).map((op) => `${p.name} ${op.path}`));
+        const res = await t.api.call('PATCH', `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies/${p.name}`, p.patch, 'application/json-patch+json');
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+      }
+      for (const o of out.create) assert.equal((await t.api.call('POST', '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies', o)).status, 201);
+      const check = await run(['check', '--kubeconfig', kubeconfig, '--from', from, '--to', to, '--port', port]);
+      assert.equal(check.code, 0, check.out + check.err);
+    }
+    // cache-deny has no ingress rules, so the API server serves it without the list: the patch adds it whole.
+    assert.deepEqual(paths.sort(), ['api-policy /spec/egress/-', 'cache-deny /spec/ingress', 'db-policy /spec/ingress/-', 'web-policy /spec/egress/-']);
+    const d = await run(['diff', threeTier, 'cluster', '--kubeconfig', kubeconfig, '-o', 'json']);
+    const opened = (JSON.parse(d.out) as { opened: DiffGroup[]; closed: DiffGroup[] }).opened.map(groupText);
+    assert.deepEqual(opened, ['default/web -> default/db 3306/TCP']);
+  });
 });
