@@ -113,9 +113,8 @@ function explanation(a: FixAnswer): string[] {
     for (const r of c.rules) lines.push(`    ${r.text}`);
   }
   if (a.status === 'fixed') {
-    lines.push('verified: applying this allows the connection, closes nothing, and opens exactly:');
-    lines.push(...a.opened.map((g) => `  ${groupLine(g)}`));
-    if (a.opened.length === 0) lines.push('  nothing that listens: the destination declares no such container port');
+    if (a.opened.length > 0) lines.push('verified: applying this allows the connection, closes nothing, and opens exactly:', ...a.opened.map((g) => `  ${groupLine(g)}`));
+    else lines.push('verified: applying this allows the connection, closes nothing, and opens no flow to a declared port (the destination declares none for it: nothing would listen there)');
   } else {
     lines.push(...a.reasons.map((r) => `NOT EXACT: ${r}`));
     lines.push('this change opens the asked flow:', ...a.opened.map((g) => `  ${groupLine(g)}`));

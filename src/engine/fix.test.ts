@@ -98,6 +98,15 @@ describe('fix: one rule per blocking side, in the policy that isolates it', () =
     assert.deepEqual(a.changes, []);
   });
 
+  test('a port the destination declares no container port for is allowed all the same, with a note that nothing would listen there', () => {
+    const c = cluster(THREE_TIER);
+    const a = fix(c, { from: 'web', to: 'db', port: 9999 });
+    assert.equal(a.status, 'fixed');
+    assert.ok(allowed(applied(c, a), 'web', 'db', 9999));
+    assert.deepEqual(a.opened, []);
+    assert.deepEqual(a.notes.map((n) => n.code), ['port-undeclared']);
+  });
+
   test('labels a controller sets per rollout (pod-template-hash) are never selected by, though they would be narrower', () => {
     // Mid-rollout: two ReplicaSets of one Deployment; selecting the hash would leave the new pods out.
     const c = cluster([

@@ -23,7 +23,7 @@ import { diffClusters, endpointOwner, type FlowDiff, type FlowGroup } from './di
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { computeMatrix, type Matrix, type PortProtocol } from './matrix.js';
 import { resolveTarget } from './resolve.js';
-import { evaluateServiceConnection, findServicePort, formatServicePort, serviceId, serviceSources, type ServiceNote } from './services.js';
+import { destinationNotes, evaluateServiceConnection, findServicePort, formatServicePort, serviceId, serviceSources, type ServiceNote } from './services.js';
 import type { Direction, PolicyRef, RuleRef, TrafficPeer, Verdict } from './types.js';
 
 export interface FixQuestion {
@@ -509,6 +509,7 @@ function askedFlows(compiled: CompiledCluster, q: FixQuestion): Asked {
     return { error: `neither end is in the cluster: ${fromName} and ${destination.ip} are outside it, and NetworkPolicy only governs traffic of pods` };
   }
   for (const source of sources) flows.push({ source, destination, port: q.port, protocol: q.protocol, before: verdictOf(source, destination, q.port) });
+  if (destination.kind === 'endpoint') notes.push(...destinationNotes(compiled, destination.endpoint, q.port, q.protocol, to.sameNameService));
   return { flows, from: fromName, to: peerName(destination), notes, impossible };
 }
 
