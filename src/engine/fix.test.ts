@@ -264,6 +264,22 @@ describe('fix: ends outside the cluster and Services', () => {
     assert.deepEqual(opened(c, a), { opened: ['default/web -> 198.51.100.9/32 443/TCP'], closed: [] });
   });
 
+  test('a hostNetwork source, which pod and namespace selectors never match, is admitted by its (the node\'s) address', () => {
+    const c = cluster(`
+apiVersion: v1
+kind: Pod
+metadata: { name: agent, labels: { app: agent } }
+spec: { hostNetwork: true, containers: [{ name: c, image: x, ports: [{ containerPort: 9100 }] }] }
+status: { podIP: 192.168.1.10, podIPs: [{ ip: 192.168.1.10 }] }
+---
+${pod('db', { app: 'db' }, 5432, 'default', '10.244.0.5')}
+${policy('db-in', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'] })}`);
+    const a = fix(c, { from: 'agent', to: 'db', port: 5432 });
+    assert.equal(a.status, 'fixed');
+    assert.deepEqual(a.changes[0].rules[0].manifest, { from: [{ ipBlock: { cidr: '192.168.1.10/32' } }], ports: [{ protocol: 'TCP', port: 5432 }] });
+    assert.ok(allowed(applied(c, a), 'agent', 'db', 5432));
+  });
+
   test('a Service destination is fixed per backend at its targetPort, by the port\'s name when the Service names it', () => {
     // The named targetPort "http" is 8080 on one backend and 9090 on the other.
     const c = cluster(
