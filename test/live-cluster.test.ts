@@ -130,13 +130,36 @@ describe('a running cluster answers as the manifests it was built from (the lab 
     return fromCluster;
   }
 
-  const columnsAligned = (text: string): string => text.replace(/ +/g, ' ');
+  /**
+   * A text matrix without its column headings (written down the page, they cannot be renamed):
+   * the grid titles, the rows and the summaries, spaces collapsed.
+   */
+  const gridRows = (text: string): string[] =>
+    text
+      .split('\n')
+      .map((l) => l.replace(/ +/g, ' ').trim())
+      .filter((l) => /^\d+\/(TCP|UDP|SCTP)/.test(l) || /^\S+( [^\sA-Za-z0-9]){2,}$/.test(l));
+  /**
+   * fix prints YAML: the same documents (keys in any order) under the same comments. A policy as
+   * the API server stores it has its policyTypes defaulted (Ingress, and Egress with egress
+   * rules: SetDefaults_NetworkPolicy), so the manifests' are defaulted alike before comparing.
+   */
+  const yamlDocuments = (text: string): unknown => ({
+    comments: text.split('\n').filter((l) => l.startsWith('#')),
+    documents: parseAllDocuments(text).map((d) => {
+      const o = d.toJS() as Manifest | null;
+      const spec = o?.spec as Manifest | undefined;
+      if (o?.kind !== 'NetworkPolicy' || !spec || spec.policyTypes) return o;
+      return { ...o, spec: { ...spec, policyTypes: ['Ingress', ...(spec.egress ? ['Egress'] : [])] } };
+    }),
+  });
 
   test('matrix: every grid, every cell (text and JSON)', async () => {
     await same(['matrix', '-o', 'json'], (t) => JSON.parse(t));
-    await same(['matrix'], columnsAligned);
-    await same(['matrix', '--port', '80'], columnsAligned);
-    await same(['matrix', '--services'], columnsAligned);
+    for (const args of [['matrix'], ['matrix', '--port', '80'], ['matrix', '--services'], ['matrix', '--summary']]) {
+      const r = await same(args, gridRows);
+      assert.ok(gridRows(r.out).length > 3, `${args.join(' ')}: ${r.out}`);
+    }
   });
 
   test('matrix through pages of one item (PODWALL_PAGE_SIZE=1): the lab server honours limit and continue', async () => {
@@ -225,6 +248,18 @@ describe('a running cluster answers as the manifests it was built from (the lab 
     const fromCluster = await podwall(['lint', '-o', 'json', '--kubeconfig', kubeconfig]);
     assert.equal(fromCluster.code, fromFiles.code, fromCluster.err);
     assert.deepEqual(findings(rename(fromCluster.out)), findings(fromFiles.out));
+  });
+
+  test('fix: the same change allows a denied flow, between pods and between a workload\'s pods', async () => {
+    await same(['fix', '--from', 'default/web', '--to', 'default/db', '--port', '3306'], yamlDocuments);
+    await same(['fix', '--from', 'default/web', '--to', 'default/service/db', '--port', '3306', '-o', 'patch']);
+    const pods = (JSON.parse((await podwall(['matrix', '-o', 'json', '--kubeconfig', kubeconfig])).out) as { pods: string[] }[])[0].pods;
+    const client = pods.find((p) => p.startsWith('client/'))!;
+    const backend = pods.find((p) => p.startsWith('stars/backend'))!;
+    const fromCluster = await podwall(['fix', '--from', client, '--to', backend, '--port', '6379', '--kubeconfig', kubeconfig]);
+    const fromFiles = await podwall(['fix', '--from', rename(client), '--to', rename(backend), '--port', '6379', ...manifests]);
+    assert.equal(fromCluster.code, fromFiles.code, fromCluster.err);
+    assert.deepEqual(yamlDocuments(rename(fromCluster.out)), yamlDocuments(fromFiles.out));
   });
 
   test("ui: the page's model (policies, what they select, flows) is the same", async () => {
