@@ -289,10 +289,8 @@ function sideOptions(compiled: CompiledCluster, flow: AskedFlow, direction: Dire
     .map((c): SideOption['target'] => ({ kind: 'new', namespace: e.namespace, podSelector: c.labels, name: newName }));
   const targets = [...existing, ...created];
 
-  // Narrow peers and narrow targets first: ordered by the sum of their ranks.
-  const options: { option: SideOption; rank: number; t: number }[] = [];
-  rules.forEach((rule, r) => targets.forEach((target, t) => options.push({ option: { direction, target, rule }, rank: r + t, t })));
-  return options.sort((a, b) => a.rank - b.rank || a.t - b.t).map((o) => o.option);
+  // The narrowest peer first; for each, the policies that isolate the subject, then a new one.
+  return rules.flatMap((rule) => targets.map((target): SideOption => ({ direction, target, rule })));
 }
 
 // ---------------------------------------------------------------------------------------------
