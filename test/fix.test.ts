@@ -329,6 +329,17 @@ spec: { podSelector: { matchLabels: { app: db } }, policyTypes: [Ingress] }
     assert.deepEqual([json.status, json.exact, json.extra.length], ['inexact', false, 1]);
   });
 
+  test('aks-regulated: the two ingress-nginx admission Jobs carry the same labels, so admitting one admits the other: exit 1, both listed', async () => {
+    const r = await run(['fix', '-f', wild('aks-regulated'), '--from', 'ingress-nginx/job/ingress-nginx-admission-create', '--to', 'a0005-i/deployment/web-frontend', '--port', '8080', '-o', 'json']);
+    assert.equal(r.code, 1, r.err);
+    const out = JSON.parse(r.out) as { status: string; opened: DiffGroup[]; extra: DiffGroup[]; reasons: string[] };
+    const text = (g: DiffGroup & { from: { group?: string }; to: { group?: string } }): string => `${g.from.group} -> ${g.to.group} ${g.port}/${g.protocol}`;
+    assert.equal(out.status, 'inexact');
+    assert.deepEqual(out.opened.map(text), ['ingress-nginx/job/ingress-nginx-admission-create -> a0005-i/deployment/web-frontend 8080/TCP']);
+    assert.deepEqual(out.extra.map(text), ['ingress-nginx/job/ingress-nginx-admission-patch -> a0005-i/deployment/web-frontend 8080/TCP']);
+    assert.match(out.reasons.join('\n'), /every label set that selects ingress-nginx\/job\/ingress-nginx-admission-create also selects ingress-nginx\/job\/ingress-nginx-admission-patch/);
+  });
+
   test('an outside address to a ClusterIP Service: no NetworkPolicy can allow it, exit 1 with the reason', async () => {
     const r = await run(['fix', '-f', threeTier, '--from', '203.0.113.10', '--to', 'default/service/db', '--port', '3306']);
     assert.equal(r.code, 1, r.err);
