@@ -404,6 +404,8 @@ function countExtras(base: CompiledCluster, baseMatrices: Map<string, Matrix>, c
   const accepted = (s: readonly string[], d: readonly string[], target: PortProtocol): boolean =>
     s.some((a) => d.some((b) => acceptance.keys.has(`${a}|${b}|${target.port}/${target.protocol}`)));
   const asEnd = (e: Endpoint): TrafficPeer => ({ kind: 'endpoint', endpoint: e });
+  const keysOf: string[][] = [];
+  const keysAt = (k: number): string[] => (keysOf[k] ??= endKeys(asEnd(endpoints[k])));
   for (const target of ports) {
     const key = `${target.port}/${target.protocol}`;
     let before = baseMatrices.get(key);
@@ -418,7 +420,7 @@ function countExtras(base: CompiledCluster, baseMatrices: Map<string, Matrix>, c
         for (const a of s.members) {
           for (const b of d.members) {
             if (a === b || !declares(endpoints[b], target.port, target.protocol)) continue;
-            if (!accepted(endKeys(asEnd(endpoints[a])), endKeys(asEnd(endpoints[b])), target)) extras++;
+            if (!accepted(keysAt(a), keysAt(b), target)) extras++;
           }
         }
       }
@@ -428,14 +430,14 @@ function countExtras(base: CompiledCluster, baseMatrices: Map<string, Matrix>, c
       for (const d of classes.classes) {
         const connection = { source: { kind: 'external', ip } as const, destination: asEnd(endpoints[rep[d.id]]), ...target };
         if (!evaluateConnection(candidate, connection).allowed || evaluateConnection(base, connection).allowed) continue;
-        for (const b of d.members) if (declares(endpoints[b], target.port, target.protocol) && !accepted([ipKey(ip)!], endKeys(asEnd(endpoints[b])), target)) extras++;
+        for (const b of d.members) if (declares(endpoints[b], target.port, target.protocol) && !accepted([ipKey(ip)!], keysAt(b), target)) extras++;
       }
     }
     for (const ip of acceptance.outsideDestinations) {
       for (const s of classes.classes) {
         const connection = { source: asEnd(endpoints[rep[s.id]]), destination: { kind: 'external', ip } as const, ...target };
         if (!evaluateConnection(candidate, connection).allowed || evaluateConnection(base, connection).allowed) continue;
-        for (const a of s.members) if (!accepted(endKeys(asEnd(endpoints[a])), [ipKey(ip)!], target)) extras++;
+        for (const a of s.members) if (!accepted(keysAt(a), [ipKey(ip)!], target)) extras++;
       }
     }
   }
