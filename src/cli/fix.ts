@@ -6,7 +6,7 @@ import jsonpatch from 'fast-json-patch';
 import { stringify } from 'yaml';
 import { fixConnection, formatRuleRef, type AskedFlow, type DirectionVerdict, type FixAnswer, type FlowGroup, type PolicyChange } from '../engine/index.js';
 import { parseManifests, STDIN, type Cluster, type Manifest } from '../model/index.js';
-import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, type AnalysisInputOptions } from './input.js';
+import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, wantsLiveCluster, type AnalysisInputOptions } from './input.js';
 import { UsageError, type Output } from './output.js';
 
 export interface FixOptions extends AnalysisInputOptions {
@@ -22,9 +22,10 @@ const SERVER_METADATA: readonly string[] = ['uid', 'resourceVersion', 'generatio
 
 /**
  * The whole policy after the fix, as its author wrote it where the file can be read again (labels,
- * annotations and field order kept), with the fix's patch applied; else the canonical form.
+ * annotations and field order kept), with the fix's patch applied; else (stdin, a running cluster)
+ * the canonical form.
  */
-function wholeObjects(cluster: Cluster, changes: readonly PolicyChange[], defaultNamespace: string): Map<PolicyChange, Manifest> {
+function wholeObjects(cluster: Cluster, changes: readonly PolicyChange[], defaultNamespace: string, fromFiles: boolean): Map<PolicyChange, Manifest> {
   const files = new Map<string, Manifest[]>();
   const objectsIn = (file: string): Manifest[] => {
     let list = files.get(file);
@@ -42,7 +43,7 @@ function wholeObjects(cluster: Cluster, changes: readonly PolicyChange[], defaul
   const out = new Map<PolicyChange, Manifest>();
   for (const change of changes) {
     out.set(change, change.manifest);
-    if (change.created) continue;
+    if (change.created || !fromFiles) continue;
     const file = cluster.policies.find((p) => p.namespace === change.policy.namespace && p.name === change.policy.name)?.source?.file;
     if (!file || file === STDIN) continue;
     const raw = objectsIn(file).find((o) => {
@@ -175,7 +176,7 @@ export async function runFix(options: FixOptions, io: Output): Promise<number> {
 
   const answer = fixConnection(compiled, { from: options.from, to: options.to, port, protocol, namespace: options.namespace });
   if ('error' in answer) throw new UsageError(answer.error);
-  const objects = wholeObjects(cluster, answer.changes, options.namespace);
+  const objects = wholeObjects(cluster, answer.changes, options.namespace, !wantsLiveCluster(options));
   const code = answer.status === 'fixed' || answer.status === 'allowed' ? 0 : 1;
 
   if (format === 'json') io.out(JSON.stringify(answerJSON(answer, objects), null, 2));
