@@ -102,8 +102,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     });
 
   analysisInputOptions(program.command('fix').description('the smallest policy change that allows a denied connection and nothing else'))
-    .option('--from <src>', 'source: ns/name, ns/kind/name or an IP address')
-    .option('--to <dst>', 'destination: ns/name, ns/kind/name or ns/service/name')
+    .option('--from <src>', 'source: ns/name, ns/kind/name, an IP address, or ns/service/name (each of its backends)')
+    .option('--to <dst>', 'destination: ns/name, ns/kind/name, an IP address, or ns/service/name (fixed per backend at its targetPort)')
     .option('--port <n>', 'destination port')
     .option('--protocol <p>', 'TCP, UDP or SCTP', 'TCP')
     .option('-o, --output <format>', 'yaml, patch (JSON patches) or json', 'yaml')
@@ -198,7 +198,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
 const INPUT_ERRORS: ReadonlySet<string> = new Set(['UsageError', 'InvalidInputError', 'LabInputError', 'LabPrerequisiteError']);
 
 /** Failures the lab names for what they are; anything else unexpected is called an internal error. */
-const NAMED_FAILURES: ReadonlySet<string> = new Set(['LabChangeInterrupted', 'LabPodsNotReady']);
+const NAMED_FAILURES: ReadonlySet<string> = new Set(['LabChangeInterrupted', 'LabPodsNotReady', 'LiveClusterError']);
 
 /** `--debug` anywhere before a `--` (after it, the words belong to another command), or PODWALL_DEBUG. */
 export function debugRequested(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {

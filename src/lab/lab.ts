@@ -149,7 +149,7 @@ function daemonCommand(name: string, root: string): string[] {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = fileURLToPath(new URL(`../cli/entry.${fromSource ? 'ts' : 'js'}`, import.meta.url));
   // tsx resolved from this file, not from the working directory the daemon happens to start in.
-  return [process.execPath, ...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), entry, 'lab', 'daemon', '--name', name, '--state-dir', root];
+  return [process.execPath, ...(fromSource ? ['--import', typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx') : 'tsx'] : []), entry, 'lab', 'daemon', '--name', name, '--state-dir', root];
 }
 
 /** How many pods an input stands for, counted without making them (a workload may ask for millions). */
