@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import type { PortProtocol } from '../src/engine/index.js';
 import { LabPodsNotReady, type ProbeReport } from '../src/lab/index.js';
 import { loadManifests, loadTexts, type Cluster } from '../src/model/index.js';
-import { handleApi, labSource, staticSource, type ClusterSource, type LabHandle, type SourceEvent } from '../src/web/index.js';
-import type { CheckView, ExplainView, MatrixView, ModelView, PreviewView, ProbeView } from '../src/web/index.js';
+import { handleApi, inputTitle, labSource, staticSource, type ClusterSource, type LabHandle, type SourceEvent } from '../src/web/index.js';
+import type { CheckView, ExplainView, LintView, MatrixView, ModelView, PreviewView, ProbeView } from '../src/web/index.js';
 import { twoHundredPods } from './ui-fixtures.js';
 
 function threeTier(): Cluster {
@@ -144,6 +144,88 @@ describe('ui api: the editor', () => {
     assert.equal(body.diagnostics.length, 101);
     assert.equal(body.diagnostics[100].message, '50 more errors not shown');
   });
+});
+
+const WILD = '/work/shared/wild';
+const wildCtx = (app: string) => ({ source: staticSource(loadManifests([`${WILD}/${app}`]).cluster!, app), namespace: 'default' });
+
+describe('ui api: findings and marks', () => {
+  it("GET /api/lint gives lint's findings with the endpoints and policies each involves (sock-shop's `name: cart`)", async () => {
+    const { status, body } = await get<LintView>('/api/lint', wildCtx('sock-shop'));
+    assert.equal(status, 200);
+    const cart = body.findings.find((f) => f.id === 'PW-POLICY-SELECTS-NOTHING' && f.object === 'NetworkPolicy sock-shop/cart-access');
+    assert.ok(cart, JSON.stringify(body.findings.map((f) => [f.id, f.object])));
+    assert.equal(cart.severity, 'warning');
+    assert.equal(cart.path, 'spec.podSelector');
+    assert.match(cart.message, /name=cart \(did you mean name=carts/);
+    assert.deepEqual(cart.policies, ['sock-shop/cart-access']);
+    assert.deepEqual(cart.endpoints, ['sock-shop/deployment/carts', 'sock-shop/deployment/carts-db']);
+    assert.equal(cart.summary, 'the podSelector selects no pod');
+    assert.match(cart.file ?? '', /manifests-policy\.yaml$/);
+    const unselected = body.findings.find((f) => f.id === 'PW-UNSELECTED-PODS');
+    assert.deepEqual(unselected?.endpoints, ['monitoring/daemonset/node-directory-size-metrics', 'monitoring/deployment/prometheus-deployment']);
+    assert.equal(unselected?.object, undefined);
+  });
+
+  it('POST /api/lint lints the cluster with the editor\'s policies laid over; bad text is 422 with diagnostics', async () => {
+    const fixed = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: cart-access\n  namespace: sock-shop\nspec:\n  podSelector:\n    matchLabels:\n      name: carts\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels:\n          name: front-end\n`;
+    const { status, body } = await post<LintView>('/api/lint', { text: fixed }, wildCtx('sock-shop'));
+    assert.equal(status, 200);
+    assert.ok(!body.findings.some((f) => f.object === 'NetworkPolicy sock-shop/cart-access'));
+    assert.equal((await post('/api/lint', { text: 'kind: [' }, wildCtx('sock-shop'))).status, 422);
+    assert.equal((await handleApi(ctx(), 'DELETE', new URL('http://x/api/lint'))).status, 405);
+  });
+
+  it('the model marks endpoints selected by no policy and endpoints open to outside, as lint counts them', async () => {
+    const { body } = await get<ModelView>('/api/model', wildCtx('sock-shop'));
+    const marked = (flag: 'unselected' | 'openToOutside'): string[] => body.endpoints.filter((e) => e[flag]).map((e) => e.id);
+    assert.deepEqual(marked('unselected'), ['monitoring/daemonset/node-directory-size-metrics', 'monitoring/deployment/prometheus-deployment']);
+    assert.deepEqual(marked('openToOutside'), ['monitoring/daemonset/node-directory-size-metrics', 'monitoring/deployment/prometheus-deployment', 'sock-shop/deployment/front-end']);
+    const three = await get<ModelView>('/api/model');
+    assert.deepEqual(three.body.endpoints.map((e) => [e.id, e.unselected, e.openToOutside]), [
+      ['default/api', false, false],
+      ['default/db', false, false],
+      ['default/web', false, true],
+    ]);
+    const preview = await post<PreviewView>('/api/preview', { text: WEB_POLICY_5001 });
+    assert.ok(preview.body.ok && preview.body.model.endpoints.every((e) => e.unselected === false));
+  });
+});
+
+describe('ui api: the title', () => {
+  const cases: { rule: string; input: Parameters<typeof inputTitle>[0]; want: string }[] = [
+    { rule: 'a directory is its name, not its absolute path', input: { files: [`${WILD}/sock-shop`] }, want: 'sock-shop' },
+    { rule: 'a directory named with a trailing slash is its name', input: { files: ['examples/three-tier/'] }, want: 'three-tier' },
+    { rule: 'a file is its name without the manifest extension', input: { files: [`${WILD}/online-boutique/kubernetes-manifests.yaml`] }, want: 'kubernetes-manifests' },
+    { rule: 'files of one directory are that directory', input: { files: [`${WILD}/sock-shop/complete-demo.yaml`, `${WILD}/sock-shop/manifests-policy.yaml`] }, want: 'sock-shop' },
+    { rule: 'files of several directories are the first and how many more', input: { files: [`${WILD}/sock-shop`, `${WILD}/argocd`] }, want: 'sock-shop +1 more' },
+    { rule: 'standard input says so', input: { files: ['-'] }, want: 'standard input' },
+    { rule: 'a cluster is its context', input: { context: 'kind-dev' }, want: 'kind-dev' },
+    { rule: 'a cluster without a context named is the current context', input: {}, want: 'current context' },
+  ];
+  for (const c of cases) it(c.rule, () => assert.equal(inputTitle(c.input), c.want));
+});
+
+describe('ui api: unknown fields in the editor', () => {
+  const typo = (field: string, at: string): string => WEB_POLICY_5001.replace(at, field);
+  const cases: { rule: string; text: string; line: number; field: string; meant?: string }[] = [
+    { rule: 'a misspelt block field is reported at its own line (not its value\'s) with the field meant', text: typo('  ingres:', '  ingress:'), line: 10, field: 'spec.ingres', meant: 'ingress' },
+    { rule: 'a misspelt field inside a rule names the rule\'s field meant', text: typo('    - podSelectr:', '    - podSelector:'), line: 15, field: 'spec.egress[0].to[0].podSelectr', meant: 'podSelector' },
+    { rule: 'a misspelt port field suggests the port field', text: typo('    - prot: 5001', '    - port: 5001'), line: 19, field: 'spec.egress[0].ports[0].prot', meant: 'port' },
+    { rule: 'a field like none known gets no guess', text: typo('  zzzzzz: 1\n  ingress:', '  ingress:'), line: 10, field: 'spec.zzzzzz' },
+  ];
+  for (const c of cases) {
+    it(c.rule, async () => {
+      const { body } = await post<PreviewView>('/api/preview', { text: c.text });
+      assert.ok(!body.ok);
+      const d = body.diagnostics.find((x) => x.field === c.field);
+      assert.ok(d, JSON.stringify(body.diagnostics));
+      assert.equal(d.line, c.line, `${c.text.split('\n')[c.line - 1]}`);
+      if (c.meant) assert.match(d.message, new RegExp(`did you mean "${c.meant}"\\?$`));
+      else assert.doesNotMatch(d.message, /did you mean/);
+      assert.match(d.text, new RegExp(`^editor\\.yaml:${c.line}:`));
+    });
+  }
 });
 
 /** Resolves once the source has emitted every event named (subscribed before the change is made). */

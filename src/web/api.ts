@@ -5,7 +5,8 @@
 //   GET  /api/matrix?port=N&protocol=P       who may open a connection to whom on one port
 //   GET  /api/explain/<ns>/<name>            per endpoint: policies, isolation, reach
 //   GET  /api/check?from&to&port&protocol    one connection with the reasons on both sides
-//   POST to matrix, explain, check {text}    the same, with the editor's policies laid over
+//   GET  /api/lint                           lint's findings, each with the endpoints and policies it involves
+//   POST to matrix, explain, check, lint {text}  the same, with the editor's policies laid over
 //   POST /api/preview        {text}          the editor's policies laid over the cluster: diagnostics, or model + diff
 //   GET  /api/export/policies                every policy as multi-document YAML
 //   POST /api/export/policies {text}         the same with the editor's policies laid over
@@ -14,12 +15,12 @@
 // A known path asked with another method is 405. Whatever the model or engine makes of the
 // editor's text, the answer is data: diagnostics (200 for a preview, 422 for the other questions),
 // never a thrown error.
-import { resolvePeer, type CompiledCluster } from '../engine/index.js';
+import { externalAccess, formatPolicyRef, lintCluster, LINT_RULES, resolvePeer, type CompiledCluster, type LintFinding, type LintObjectRef } from '../engine/index.js';
 import { networkPolicyManifest, parsePortText, parseProtocolText, type Cluster, type Diagnostic, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
 import { diagnosticView, EDITOR_FILE, overlayPolicies, previewDiff, type Overlay } from './preview.js';
 import type { ClusterSource } from './source.js';
-import type { CountersView, DiagnosticView, PreviewView, ProbeView } from './types.js';
+import type { CountersView, DiagnosticView, FindingView, LintView, ModelView, PreviewView, ProbeView } from './types.js';
 import { checkView, explainView, matrixView, modelView } from './views.js';
 
 export interface ApiResponse {
@@ -39,7 +40,7 @@ export const MAX_DIAGNOSTICS = 100;
 /** The methods each path answers; the server refuses the others with 405 before reading a body. */
 export function allowedMethods(path: string): readonly string[] | undefined {
   if (path === '/api/model' || path === '/api/lab/counters' || path === '/api/events') return ['GET'];
-  if (path === '/api/matrix' || path === '/api/check' || path.startsWith('/api/explain/') || path === '/api/export/policies') return ['GET', 'POST'];
+  if (path === '/api/matrix' || path === '/api/check' || path === '/api/lint' || path.startsWith('/api/explain/') || path === '/api/export/policies') return ['GET', 'POST'];
   // Probing opens real connections in the lab: a POST, which a page of another origin cannot send with JSON.
   if (path === '/api/preview' || path === '/api/lab/probe') return ['POST'];
   return undefined;
@@ -80,6 +81,47 @@ function parseTarget(query: URLSearchParams): { port: number; protocol: Protocol
   return { port: port.port, protocol: protocol.protocol };
 }
 
+/**
+ * The model view with each endpoint's marks: selected by no policy, and admitting connections from
+ * outside the cluster; the same definitions as lint's PW-UNSELECTED-PODS and PW-REACHABLE-FROM-OUTSIDE.
+ */
+export function markedModelView(compiled: CompiledCluster, meta: Parameters<typeof modelView>[1]): ModelView {
+  const view = modelView(compiled, meta);
+  const byId = new Map(compiled.cluster.endpoints.map((e) => [e.id, e]));
+  const endpoints = view.endpoints.map((v) => {
+    const e = byId.get(v.id);
+    if (!e || e.hostNetwork) return v;
+    const access = externalAccess(compiled, e, 'Ingress');
+    return { ...v, unselected: v.selectedBy.length === 0, openToOutside: access.open || access.ports.length > 0 || access.rules.length > 0 };
+  });
+  return { ...view, endpoints };
+}
+
+const SUMMARIES = new Map(LINT_RULES.map((r) => [r.id, r.summary]));
+
+/** Lint's findings over `compiled`, the objects each involves named by the page's ids. */
+export function lintView(compiled: CompiledCluster, complete: boolean): LintView {
+  const key = (o: LintObjectRef): string => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
+  const endpointIds = new Map(compiled.cluster.endpoints.map((e) => [key(e), e.id]));
+  const finding = (f: LintFinding): FindingView => {
+    const involved = [...(f.object ? [f.object] : []), ...f.related];
+    const endpoints = [...new Set(involved.flatMap((o) => endpointIds.get(key(o)) ?? []))];
+    const policies = [...new Set(involved.filter((o) => o.kind === 'NetworkPolicy').map((o) => formatPolicyRef({ namespace: o.namespace ?? '', name: o.name })))];
+    return {
+      id: f.id,
+      severity: f.severity,
+      summary: SUMMARIES.get(f.id) ?? f.id,
+      ...(f.object ? { object: `${f.object.kind} ${f.object.namespace ? `${f.object.namespace}/` : ''}${f.object.name}` } : {}),
+      ...(f.path ? { path: f.path } : {}),
+      ...(f.location ? { file: f.location.file, line: f.location.line } : {}),
+      message: f.message,
+      endpoints,
+      policies,
+    };
+  };
+  return { findings: lintCluster(compiled, { complete }).map(finding) };
+}
+
 function endpointOf(compiled: CompiledCluster, text: string): ReturnType<typeof resolvePeer> {
   return resolvePeer(compiled, text);
 }
@@ -110,7 +152,7 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
 
   // POST to matrix, explain and check: the same question over the cluster with the editor's policies laid over.
   let compiled = current.compiled;
-  const overlaid = method === 'POST' && (path === '/api/matrix' || path === '/api/check' || path.startsWith('/api/explain/'));
+  const overlaid = method === 'POST' && (path === '/api/matrix' || path === '/api/check' || path === '/api/lint' || path.startsWith('/api/explain/'));
   if (overlaid && (text() ?? '').trim() !== '') {
     const edit = overlay(compiled.cluster, text()!, ctx.namespace);
     if (!edit.ok) return json({ ok: false, diagnostics: diagnosticsView(edit.diagnostics) }, 422);
@@ -118,7 +160,10 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
   }
   const reading = method === 'GET' || overlaid;
 
-  if (method === 'GET' && path === '/api/model') return json(modelView(compiled, meta));
+  if (method === 'GET' && path === '/api/model') return json(markedModelView(compiled, meta));
+
+  // A lab is the whole cluster (every namespace and its labels known); manifests are usually a part of one.
+  if (reading && path === '/api/lint') return json(lintView(compiled, ctx.source.kind === 'lab'));
 
   if (reading && path === '/api/matrix') {
     const target = parseTarget(query);
@@ -155,7 +200,7 @@ export async function handleApi(ctx: ApiContext, method: string, url: URL, body?
     const laid = overlay(compiled.cluster, edit, ctx.namespace);
     if (!laid.ok) return json({ ok: false, diagnostics: diagnosticsView(laid.diagnostics) } satisfies PreviewView);
     const diff = previewDiff(compiled, laid.compiled);
-    const view: PreviewView = { ok: true, model: modelView(laid.compiled, meta), replaced: laid.replaced, added: laid.added, ...diff };
+    const view: PreviewView = { ok: true, model: markedModelView(laid.compiled, meta), replaced: laid.replaced, added: laid.added, ...diff };
     return json(view);
   }
 

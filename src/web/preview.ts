@@ -2,7 +2,8 @@
 // namespace/name replace the cluster's, others are added; the result is compiled by the engine
 // and compared flow by flow with the cluster as it was, by the engine's diff (as `podwall diff`).
 import { compileCluster, diffClusters, formatPolicyRef, type CompiledCluster } from '../engine/index.js';
-import { compareStrings, formatDiagnostic, loadTexts, NAMESPACE_NAME_LABEL, type Cluster, type Diagnostic } from '../model/index.js';
+import { closestWord, compareStrings, formatDiagnostic, loadTexts, NAMESPACE_NAME_LABEL, type Cluster, type Diagnostic } from '../model/index.js';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { OUTSIDE, type DiagnosticView, type FlowKey } from './types.js';
 
 export const EDITOR_FILE = 'editor.yaml';
@@ -21,10 +22,62 @@ export function diagnosticView(d: Diagnostic): DiagnosticView {
   };
 }
 
+/** The fields a NetworkPolicy (k8s.io/api networking/v1 types.go) has at a path, by the path's field names (list indexes left out). */
+function knownFieldsAt(names: readonly string[]): readonly string[] | undefined {
+  const at = names.join('.');
+  const last = names[names.length - 1] ?? '';
+  if (at === '') return ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
+  if (at === 'metadata') return ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields'];
+  if (at === 'spec') return ['podSelector', 'policyTypes', 'ingress', 'egress'];
+  if (at === 'spec.ingress') return ['from', 'ports'];
+  if (at === 'spec.egress') return ['to', 'ports'];
+  if (at === 'spec.ingress.from' || at === 'spec.egress.to') return ['podSelector', 'namespaceSelector', 'ipBlock'];
+  if (at === 'spec.ingress.ports' || at === 'spec.egress.ports') return ['port', 'endPort', 'protocol'];
+  if (last === 'ipBlock') return ['cidr', 'except'];
+  if (last === 'podSelector' || last === 'namespaceSelector') return ['matchLabels', 'matchExpressions'];
+  if (last === 'matchExpressions') return ['key', 'operator', 'values'];
+  return undefined;
+}
+
+/** `spec.ingress[0].from` -> ['spec', 'ingress', 0, 'from']. */
+function parseFieldPath(field: string): (string | number)[] {
+  return [...field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
+}
+
+/**
+ * An unknown field, as the editor shows it: at the line of its key (the model points at its value,
+ * a line below for a block) and with the known field it most likely meant.
+ */
+function placeUnknownFields(text: string, diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  if (!diagnostics.some((d) => d.field && d.message.startsWith('unknown field'))) return [...diagnostics];
+  const lines = new LineCounter();
+  const docs: Document[] = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false }) as Document[];
+  const lineStarts = lines.lineStarts;
+  return diagnostics.map((d) => {
+    if (!d.field || !d.message.startsWith('unknown field') || d.line === undefined) return d;
+    const offset = (lineStarts[d.line - 1] ?? 0) + (d.column ?? 1) - 1;
+    const doc = docs.find((x) => x.range !== undefined && x.range[0] <= offset && offset <= x.range[2]);
+    const path = parseFieldPath(d.field);
+    const key = path[path.length - 1];
+    let node: unknown = doc?.contents;
+    for (const step of path.slice(0, -1)) node = isMap(node) || isSeq(node) ? node.get(step, true) : undefined;
+    const pair = isMap(node) ? node.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+    const start = pair && isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+    const at = start !== undefined ? lines.linePos(start) : undefined;
+    const known = knownFieldsAt(path.slice(0, -1).filter((p): p is string => typeof p === 'string'));
+    const guess = known && typeof key === 'string' && !d.message.includes('did you mean') ? closestWord(key, known) : undefined;
+    return {
+      ...d,
+      ...(at ? { line: at.line, column: at.col } : {}),
+      ...(guess ? { message: `${d.message}; did you mean "${guess}"?` } : {}),
+    };
+  });
+}
+
 export function overlayPolicies(base: Cluster, text: string, namespace = 'default'): Overlay {
   const built = loadTexts([{ file: EDITOR_FILE, text }], namespace);
   const errors = built.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !built.cluster) return { ok: false, diagnostics: errors };
+  if (errors.length > 0 || !built.cluster) return { ok: false, diagnostics: placeUnknownFields(text, errors) };
   const edit = built.cluster;
   const others = [...built.skipped.keys(), ...(edit.endpoints.length > 0 ? ['Pod or workload'] : []), ...(edit.namespaces.some((n) => n.declared) ? ['Namespace'] : [])];
   if (others.length > 0) {

@@ -1,6 +1,7 @@
 // Where the UI's cluster comes from: manifests loaded once (`-f`), or a running lab followed by
 // polling its store. A source hands out the current compiled cluster and its version and tells
 // listeners when either the cluster or (for a lab) the drop counters change.
+import { basename, dirname, extname, resolve } from 'node:path';
 import { compileCluster, type CompiledCluster, type PortProtocol } from '../engine/index.js';
 import type { Cluster } from '../model/index.js';
 import type { CounterValue } from '../dataplane/index.js';
@@ -35,6 +36,31 @@ export interface LabAccess {
    */
   probe(): Promise<ProbeReport[]>;
   counters(): Record<string, CounterValue>;
+}
+
+const MANIFEST_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
+
+/** A path's short name: a directory's name, a file's name without its manifest extension. */
+function shortName(path: string): string {
+  if (path === '-') return 'standard input';
+  const name = basename(resolve(path));
+  const ext = extname(name).toLowerCase();
+  return MANIFEST_EXTENSIONS.includes(ext) ? name.slice(0, -ext.length) : name;
+}
+
+/**
+ * The page's title: the input's short name, never an absolute path. Manifests: the directory or
+ * file named (`sock-shop`), several manifest files of one directory by that directory, others by the first
+ * and how many more; a cluster: its context.
+ */
+export function inputTitle(input: { readonly files?: readonly string[]; readonly context?: string }): string {
+  const files = input.files ?? [];
+  if (files.length === 0) return input.context ?? 'current context';
+  if (files.length === 1) return shortName(files[0]);
+  const manifests = files.every((f) => MANIFEST_EXTENSIONS.includes(extname(f).toLowerCase()));
+  const parents = new Set(files.map((f) => dirname(resolve(f))));
+  if (manifests && parents.size === 1) return basename([...parents][0]) || shortName(files[0]);
+  return `${shortName(files[0])} +${files.length - 1} more`;
 }
 
 export function staticSource(cluster: Cluster, title: string): ClusterSource {

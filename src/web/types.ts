@@ -22,6 +22,10 @@ export interface EndpointView {
   readonly isolation: { readonly ingress: boolean; readonly egress: boolean };
   /** Ids (`ns/name`) of the policies whose podSelector selects it. */
   readonly selectedBy: readonly string[];
+  /** Subject to NetworkPolicy (not hostNetwork) yet selected by no policy: it accepts and opens any connection (lint's PW-UNSELECTED-PODS). */
+  readonly unselected?: boolean;
+  /** Its ingress admits addresses outside the cluster on some port (lint's PW-REACHABLE-FROM-OUTSIDE). */
+  readonly openToOutside?: boolean;
 }
 
 export interface NamespaceView {
@@ -125,6 +129,31 @@ export interface ExplainView {
   readonly selectedBy: readonly { readonly policy: string; readonly policyTypes: readonly string[] }[];
   readonly ingress: DirectionView;
   readonly egress: DirectionView;
+}
+
+/** One `lint` finding, with the objects it involves as the page's ids so a click can focus them. */
+export interface FindingView {
+  /** The rule's stable id, `PW-POLICY-SELECTS-NOTHING`. */
+  readonly id: string;
+  readonly severity: 'error' | 'warning' | 'info';
+  /** The rule's short summary. */
+  readonly summary: string;
+  /** `NetworkPolicy sock-shop/cart-access`; absent for findings about the whole cluster. */
+  readonly object?: string;
+  /** The field, as the apiserver names it: `spec.ingress[0].from[0].podSelector`. */
+  readonly path?: string;
+  /** Where the object (or field) is: the manifest read, or `editor.yaml` for the editor's policies. */
+  readonly file?: string;
+  readonly line?: number;
+  readonly message: string;
+  /** Endpoint ids involved: the finding's object and its related objects that are endpoints. */
+  readonly endpoints: readonly string[];
+  /** Policy ids (`ns/name`) involved. */
+  readonly policies: readonly string[];
+}
+
+export interface LintView {
+  readonly findings: readonly FindingView[];
 }
 
 export interface DiagnosticView {
