@@ -1,6 +1,6 @@
 // The page's only way to know anything: the server's JSON API. With an edit in progress, the
 // questions are asked by POST with the editor's text so the answers include the edit.
-import type { CheckView, CountersView, ExplainView, MatrixView, ModelView, PreviewView, ProbeView } from '../../src/web/types.js';
+import type { CheckView, CountersView, ExplainView, LintView, MatrixView, ModelView, PreviewView, ProbeView } from '../../src/web/types.js';
 
 async function request<T>(path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -21,6 +21,7 @@ export const api = {
   explain: (id: string, edit: string) => request<ExplainView>(`/api/explain/${encodeURIComponent(id)}`, withEdit(edit)),
   check: (from: string, to: string, port: number, protocol: string, edit: string) =>
     request<CheckView>(`/api/check?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&port=${port}&protocol=${protocol}`, withEdit(edit)),
+  lint: (edit: string) => request<LintView>('/api/lint', withEdit(edit)),
   async exportPolicies(edit: string): Promise<string> {
     const res = await fetch('/api/export/policies', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: edit }) });
     if (!res.ok) throw new Error('the edit has errors: fix them before exporting');

@@ -4,6 +4,7 @@
 import { OUTSIDE, type CheckView, type DirectionView, type ExplainView, type FlowView, type RuleView, type SideView } from '../../src/web/types.js';
 import { api } from './api.js';
 import { h, portText, type Child } from './dom.js';
+import { breakableId } from './text.js';
 
 export interface DetailsActions {
   /** Opens a policy in the editor. */
@@ -13,11 +14,11 @@ export interface DetailsActions {
 }
 
 function policyLink(id: string, actions: DetailsActions): HTMLElement {
-  return h('button', { class: 'link', title: `edit ${id}`, onclick: () => actions.editPolicy(id) }, id);
+  return h('button', { class: 'link', title: `edit ${id}`, onclick: () => actions.editPolicy(id) }, breakableId(id));
 }
 
 function endpointLink(id: string, actions: DetailsActions): HTMLElement {
-  return h('button', { class: 'link', onclick: () => actions.showEndpoint(id) }, id);
+  return h('button', { class: 'link', onclick: () => actions.showEndpoint(id) }, breakableId(id));
 }
 
 function ruleItem(r: RuleView, actions: DetailsActions, verb: string): HTMLElement {
@@ -53,11 +54,11 @@ function directionSection(d: DirectionView, actions: DetailsActions): HTMLElemen
 
 export function renderExplain(x: ExplainView, actions: DetailsActions): HTMLElement {
   const e = x.endpoint;
-  const labels = Object.entries(e.labels).map(([k, v]) => h('code', {}, `${k}=${v}`));
+  const labels = Object.entries(e.labels).map(([k, v]) => h('code', {}, breakableId(`${k}=${v}`)));
   return h(
     'div',
     { class: 'explain', 'data-endpoint': e.id },
-    h('h2', {}, e.id),
+    h('h2', {}, breakableId(e.id)),
     h('p', { class: 'muted' }, `${e.kind}${e.ips.length ? ` · ${e.ips.join(', ')}` : ''} · ports ${e.ports.map((p) => `${portText(p)}${p.name ? ` (${p.name})` : ''}`).join(', ') || 'none'}`),
     h('p', { class: 'labels' }, ...labels),
     x.hostNetwork ? h('p', { class: 'note' }, 'hostNetwork: NetworkPolicy does not apply to it') : null,
@@ -79,7 +80,7 @@ function sideBlock(title: string, s: SideView, actions: DetailsActions): HTMLEle
   return h(
     'div',
     { class: `side-verdict ${s.allowed ? 'ok' : 'bad'}` },
-    h('h4', {}, `${s.allowed ? '✓' : '✗'} ${title}`),
+    h('h4', {}, breakableId(`${s.allowed ? '✓' : '✗'} ${title}`)),
     h('p', {}, ...body),
     s.allowedBy.length ? h('ul', { class: 'rules' }, s.allowedBy.map((r) => ruleItem(r, actions, s.direction === 'Ingress' ? 'allows from' : 'allows to'))) : null,
     ...s.notes.map((n) => h('p', { class: 'note' }, n)),
@@ -90,7 +91,7 @@ export function renderCheck(c: CheckView, actions: DetailsActions): HTMLElement 
   return h(
     'div',
     { class: 'check' },
-    h('h3', {}, `${c.from} → ${c.to} on ${c.port}/${c.protocol}: `, h('span', { class: c.allowed ? 'ok' : 'bad' }, c.allowed ? 'ALLOWED' : 'DENIED')),
+    h('h3', {}, breakableId(`${c.from} → ${c.to} on ${c.port}/${c.protocol}: `), h('span', { class: c.allowed ? 'ok' : 'bad' }, c.allowed ? 'ALLOWED' : 'DENIED')),
     sideBlock(`egress from ${c.from}`, c.egress, actions),
     sideBlock(`ingress to ${c.to}`, c.ingress, actions),
   );
@@ -98,7 +99,7 @@ export function renderCheck(c: CheckView, actions: DetailsActions): HTMLElement 
 
 /** An arrow: one check per port (or, for the outside, the rules that admit it). */
 export async function renderFlow(f: FlowView, edit: string, actions: DetailsActions): Promise<HTMLElement> {
-  const title = h('h2', {}, `${f.from === OUTSIDE ? 'outside the cluster' : f.from} → ${f.to === OUTSIDE ? 'outside the cluster' : f.to}`);
+  const title = h('h2', {}, breakableId(`${f.from === OUTSIDE ? 'outside the cluster' : f.from} → ${f.to === OUTSIDE ? 'outside the cluster' : f.to}`));
   if (f.from === OUTSIDE || f.to === OUTSIDE) {
     return h(
       'div',

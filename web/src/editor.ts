@@ -108,7 +108,11 @@ export function createEditor(callbacks: EditorCallbacks, delayMs = 300): Editor 
         ),
       );
       area.setAttribute('aria-invalid', diagnostics.length > 0 ? 'true' : 'false');
-      if (diagnostics.length > 0) status.textContent = `${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'}: the picture still shows the last valid state.`;
+      if (diagnostics.length > 0) {
+        // The last valid edit's diff no longer describes the text: it goes, as the picture's overlay does.
+        diff.replaceChildren();
+        status.textContent = `${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'}: the picture shows the policies as loaded until the edit is valid.`;
+      }
       renderGutter();
     },
     showDiff(result) {
