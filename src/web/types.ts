@@ -142,7 +142,7 @@ export interface FindingView {
   readonly object?: string;
   /** The field, as the apiserver names it: `spec.ingress[0].from[0].podSelector`. */
   readonly path?: string;
-  /** Where the object (or field) is: the manifest read, or `editor.yaml` for the editor's policies. */
+  /** Where the object starts: the manifest read, or `editor.yaml` for the editor's policies. */
   readonly file?: string;
   readonly line?: number;
   readonly message: string;

@@ -44,9 +44,9 @@ function findingItem(f: FindingView, index: number, select: (el: HTMLElement, f:
     'li',
     { class: `finding ${f.severity}`, 'data-rule': f.id },
     button,
-    f.path ? h('p', { class: 'finding-path' }, h('code', { class: 'field' }, breakableId(f.path)), f.line !== undefined ? h('span', { class: 'muted' }, ` line ${f.line}`) : null) : null,
+    f.path ? h('p', { class: 'finding-path' }, h('code', { class: 'field' }, breakableId(f.path))) : null,
     h('p', { class: 'finding-message' }, breakableId(f.message)),
-    h('p', { class: 'muted finding-rule' }, f.id, involved ? ` · ${involved}` : ''),
+    h('p', { class: 'muted finding-rule' }, f.id, involved ? ` · ${involved}` : '', f.file && f.line !== undefined ? h('span', { title: f.file }, ' · ', breakableId(`${f.file.split('/').pop() ?? f.file}:${f.line}`)) : null),
   );
 }
 
