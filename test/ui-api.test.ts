@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { PortProtocol } from '../src/engine/index.js';
 import { LabPodsNotReady, type ProbeReport } from '../src/lab/index.js';
 import { loadManifests, loadTexts, type Cluster } from '../src/model/index.js';
-import { handleApi, inputTitle, labSource, staticSource, type ClusterSource, type LabHandle, type SourceEvent } from '../src/web/index.js';
+import { handleApi, inputTitle, labSource, startUiServer, staticSource, type ClusterSource, type LabHandle, type SourceEvent } from '../src/web/index.js';
 import type { CheckView, ExplainView, LintView, MatrixView, ModelView, PreviewView, ProbeView } from '../src/web/index.js';
 import { twoHundredPods } from './ui-fixtures.js';
 
@@ -174,6 +174,24 @@ describe('ui api: findings and marks', () => {
     assert.ok(!body.findings.some((f) => f.object === 'NetworkPolicy sock-shop/cart-access'));
     assert.equal((await post('/api/lint', { text: 'kind: [' }, wildCtx('sock-shop'))).status, 422);
     assert.equal((await handleApi(ctx(), 'DELETE', new URL('http://x/api/lint'))).status, 405);
+  });
+
+  it('POST /api/lint through the server is evaluated in the edit worker with the edit laid over', async () => {
+    const server = await startUiServer({ source: wildCtx('sock-shop').source, port: 0, clientDir: '/nonexistent' });
+    try {
+      const lint = async (text: string): Promise<{ status: number; body: LintView }> => {
+        const res = await fetch(`${server.url}api/lint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+        return { status: res.status, body: (await res.json()) as LintView };
+      };
+      const before = await lint('');
+      assert.ok(before.body.findings.some((f) => f.object === 'NetworkPolicy sock-shop/cart-access'));
+      const typo = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: extra\n  namespace: sock-shop\nspec:\n  podSelector:\n    matchLabels:\n      name: nothing-has-this\n`;
+      const after = await lint(typo);
+      assert.equal(after.status, 200);
+      assert.deepEqual(after.body.findings.filter((f) => f.object === 'NetworkPolicy sock-shop/extra').map((f) => [f.id, f.file, f.line]), [['PW-POLICY-SELECTS-NOTHING', 'editor.yaml', 1]]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('the model marks endpoints selected by no policy and endpoints open to outside, as lint counts them', async () => {
