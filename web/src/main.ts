@@ -1,17 +1,21 @@
 // The page: wires the toolbar, the graph, the matrix, the side panels and the live stream to the
 // state. Everything it shows comes from the server's API.
-import type { EventObject } from 'cytoscape';
+import type { EventObject, NodeSingular } from 'cytoscape';
 import { OUTSIDE, type FlowView, type ModelView } from '../../src/web/types.js';
 import { api } from './api.js';
 import { renderCheck, renderExplain, renderFlow, type DetailsActions } from './details.js';
 import { byId, h, portText } from './dom.js';
 import { createEditor } from './editor.js';
 import { exportPng, exportSvg, exportYaml } from './export.js';
-import { createGraph, drawGraph, elementsFor } from './graph.js';
+import { createFindingsPanel } from './findings.js';
+import { clearFocus, createGraph, drawGraph, elementsFor, focusArrow, focusNodes, nodeToward, type Direction } from './graph.js';
+import { NODE } from './graph-layout.js';
+import { ANY_POD, graphModel, groupKey, type GraphArrow, type GraphModel, type Grouping } from './graph-model.js';
 import { createLabPanel } from './lab.js';
 import { legendHtml } from './legend.js';
 import { followEvents } from './live.js';
-import { renderMatrix } from './matrix.js';
+import { matrixPort, renderMatrix } from './matrix.js';
+import { makeResizable } from './resize.js';
 import { Store } from './state.js';
 import './styles.css';
 
@@ -25,10 +29,38 @@ const fProtocol = byId<HTMLSelectElement>('f-protocol');
 const fDenied = byId<HTMLInputElement>('f-denied');
 const fSearch = byId<HTMLInputElement>('f-search');
 byId('legend').innerHTML = legendHtml();
+byId('cy').tabIndex = 0;
+byId('cy').setAttribute('aria-label', 'Graph: arrow keys move between nodes, Enter explains, Escape clears the focus');
+
+// ---- the graph's own state: grouping (chosen, or automatic for big apps), expanded groups, the focused node
+const fGroup = h(
+  'select',
+  { id: 'f-group', title: 'Draw endpoints one by one, or one node per namespace or per app (click a group to expand it)' },
+  h('option', { value: 'auto' }, 'auto'),
+  h('option', { value: 'none' }, 'none'),
+  h('option', { value: 'namespace' }, 'namespace'),
+  h('option', { value: 'app' }, 'app'),
+);
+byId('f-denied').closest('label')!.after(h('label', {}, 'Group ', fGroup));
+const graphState: { grouping: Grouping; auto: boolean; expanded: Set<string>; focus?: string; drawn?: GraphModel } = { grouping: 'none', auto: true, expanded: new Set() };
+fGroup.addEventListener('change', () => {
+  graphState.auto = fGroup.value === 'auto';
+  graphState.grouping = graphState.auto ? 'none' : (fGroup.value as Grouping);
+  graphState.expanded.clear();
+  graphState.focus = undefined;
+  redraw();
+});
 
 // ---- side panel tabs
-const tabs = { details: byId('t-details'), editor: byId('t-editor'), lab: byId('t-lab') };
-const panels = { details, editor: byId('editor'), lab: byId('lab') };
+const tabs = { details: byId('t-details'), findings: byId('t-findings'), editor: byId('t-editor'), lab: byId('t-lab') };
+const panels = { details, findings: byId('findings'), editor: byId('editor'), lab: byId('lab') };
+makeResizable(byId('side'), byId('side-handle'), {
+  view: byId('graph-view'),
+  onResize: () => {
+    cy.resize();
+    cy.fit(cy.elements(), 24);
+  },
+});
 function showTab(name: keyof typeof tabs): void {
   for (const k of Object.keys(tabs) as (keyof typeof tabs)[]) {
     tabs[k].setAttribute('aria-selected', String(k === name));
@@ -64,6 +96,7 @@ function selectEndpoint(id: string): void {
   if (node.nonempty()) {
     cy.elements().unselect();
     node.select();
+    setFocus(id);
   }
   void showDetails(async () => renderExplain(await api.explain(id, store.state.edit.text), actions));
 }
@@ -80,9 +113,26 @@ function introText(model: ModelView): HTMLElement {
 // ---- editor
 const editor = createEditor({ onChange: (text) => void preview(text) });
 panels.editor.append(editor.root);
+const findings = createFindingsPanel({ tab: tabs.findings, onFocus: (endpoints, policies) => focusFinding(endpoints, policies) });
+panels.findings.append(findings.root);
+/** A finding's objects: its endpoints and the pods its policies select, focused in the picture (Esc clears). */
+function focusFinding(endpoints: readonly string[], policies: readonly string[]): void {
+  const model = store.state.model;
+  const ids = [...new Set([...endpoints, ...policies.flatMap((p) => model?.policies.find((x) => x.id === p)?.selects ?? [])])];
+  if (store.state.view !== 'graph') setView('graph');
+  const shown = cy
+    .nodes('.vertex')
+    .filter((n) => ids.includes(n.id()) || ((n.data('members') as string[] | undefined) ?? []).some((m) => ids.includes(m)))
+    .map((n) => n.id());
+  graphState.focus = undefined;
+  focusNodes(cy, shown);
+  (window as unknown as { podwall: { lastFocus?: string[] } }).podwall.lastFocus = ids;
+  status.textContent = ids.length ? `focused ${ids.length} endpoint${ids.length === 1 ? '' : 's'} of the finding` : 'this finding is about no endpoint in the picture';
+}
 let previewToken = 0;
 async function preview(text: string): Promise<void> {
   const token = ++previewToken;
+  const loaded = (): void => store.set({ model: store.state.base, edit: { text: '', opened: [], closed: [], replaced: [], added: [] } });
   if (text.trim() === '') {
     editor.showDiagnostics([]);
     editor.showDiff(undefined);
@@ -94,12 +144,17 @@ async function preview(text: string): Promise<void> {
     result = await api.preview(text);
   } catch (err) {
     // Refused by the server (too large, busy): said where the errors go, not swallowed.
-    if (token === previewToken) editor.showDiagnostics([{ message: (err as Error).message, text: (err as Error).message }]);
+    if (token === previewToken) {
+      editor.showDiagnostics([{ message: (err as Error).message, text: (err as Error).message }]);
+      loaded();
+    }
     return;
   }
   if (token !== previewToken) return;
   if (!result.ok) {
     editor.showDiagnostics(result.diagnostics);
+    // The last valid edit no longer describes the text: its opened/closed arrows go; questions are asked of the policies as loaded.
+    loaded();
     return;
   }
   editor.showDiagnostics([]);
@@ -172,6 +227,13 @@ async function search(): Promise<void> {
     await redrawing;
   }
   if (store.state.view !== 'graph') setView('graph');
+  const endpoint = store.state.model?.endpoints.find((e) => e.id === id);
+  const group = endpoint && groupKey(endpoint, graphState.grouping);
+  if (group !== undefined && cy.getElementById(id).empty() && cy.getElementById(`g:${group}`).nonempty()) {
+    graphState.expanded.add(`g:${group}`);
+    redraw();
+    await redrawing;
+  }
   const node = cy.getElementById(id);
   if (node.nonempty()) {
     node.addClass('found');
@@ -193,6 +255,7 @@ document.addEventListener('keydown', (e) => {
 
 // ---- views
 function setView(view: 'graph' | 'matrix'): void {
+  fPort.querySelector<HTMLOptionElement>('option[value=""]')!.disabled = view === 'matrix';
   byId('v-graph').setAttribute('aria-selected', String(view === 'graph'));
   byId('v-matrix').setAttribute('aria-selected', String(view === 'matrix'));
   byId('graph-view').hidden = view !== 'graph';
@@ -203,7 +266,7 @@ byId('v-graph').addEventListener('click', () => setView('graph'));
 byId('v-matrix').addEventListener('click', () => setView('matrix'));
 byId('z-in').addEventListener('click', () => cy.zoom({ level: cy.zoom() * 1.25, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }));
 byId('z-out').addEventListener('click', () => cy.zoom({ level: cy.zoom() / 1.25, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }));
-byId('z-fit').addEventListener('click', () => cy.fit(undefined, 30));
+byId('z-fit').addEventListener('click', () => cy.fit(cy.elements(), 24));
 byId('x-svg').addEventListener('click', () => exportSvg(cy));
 byId('x-png').addEventListener('click', () => exportPng(cy));
 byId('x-yaml').addEventListener('click', () => void exportYaml(store.state.edit.text).catch((err: Error) => (status.textContent = err.message)));
@@ -213,20 +276,44 @@ let redrawing: Promise<void> = Promise.resolve();
 function probeDiffers(): Set<string> {
   return new Set((store.state.probe ?? []).flatMap((r) => r.differences.map((d) => `${d.from}|${d.to}`)));
 }
+/** Big apps are grouped by default: labels must stay readable (10 px and more) at the first fit. */
+const MIN_LABEL_PX = 10;
+let drawToken = 0;
 function redraw(): void {
   const { model, filters, edit } = store.state;
   if (!model) return;
   showEmpty(model);
-  redrawing = drawGraph(cy, elementsFor(model, filters, edit, probeDiffers())).then(() => {
+  const token = ++drawToken;
+  const draw = async (): Promise<void> => {
+    const options = () => ({ ...filters, grouping: graphState.grouping, expanded: graphState.expanded, ...(graphState.focus ? { focus: graphState.focus } : {}), opened: edit.opened, closed: edit.closed, probeDiffers: probeDiffers() });
+    let gm = graphModel(model, options());
+    await drawGraph(cy, elementsFor(gm));
+    // Too small to read: group (by namespace when there are several, else by app), once, unless the reader chose.
+    for (const next of (model.namespaces.length > 1 ? ['namespace', 'app'] : ['app']) as Grouping[]) {
+      if (token !== drawToken || !graphState.auto || cy.zoom() * NODE.font >= MIN_LABEL_PX || graphState.expanded.size > 0) break;
+      graphState.grouping = next;
+      gm = graphModel(model, options());
+      await drawGraph(cy, elementsFor(gm));
+    }
+    if (token !== drawToken) return;
+    graphState.drawn = gm;
+    const focused = graphState.focus !== undefined && cy.getElementById(graphState.focus).nonempty();
+    if (focused) focusNodes(cy, [graphState.focus!]);
+    else graphState.focus = undefined;
     markDrops();
     const shown = cy.edges('.allowed').length;
     const denied = cy.edges('.denied').length;
+    const groups = cy.nodes('.group').length;
     status.textContent =
-      `${cy.nodes('.endpoint').length} nodes, ${shown} allowed flow${shown === 1 ? '' : 's'}` +
-      (filters.showDenied ? `, ${denied} denied${model.deniedOmitted ? ` (${model.deniedOmitted} more not drawn: filter by namespace or port)` : ''}` : '') +
+      `${cy.nodes('.endpoint, .group').length} nodes${groups ? ` (${groups} groups: click one to expand)` : ''}, ${shown} allowed arrow${shown === 1 ? '' : 's'}` +
+      (filters.showDenied
+        ? `, ${denied} denied${gm.deniedHidden ? ` (${gm.deniedHidden} more: click a pod to see its own)` : ''}${model.deniedOmitted ? ` (${model.deniedOmitted} more not computed: filter by namespace or port)` : ''}`
+        : '') +
       (edit.text ? ` · edit: +${edit.opened.length} −${edit.closed.length}` : '');
     document.body.dataset.ready = String(model.version);
-  });
+    document.body.dataset.drawnMs = String(Math.round(performance.now()));
+  };
+  redrawing = draw();
 }
 /** With no endpoint there is nothing to draw: say why, and what to do, instead of a blank page. */
 function showEmpty(model: ModelView): void {
@@ -253,7 +340,13 @@ async function redrawMatrix(): Promise<void> {
   const root = byId('matrix-view');
   if (!model || store.state.view !== 'matrix') return;
   const ports = model.ports.filter((p) => filters.protocol === '' || p.protocol === filters.protocol);
-  const chosen = ports.find((p) => `${p.port}/${p.protocol}` === filters.port) ?? ports[0];
+  const chosen = matrixPort(model.ports, filters);
+  if (chosen && filters.port !== `${chosen.port}/${chosen.protocol}`) {
+    // A matrix is of one port: the toolbar says which (and keeps it when going back to the graph).
+    fPort.value = `${chosen.port}/${chosen.protocol}`;
+    readFilters();
+    return;
+  }
   if (!chosen) {
     root.replaceChildren(h('p', { class: 'muted' }, 'No endpoint declares a port.'));
     return;
@@ -275,52 +368,190 @@ async function redrawMatrix(): Promise<void> {
 store.subscribe((state, changed) => {
   if (changed.has('model') || changed.has('filters') || changed.has('edit') || changed.has('probe')) redraw();
   if (changed.has('counters')) markDrops();
+  if (changed.has('model')) void findings.refresh(state.edit.text);
   if (changed.has('model') || changed.has('filters') || changed.has('view') || changed.has('probe')) void redrawMatrix();
   if (changed.has('base') && state.base) {
     fillFilters(state.base);
     editor.setPolicies(state.base);
     byId('title').textContent = `${state.base.source === 'lab' ? 'live: ' : ''}${state.base.title}`;
+    byId('title').title = state.base.title;
+    document.title = `${state.base.title} · Podwall`;
   }
 });
 
 // ---- graph interaction
 const tooltip = byId('tooltip');
-cy.on('tap', 'node.endpoint', (e: EventObject) => {
-  const id = e.target.id() as string;
-  if (id === OUTSIDE) {
-    void showDetails(() => h('div', {}, h('h2', {}, 'outside the cluster'), h('p', {}, 'Addresses that are not pods: they reach pods not isolated for ingress, and pods whose rules admit them (ipBlock, or a rule with no `from`).')));
+/** Focuses a node: its arrows highlighted, the rest dimmed; with show denied, its denied arrows drawn. */
+function setFocus(id: string | undefined): void {
+  const before = graphState.focus;
+  graphState.focus = id;
+  if (id === undefined) clearFocus(cy);
+  else focusNodes(cy, [id]);
+  if (store.state.filters.showDenied && before !== id) redraw();
+}
+function clearSelection(): void {
+  cy.elements().unselect();
+  cy.nodes('.elabel').removeClass('selected');
+  graphState.focus = undefined;
+  clearFocus(cy);
+  tooltip.hidden = true;
+  if (store.state.filters.showDenied) redraw();
+}
+const arrowOf = (id: string): GraphArrow | undefined => graphState.drawn?.arrows.find((a) => a.id === id);
+const nameOf = (id: string): string => (id === OUTSIDE ? 'outside the cluster' : id === ANY_POD ? 'any pod' : id.replace(/^g:(ns|app):/, ''));
+function selectArrow(id: string): void {
+  const edge = cy.getElementById(id);
+  if (edge.empty()) return;
+  cy.elements().unselect();
+  cy.nodes('.elabel').removeClass('selected');
+  edge.select();
+  cy.getElementById(`l:${id}`).addClass('selected');
+  graphState.focus = undefined;
+  focusArrow(cy, id);
+  const arrow = arrowOf(id);
+  const model = store.state.model;
+  const closed = store.state.edit.closed.filter((k) => `c:${k.from}->${k.to}` === id);
+  if (closed.length) {
+    void showDetails(async () =>
+      h('div', {}, h('h2', {}, 'Closed by your edit'), ...(await Promise.all(closed.map((k) => api.check(k.from, k.to, k.port, k.protocol, store.state.edit.text)))).map((c) => renderCheck(c, actions))),
+    );
+    return;
+  }
+  const flow: FlowView | undefined = model?.flows.find((f) => f.id === id) ?? model?.denied.find((f) => f.id === id);
+  if (flow && arrow?.flows.length === 1) {
+    void showDetails(() => renderFlow(arrow.flows[0], store.state.edit.text, actions));
+    return;
+  }
+  if (!arrow) return;
+  // An arrow that stands for several flows (a group, or every pod): each flow, one click from its reasons.
+  void showDetails(() =>
+    h(
+      'div',
+      { class: 'flow' },
+      h('h2', {}, `${nameOf(arrow.source)} → ${nameOf(arrow.target)}`),
+      h('p', {}, `${arrow.kind} on ${arrow.fullLabel}`),
+      arrow.source === ANY_POD ? h('p', {}, `Every other pod in the cluster may connect to ${arrow.target} on these ports.`) : null,
+      h(
+        'ul',
+        { class: 'rules' },
+        arrow.flows.map((f) =>
+          h(
+            'li',
+            {},
+            f.from === ANY_POD
+              ? `any pod → ${f.to} on ${f.ports.map(portText).join(', ')}`
+              : h('button', { class: 'link', onclick: () => void showDetails(() => renderFlow(f, store.state.edit.text, actions)) }, `${f.from} → ${f.to} on ${f.portsText ?? f.ports.map(portText).join(', ')}`),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+cy.on('tap', 'node.vertex', (e: EventObject) => {
+  const node = e.target as NodeSingular;
+  const id = node.id();
+  if (node.hasClass('group')) {
+    cy.elements().unselect();
+    node.select();
+    setFocus(id);
+    const members = node.data('members') as string[];
+    void showDetails(() =>
+      h(
+        'div',
+        {},
+        h('h2', {}, `${nameOf(id)}: ${members.length} endpoints`),
+        h('p', {}, h('button', { id: 'expand-group', onclick: () => expandGroup(id) }, 'Expand this group')),
+        h('ul', {}, members.map((m) => h('li', {}, h('button', { class: 'link', onclick: () => actions.showEndpoint(m) }, m)))),
+      ),
+    );
+    return;
+  }
+  if (id === OUTSIDE || id === ANY_POD) {
+    cy.elements().unselect();
+    node.select();
+    setFocus(id);
+    void showDetails(() =>
+      id === OUTSIDE
+        ? h('div', {}, h('h2', {}, 'outside the cluster'), h('p', {}, 'Addresses that are not pods: they reach pods not isolated for ingress, and pods whose rules admit them (ipBlock, or a rule with no `from`).'))
+        : h('div', {}, h('h2', {}, 'any pod'), h('p', {}, 'Every pod in the cluster: an arrow from here means every other pod may connect, drawn once instead of once per pod.')),
+    );
     return;
   }
   selectEndpoint(id);
 });
-cy.on('tap', 'edge', (e: EventObject) => {
-  const id = e.target.id() as string;
-  const model = store.state.model;
-  const flow: FlowView | undefined = model?.flows.find((f) => f.id === id) ?? model?.denied.find((f) => f.id === id);
-  const closed = store.state.edit.closed.filter((k) => `c:${k.from}->${k.to}` === id);
-  if (flow) void showDetails(() => renderFlow(flow, store.state.edit.text, actions));
-  else if (closed.length) {
-    void showDetails(async () =>
-      h('div', {}, h('h2', {}, 'Closed by your edit'), ...(await Promise.all(closed.map((k) => api.check(k.from, k.to, k.port, k.protocol, store.state.edit.text)))).map((c) => renderCheck(c, actions))),
-    );
+function expandGroup(id: string): void {
+  graphState.expanded.add(id);
+  graphState.focus = undefined;
+  redraw();
+}
+cy.on('dbltap', 'node.group', (e: EventObject) => expandGroup((e.target as NodeSingular).id()));
+cy.on('tap', 'node.elabel', (e: EventObject) => selectArrow((e.target as NodeSingular).data('edge') as string));
+cy.on('tap', 'edge', (e: EventObject) => selectArrow(e.target.id() as string));
+cy.on('tap', (e: EventObject) => {
+  if (e.target === cy) clearSelection();
+});
+function showTooltip(x: number, y: number, ...lines: (HTMLElement | string)[]): void {
+  tooltip.replaceChildren(...lines.map((l) => (typeof l === 'string' ? h('div', {}, l) : l)));
+  tooltip.style.left = `${x + 20}px`;
+  tooltip.style.top = `${y + 20}px`;
+  tooltip.hidden = false;
+}
+cy.on('mouseover', 'node.vertex', (e: EventObject) => {
+  const node = e.target as NodeSingular;
+  const pos = node.renderedPosition();
+  const arrows = graphState.drawn?.arrows ?? [];
+  const out = arrows.filter((a) => a.source === node.id());
+  const into = arrows.filter((a) => a.target === node.id());
+  const list = (xs: GraphArrow[], arrow: string, end: (a: GraphArrow) => string): string[] =>
+    xs.slice(0, 8).map((a) => `${arrow} ${nameOf(end(a))}: ${a.fullLabel}${a.kind === 'allowed' ? '' : ` (${a.kind})`}`).concat(xs.length > 8 ? [`… ${xs.length - 8} more`] : []);
+  const endpoint = store.state.model?.endpoints.find((x) => x.id === node.id());
+  const labels = endpoint ? Object.entries(endpoint.labels).map(([k, v]) => `${k}=${v}`) : [];
+  showTooltip(
+    pos.x,
+    pos.y,
+    h('strong', {}, endpoint?.id ?? nameOf(node.id())),
+    ...(endpoint ? [labels.length ? labels.join(', ') : 'no labels', `isolated: ${[endpoint.isolation.ingress ? 'ingress' : '', endpoint.isolation.egress ? 'egress' : ''].filter(Boolean).join(' and ') || 'no'}`] : []),
+    `${into.length} in, ${out.length} out`,
+    ...list(into, '←', (a) => a.source),
+    ...list(out, '→', (a) => a.target),
+  );
+});
+const arrowTip = (id: string, x: number, y: number): void => {
+  const a = arrowOf(id);
+  if (a) showTooltip(x, y, h('strong', {}, `${nameOf(a.source)} → ${nameOf(a.target)}`), `${a.kind} on ${a.fullLabel}`, ...(a.flows.length > 1 ? [`${a.flows.length} flows`] : []));
+};
+cy.on('mouseover', 'node.elabel', (e: EventObject) => arrowTip((e.target as NodeSingular).data('edge') as string, e.renderedPosition!.x, e.renderedPosition!.y));
+cy.on('mouseover', 'edge', (e: EventObject) => arrowTip(e.target.id() as string, e.renderedPosition!.x, e.renderedPosition!.y));
+cy.on('mouseout', 'node, edge', () => (tooltip.hidden = true));
+
+// Keyboard: Escape clears; arrow keys move to the nearest node that way; Enter explains the focused node.
+const KEYS: Record<string, Direction> = { ArrowLeft: 'left', ArrowRight: 'right', ArrowUp: 'up', ArrowDown: 'down' };
+document.addEventListener('keydown', (e) => {
+  const tag = (e.target as HTMLElement | null)?.tagName;
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || store.state.view !== 'graph') return;
+  if ((e.target as HTMLElement | null)?.closest('.side')) return;
+  if (e.key === 'Escape') {
+    clearSelection();
+    return;
+  }
+  const current = graphState.focus !== undefined ? cy.getElementById(graphState.focus) : cy.collection();
+  if (KEYS[e.key]) {
+    e.preventDefault();
+    const from = current.nonempty() && current.isNode() ? current : undefined;
+    const next = from ? nodeToward(cy, from, KEYS[e.key]) : (cy.nodes('.entry').first().nonempty() ? cy.nodes('.entry').first() : cy.nodes('.vertex').first());
+    if (!next || next.empty()) return;
+    cy.elements().unselect();
+    next.select();
+    setFocus(next.id());
+    const ext = cy.extent();
+    const p = next.position();
+    if (p.x < ext.x1 || p.x > ext.x2 || p.y < ext.y1 || p.y > ext.y2) cy.center(next);
+    status.textContent = `focused ${nameOf(next.id())} (Enter explains)`;
+  } else if (e.key === 'Enter' && current.nonempty()) {
+    e.preventDefault();
+    current.emit('tap');
   }
 });
-cy.on('mouseover', 'node.endpoint', (e: EventObject) => {
-  const endpoint = store.state.model?.endpoints.find((x) => x.id === e.target.id());
-  if (!endpoint) return;
-  const pos = e.target.renderedPosition() as { x: number; y: number };
-  const labels = Object.entries(endpoint.labels).map(([k, v]) => `${k}=${v}`);
-  tooltip.replaceChildren(
-    h('strong', {}, endpoint.id),
-    h('div', {}, labels.length ? labels.join(', ') : 'no labels'),
-    h('div', {}, `ports: ${endpoint.ports.map(portText).join(', ') || 'none'}`),
-    h('div', {}, `isolated: ${[endpoint.isolation.ingress ? 'ingress' : '', endpoint.isolation.egress ? 'egress' : ''].filter(Boolean).join(' and ') || 'no'}`),
-  );
-  tooltip.style.left = `${pos.x + 20}px`;
-  tooltip.style.top = `${pos.y + 20}px`;
-  tooltip.hidden = false;
-});
-cy.on('mouseout', 'node', () => (tooltip.hidden = true));
 
 // ---- start and follow
 async function loadBase(): Promise<void> {

@@ -1,0 +1,114 @@
+// Lays the picture out with ELK's layered algorithm (left to right) and draws every arrow along the
+// route ELK computed: orthogonal segments that go around nodes, with the label where ELK made room for it.
+import type { Core, EdgeSingular, NodeSingular } from 'cytoscape';
+import ELK from 'cytoscape-elk/node_modules/elkjs/lib/elk.bundled.js';
+import type { ElkExtendedEdge, ElkNode } from 'cytoscape-elk/node_modules/elkjs/lib/elk-api.js';
+
+export const NODE = { width: 70, height: 44, font: 14 };
+export const EDGE_FONT = 12;
+const LABEL_FONT = 'system-ui, sans-serif';
+
+let ctx: CanvasRenderingContext2D | null | undefined;
+function textWidth(text: string, px: number, bold = false): number {
+  ctx ??= document.createElement('canvas').getContext('2d');
+  if (!ctx) return text.length * px * 0.6;
+  ctx.font = `${bold ? 'bold ' : ''}${px}px ${LABEL_FONT}`;
+  return Math.max(...text.split('\n').map((l) => ctx!.measureText(l).width));
+}
+
+/** The size a node's label takes under it (Cytoscape wraps only at spaces and newlines). */
+export function nodeLabelSize(label: string): { width: number; height: number } {
+  return { width: Math.ceil(textWidth(label, NODE.font)) + 8, height: label.split('\n').length * Math.ceil(NODE.font * 1.25) + 8 };
+}
+
+export function edgeLabelSize(label: string): { width: number; height: number } {
+  return { width: Math.ceil(textWidth(label, EDGE_FONT, true)) + 10, height: EDGE_FONT + 8 };
+}
+
+const elk = new ELK();
+
+/**
+ * Positions the nodes `.vertex`, routes the arrows `.routed` and places their label nodes
+ * (`l:<arrow id>`); entry nodes (`.entry`) go in the first layer.
+ */
+export async function layoutGraph(cy: Core, aspectRatio: number): Promise<void> {
+  const vertices = cy.nodes('.vertex');
+  const routed = cy.edges('.routed');
+  const graph: ElkNode = {
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.edgeRouting': 'ORTHOGONAL',
+      'elk.aspectRatio': String(aspectRatio),
+      'elk.layered.layering.strategy': 'LONGEST_PATH_SOURCE',
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '40',
+      'elk.layered.spacing.edgeNodeBetweenLayers': '16',
+      'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
+      'elk.spacing.nodeNode': '26',
+      'elk.spacing.edgeNode': '14',
+      'elk.spacing.edgeEdge': '10',
+      'elk.spacing.edgeLabel': '2',
+      'elk.spacing.labelNode': '4',
+      'elk.spacing.componentComponent': '40',
+      'elk.padding': '[top=20,left=20,bottom=20,right=20]',
+    },
+    children: vertices.map((n: NodeSingular) => {
+      const size = nodeLabelSize(n.data('label') as string);
+      return {
+        id: n.id(),
+        width: NODE.width,
+        height: NODE.height,
+        labels: [{ text: n.data('label') as string, ...size }],
+        layoutOptions: {
+          'elk.nodeLabels.placement': 'OUTSIDE V_BOTTOM H_CENTER',
+          ...(n.hasClass('entry') ? { 'elk.layered.layering.layerConstraint': 'FIRST' } : {}),
+        },
+      };
+    }),
+    edges: routed.map(
+      (e: EdgeSingular): ElkExtendedEdge => ({
+        id: e.id(),
+        sources: [e.data('source') as string],
+        targets: [e.data('target') as string],
+        labels: [{ id: `l:${e.id()}`, text: e.data('label') as string, ...edgeLabelSize(e.data('label') as string), layoutOptions: { 'elk.edgeLabels.placement': 'CENTER', 'elk.edgeLabels.inline': 'true' } }],
+      }),
+    ),
+  };
+  const laid = await elk.layout(graph);
+  const centres = new Map<string, { x: number; y: number }>();
+  for (const c of laid.children ?? []) centres.set(c.id, { x: c.x! + c.width! / 2, y: c.y! + c.height! / 2 });
+  cy.batch(() => {
+    vertices.forEach((n: NodeSingular) => {
+      const p = centres.get(n.id());
+      if (p) n.position(p);
+    });
+    for (const le of laid.edges ?? []) {
+      const e = cy.getElementById(le.id);
+      const section = le.sections?.[0];
+      if (e.empty() || !section) continue;
+      const s = centres.get(le.sources[0])!;
+      const t = centres.get(le.targets[0])!;
+      const vx = t.x - s.x;
+      const vy = t.y - s.y;
+      const l2 = vx * vx + vy * vy || 1;
+      const l = Math.sqrt(l2);
+      // Cytoscape places a segment point at weight w along source->target and distance d along its normal (-vy, vx)/l.
+      const bends = section.bendPoints ?? [];
+      const weights = bends.map((p) => ((p.x - s.x) * vx + (p.y - s.y) * vy) / l2);
+      const distances = bends.map((p) => ((p.x - s.x) * -vy + (p.y - s.y) * vx) / l);
+      e.style({
+        'curve-style': bends.length > 0 ? 'segments' : 'straight',
+        'edge-distances': 'node-position',
+        'segment-weights': bends.length > 0 ? weights : [0.5],
+        'segment-distances': bends.length > 0 ? distances : [0],
+        'source-endpoint': `${section.startPoint.x - s.x}px ${section.startPoint.y - s.y}px`,
+        'target-endpoint': `${section.endPoint.x - t.x}px ${section.endPoint.y - t.y}px`,
+      });
+      const label = le.labels?.[0];
+      const ln = cy.getElementById(`l:${le.id}`);
+      if (label && ln.nonempty()) ln.position({ x: label.x! + label.width! / 2, y: label.y! + label.height! / 2 });
+    }
+  });
+}
