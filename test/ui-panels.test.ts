@@ -226,6 +226,7 @@ describe('ui panels in Chromium', { skip }, () => {
     assert.equal(await cart.locator('button.finding-focus').getAttribute('aria-pressed'), 'true');
     assert.equal(await page.locator('#findings').isVisible(), true);
     await page.waitForFunction(`(window.podwall.lastFocus || []).join(' ') === 'sock-shop/deployment/carts sock-shop/deployment/carts-db'`);
+    assert.ok((await page.evaluate(`window.podwall.cy.nodes('.focused').length`)) as number > 0, 'the graph focuses the nodes that hold them');
     await page.close();
   });
 
