@@ -143,7 +143,7 @@ describe('podwall test --lab: expectations judged by the engine and by the kerne
         '✗ without db-policy anything reaches the database (all probed in the lab)',
         '    outside -> default/db 3306/TCP: expected ALLOWED, engine ALLOWED, kernel DENIED',
         '      egress from outside: outside the cluster, not subject to NetworkPolicy',
-        '      ingress to default/db: not isolated (no policy selects it for Ingress)',
+        '      ingress to default/db: not isolated for ingress (no policy selects it for Ingress), so allowed',
         '      the engine agrees with the expectation; the kernel does not (the lab enforces the objects it holds, not this input: see podwall lab get)',
         'nodb: 0 of 1 case passed, 1 failed, engine and kernel (lab xpct)',
         '',

@@ -2,7 +2,7 @@
 // backend at its target port (as the kernel sees it after DNAT). Exit 0 allowed (by every backend),
 // 1 denied, 2 bad input (a connection with neither end in the cluster is no question NetworkPolicy answers).
 import {
-  describeRule,
+  describeVerdictSide,
   destinationNotes,
   evaluateConnection,
   evaluateServiceConnection,
@@ -37,32 +37,7 @@ function peerName(peer: TrafficPeer): string {
   return peer.kind === 'external' ? `${peer.ip} (outside the cluster)` : peer.endpoint.id;
 }
 
-function sideLines(compiled: CompiledCluster, v: DirectionVerdict, who: string): string[] {
-  const dir = v.direction === 'Egress' ? 'egress' : 'ingress';
-  const head = `${dir} ${v.direction === 'Egress' ? 'from' : 'to'} ${who}`;
-  if (v.notSubject === 'external') return [`${head}: outside the cluster, not subject to NetworkPolicy`];
-  if (v.notSubject === 'hostNetwork') {
-    return [`${head}: hostNetwork pod, not subject to NetworkPolicy (its traffic is the node's)`];
-  }
-  if (!v.isolated) return [`${head}: not isolated for ${dir} (no policy selects it for ${v.direction}), so allowed`];
-  const by = v.isolatingPolicies.map(formatPolicyRef).join(', ');
-  const lines: string[] = [];
-  if (v.allowed) {
-    lines.push(`${head}: isolated by ${by}; allowed by ${v.allowedBy.map(formatRuleRef).join(', ')}`);
-  } else {
-    lines.push(`${head}: isolated by ${by}; no ${dir} rule allows it`);
-    const rules = compiled.policies
-      .filter((p) => v.isolatingPolicies.some((r) => r.namespace === p.namespace && r.name === p.ref.name))
-      .flatMap((p) => p.rules[v.direction]);
-    if (rules.length === 0) lines.push(`    (the isolating policies have no ${dir} rules: they allow nothing)`);
-    for (const rule of rules) {
-      const words = describeRule(rule);
-      lines.push(`    ${formatRuleRef({ tier: 'NetworkPolicy', policy: rule.policy, direction: rule.direction, index: rule.index })} allows ${v.direction === 'Egress' ? 'to' : 'from'} ${words.peers}, on ${words.ports}`);
-    }
-  }
-  for (const note of v.notes) lines.push(`    note: ${note}`);
-  return lines;
-}
+const sideLines = (compiled: CompiledCluster, v: DirectionVerdict, who: string): string[] => describeVerdictSide(compiled, v, who);
 
 function sideJSON(v: DirectionVerdict): object {
   return {

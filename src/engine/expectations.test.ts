@@ -138,7 +138,7 @@ describe('allow and deny', () => {
   test("a failure carries the engine's reasons: the isolating policy and the rules it has", () => {
     const r = judgeOne('- allow: {from: web, to: db, port: 3306}');
     assert.deepEqual(r.checks[0].reasons, [
-      'egress from prod/web: not isolated (no policy selects it for Egress)',
+      'egress from prod/web: not isolated for egress (no policy selects it for Egress), so allowed',
       'ingress to prod/db: isolated by prod/db-policy; no ingress rule allows it',
       '  prod/db-policy ingress[0] allows from pods with role=api in namespace prod, on TCP 3306',
     ]);

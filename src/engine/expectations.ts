@@ -16,7 +16,7 @@ import {
   type Service,
 } from '../model/index.js';
 import type { CompiledCluster } from './compile.js';
-import { describePeer, describeRule, formatPolicyRef, formatRuleRef } from './describe.js';
+import { describePeer, describeVerdictSide, formatPolicyRef, formatRuleRef } from './describe.js';
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { portMatches } from './match.js';
 import { resolveTarget } from './resolve.js';
@@ -192,26 +192,7 @@ function portsFor(c: ExpectationCase, destination: FlowEnd): { ports: number[] }
   }
 }
 
-function sideReason(compiled: CompiledCluster, v: DirectionVerdict, who: string): string[] {
-  const dir = v.direction === 'Egress' ? 'egress' : 'ingress';
-  const head = `${dir} ${v.direction === 'Egress' ? 'from' : 'to'} ${who}`;
-  if (v.notSubject === 'external') return [`${head}: outside the cluster, not subject to NetworkPolicy`];
-  if (v.notSubject === 'hostNetwork') return [`${head}: hostNetwork pod, not subject to NetworkPolicy`];
-  if (!v.isolated) return [`${head}: not isolated (no policy selects it for ${v.direction})`];
-  const by = v.isolatingPolicies.map(formatPolicyRef).join(', ');
-  if (v.allowed) return [`${head}: isolated by ${by}; allowed by ${v.allowedBy.map(formatRuleRef).join(', ')}`];
-  const lines = [`${head}: isolated by ${by}; no ${dir} rule allows it`];
-  const rules = compiled.policies
-    .filter((p) => v.isolatingPolicies.some((r) => r.namespace === p.namespace && r.name === p.ref.name))
-    .flatMap((p) => p.rules[v.direction]);
-  if (rules.length === 0) lines.push(`  (the isolating policies have no ${dir} rules: they allow nothing)`);
-  for (const rule of rules) {
-    const words = describeRule(rule);
-    lines.push(`  ${formatRuleRef({ tier: 'NetworkPolicy', policy: rule.policy, direction: rule.direction, index: rule.index })} allows ${v.direction === 'Egress' ? 'to' : 'from'} ${words.peers}, on ${words.ports}`);
-  }
-  for (const note of v.notes) lines.push(`  note: ${note}`);
-  return lines;
-}
+const sideReason = (compiled: CompiledCluster, v: DirectionVerdict, who: string): string[] => describeVerdictSide(compiled, v, who, '  ');
 
 interface Judgement {
   readonly verdict: FlowVerdict;
@@ -226,9 +207,9 @@ interface Judgement {
 function outsideSide(compiled: CompiledCluster, endpoint: Endpoint, direction: Direction, port: number, protocol: Protocol): Judgement {
   const dir = direction === 'Egress' ? 'egress' : 'ingress';
   const head = `${dir} ${direction === 'Egress' ? 'from' : 'to'} ${endpoint.id}`;
-  if (endpoint.hostNetwork) return { verdict: 'allowed', reasons: [`${head}: hostNetwork pod, not subject to NetworkPolicy`] };
+  if (endpoint.hostNetwork) return { verdict: 'allowed', reasons: [`${head}: hostNetwork pod, not subject to NetworkPolicy (its traffic is the node's)`] };
   const policies = isolatingPolicies(compiled, endpoint, direction);
-  if (policies.length === 0) return { verdict: 'allowed', reasons: [`${head}: not isolated (no policy selects it for ${direction})`] };
+  if (policies.length === 0) return { verdict: 'allowed', reasons: [`${head}: not isolated for ${dir} (no policy selects it for ${direction}), so allowed`] };
   const by = policies.map((p) => formatPolicyRef(p.ref)).join(', ');
   // A named port resolves against the destination pod; an outside destination has none.
   const destination = direction === 'Ingress' ? endpoint : undefined;
