@@ -47,8 +47,12 @@ window.measure = {
     const out = [];
     for (const el of document.querySelectorAll(selector)) {
       const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-      let prev = null;
+      let prev = null, block = null;
       for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        // A new block starts a new line by itself: only breaks inside one block count.
+        let b = node.parentElement;
+        while (b !== el && getComputedStyle(b).display.startsWith('inline') && getComputedStyle(b).display !== 'inline-block') b = b.parentElement;
+        if (b !== block) { prev = null; block = b; }
         for (let i = 0; i < node.data.length; i++) {
           const range = document.createRange();
           range.setStart(node, i);
@@ -227,6 +231,7 @@ describe('ui panels in Chromium', { skip }, () => {
     assert.equal(await page.locator('#findings').isVisible(), true);
     await page.waitForFunction(`(window.podwall.lastFocus || []).join(' ') === 'sock-shop/deployment/carts sock-shop/deployment/carts-db'`);
     assert.ok((await page.evaluate(`window.podwall.cy.nodes('.focused').length`)) as number > 0, 'the graph focuses the nodes that hold them');
+    assert.deepEqual(await page.evaluate(`window.measure.midWordBreaks('#findings li')`), [], 'long ids in the findings wrap at / and -');
     await page.close();
   });
 
@@ -279,6 +284,10 @@ describe('ui panels in Chromium', { skip }, () => {
     const width = (await page.locator('#side').boundingBox())!.width;
     assert.ok(Math.abs(width - (before + 120)) <= 2, `${before} -> ${width}`);
     assert.equal(await page.evaluate(`Number(localStorage.getItem('podwall.sideWidth'))`), Math.round(width));
+    await page.locator('#side-handle').focus();
+    await page.keyboard.press('ArrowLeft');
+    assert.ok(Math.abs((await page.locator('#side').boundingBox())!.width - (width + 20)) <= 1, 'the arrow keys resize it too');
+    await page.keyboard.press('ArrowRight');
     if (!wired.resize) {
       await page.waitForFunction('window.resized > 0');
       await page.close();

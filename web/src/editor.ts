@@ -3,6 +3,7 @@
 // opens and closes are listed.
 import type { DiagnosticView, FlowKey, ModelView } from '../../src/web/types.js';
 import { h, portText } from './dom.js';
+import { breakableId } from './text.js';
 
 export interface EditorCallbacks {
   /** Called with the text after the user stops typing. */
@@ -101,9 +102,9 @@ export function createEditor(callbacks: EditorCallbacks, delayMs = 300): Editor 
             { class: 'error' },
             h('button', { class: 'link', onclick: () => d.line !== undefined && goToLine(d.line), disabled: d.line === undefined }, d.line !== undefined ? `line ${d.line}:${d.column}` : 'error'),
             ' ',
-            d.field ? h('code', { class: 'field' }, d.field) : null,
+            d.field ? h('code', { class: 'field' }, breakableId(d.field)) : null,
             d.field ? ': ' : '',
-            d.message,
+            breakableId(d.message),
           ),
         ),
       );
@@ -123,7 +124,7 @@ export function createEditor(callbacks: EditorCallbacks, delayMs = 300): Editor 
       }
       const what = [...result.replaced.map((p) => `replaces ${p}`), ...result.added.map((p) => `adds ${p}`)].join(', ') || 'changes nothing';
       status.textContent = `Previewing your edit: it ${what}.`;
-      const item = (k: FlowKey, sign: string): HTMLElement => h('li', {}, `${sign} ${k.from} → ${k.to} on ${portText(k)}`);
+      const item = (k: FlowKey, sign: string): HTMLElement => h('li', {}, breakableId(`${sign} ${k.from} → ${k.to} on ${portText(k)}`));
       diff.replaceChildren(
         h('h4', {}, `Opens ${result.opened.length} flow${result.opened.length === 1 ? '' : 's'}`),
         h('ul', { class: 'opened' }, result.opened.map((k) => item(k, '+'))),

@@ -2,6 +2,7 @@
 // drops from the data plane's counters, per pod and direction.
 import type { CountersView, ProbeView } from '../../src/web/types.js';
 import { h } from './dom.js';
+import { breakableId } from './text.js';
 
 export interface LabPanel {
   readonly root: HTMLElement;
@@ -36,9 +37,9 @@ export function createLabPanel(onProbe: () => void): LabPanel {
       const unsure = reports.flatMap((r) => (r.inconclusive ?? []).map((d) => `${d.from} → ${d.to} on ${r.port}/${r.protocol}: ${d.reason}`));
       probeOut.replaceChildren(
         h('p', { class: diffs.length ? 'bad' : 'ok' }, diffs.length ? `${diffs.length} difference${diffs.length === 1 ? '' : 's'} between the kernel and the engine:` : `The kernel did exactly what the engine predicts on every cell ${unsure.length ? 'a probe could decide' : 'probed'} (${reports.length} port${reports.length === 1 ? '' : 's'}).`),
-        h('ul', {}, diffs.map((d) => h('li', {}, d))),
+        h('ul', {}, diffs.map((d) => h('li', {}, breakableId(d)))),
         ...(unsure.length > 0
-          ? [h('p', { class: 'warn', id: 'l-unsure' }, `${unsure.length} cell${unsure.length === 1 ? '' : 's'} could not be probed (not a verdict either way):`), h('ul', {}, unsure.map((d) => h('li', {}, d)))]
+          ? [h('p', { class: 'warn', id: 'l-unsure' }, `${unsure.length} cell${unsure.length === 1 ? '' : 's'} could not be probed (not a verdict either way):`), h('ul', {}, unsure.map((d) => h('li', {}, breakableId(d))))]
           : []),
       );
     },
@@ -51,7 +52,7 @@ export function createLabPanel(onProbe: () => void): LabPanel {
       countersOut.replaceChildren(
         rows.length === 0
           ? h('p', { class: 'muted' }, 'No drops.')
-          : h('ul', {}, rows.map(([k, v]) => h('li', {}, `${k.startsWith('in/') ? 'into' : 'out of'} ${k.slice(3)}: ${v.packets} packet${v.packets === 1 ? '' : 's'}`))),
+          : h('ul', {}, rows.map(([k, v]) => h('li', {}, breakableId(`${k.startsWith('in/') ? 'into' : 'out of'} ${k.slice(3)}: ${v.packets} packet${v.packets === 1 ? '' : 's'}`)))),
       );
     },
   };
