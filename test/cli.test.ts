@@ -10,19 +10,12 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { exitCodeFor, main } from '../src/cli/main.js';
 import { useColor, type Output } from '../src/cli/output.js';
+import { runCli as run } from './support/cli.js';
 
 const threeTier = fileURLToPath(new URL('../examples/three-tier', import.meta.url));
 const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/podwall.js', import.meta.url));
 const repo = fileURLToPath(new URL('..', import.meta.url));
-
-async function run(args: string[], color = false): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'podwall-cli-'));
 // Readable by the unprivileged user of the permission test.

@@ -9,13 +9,12 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { main } from '../src/cli/main.js';
-import type { Output } from '../src/cli/output.js';
 import { compileCluster } from '../src/engine/index.js';
 import { startTestServer, type TestServer } from '../src/lab/api/testing.js';
 import { loadManifests, type Cluster, type Manifest } from '../src/model/index.js';
 import { handleApi, staticSource, type FlowKey, type PreviewView } from '../src/web/index.js';
 import { diffFlows } from '../src/web/views.js';
+import { runCli as run } from './support/cli.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const threeTier = resolve(repo, 'examples/three-tier');
@@ -26,14 +25,6 @@ const tsx = pathToFileURL(resolve(repo, 'node_modules/tsx/dist/loader.mjs')).hre
 
 const scratch = mkdtempSync(join(tmpdir(), 'podwall-diff-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color: false };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 /** The real CLI as a process, in `cwd` (git reads the repository it is run in). */
 function cli(args: readonly string[], cwd: string): { code: number | null; out: string; err: string } {

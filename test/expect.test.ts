@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseJUnit, type TestSuite, type TestSuites } from 'junit2json';
 import { parse as parseYAML } from 'yaml';
 import { combineCells, exitCode, judge, renderJUnit, renderTAP, type KernelVerdict } from '../src/cli/expect.js';
-import { main } from '../src/cli/main.js';
 import { compileCluster, judgeExpectations, type FlowCheck } from '../src/engine/index.js';
 import { decodeExpectations, loadManifests } from '../src/model/index.js';
 import type { Output } from '../src/cli/output.js';
+import { runCli as run } from './support/cli.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const threeTier = join(repo, 'examples/three-tier');
@@ -27,14 +27,6 @@ function file(name: string, text: string): string {
   const path = join(scratch, name);
   writeFileSync(path, text);
   return path;
-}
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color: false };
-  const code = await main(args, io);
-  return { code, out, err };
 }
 
 const HEAD = 'apiVersion: podwall.dev/v1alpha1\nkind: Expectations\n';

@@ -9,10 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import jsonpatch from 'fast-json-patch';
 import { parseAllDocuments, stringify } from 'yaml';
-import { main } from '../src/cli/main.js';
-import type { Output } from '../src/cli/output.js';
 import { startTestServer, type TestServer } from '../src/lab/api/testing.js';
 import type { Manifest } from '../src/model/index.js';
+import { runCli as run } from './support/cli.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const threeTier = resolve(repo, 'examples/three-tier');
@@ -26,14 +25,6 @@ const freshDir = (): string => {
   mkdirSync(dir);
   return dir;
 };
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color: false };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 function manifestFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];

@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseJUnit, type TestSuites } from 'junit2json';
-import { main } from '../src/cli/main.js';
-import type { Output } from '../src/cli/output.js';
 import { Lab } from '../src/lab/index.js';
 import { loadManifests } from '../src/model/index.js';
 import { labSkipReason, leftovers } from './lab-support.js';
+import { runCli as run } from './support/cli.js';
 
 const LAB = 'xpct';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -47,14 +46,6 @@ function expectations(name: string, cases: string): string {
   const path = join(stateRoot, `${name}.yaml`);
   writeFileSync(path, `apiVersion: podwall.dev/v1alpha1\nkind: Expectations\nmetadata: {name: ${name}}\ncases:\n${cases}`);
   return path;
-}
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color: false };
-  const code = await main(args, io);
-  return { code, out, err };
 }
 
 const labFlags = ['--lab', '--name', LAB, '--state-dir', stateRoot];

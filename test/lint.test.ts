@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
-import type { Output } from '../src/cli/output.js';
 import { compileCluster, lintCluster, LINT_RULES, type LintFinding } from '../src/engine/index.js';
 import { labCredentials, writeKubeconfig } from '../src/lab/index.js';
 import { startTestServer } from '../src/lab/api/testing.js';
 import { loadManifests, type Manifest } from '../src/model/index.js';
+import { runCli as run } from './support/cli.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const WILD = resolve(REPO, '../shared/wild');
@@ -21,14 +20,6 @@ const THREE_TIER = resolve(REPO, 'examples/three-tier');
 
 const scratch = mkdtempSync(join(tmpdir(), 'podwall-lint-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-async function run(args: string[], color = false): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 function file(name: string, text: string): string {
   const path = join(scratch, name);

@@ -12,6 +12,7 @@ import { main } from '../src/cli/main.js';
 import { columnHeadings, csvRecord, headingLines, naturalCompare, naturalOrder } from '../src/cli/matrix-render.js';
 import type { Output } from '../src/cli/output.js';
 import type { Endpoint } from '../src/model/index.js';
+import { runCli as run } from './support/cli.js';
 
 const threeTier = fileURLToPath(new URL('../examples/three-tier', import.meta.url));
 const wild = (name: string): string => fileURLToPath(new URL(`../../shared/wild/${name}`, import.meta.url));
@@ -23,14 +24,6 @@ function file(name: string, text: string): string {
   const path = join(scratch, name);
   writeFileSync(path, text);
   return path;
-}
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color: false };
-  const code = await main(args, io);
-  return { code, out, err };
 }
 
 function pod(name: string, options: { labels?: Record<string, string>; ports?: number[]; namespace?: string } = {}): string {

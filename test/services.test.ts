@@ -7,19 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
-import type { Output } from '../src/cli/output.js';
+import { runCli as run } from './support/cli.js';
 
 const threeTier = fileURLToPath(new URL('../examples/three-tier', import.meta.url));
 const wild = (name: string): string => fileURLToPath(new URL(`../../shared/wild/${name}`, import.meta.url));
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Output = { out: (s) => (out += `${s}\n`), err: (s) => (err += `${s}\n`), color: false };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'podwall-services-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
