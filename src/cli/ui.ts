@@ -3,7 +3,7 @@
 // (then with a warning: the page has no login).
 import { isIP } from 'node:net';
 import { DEFAULT_LAB, defaultStateRoot, Lab } from '../lab/index.js';
-import { labSource, startUiServer, staticSource, type ClusterSource } from '../web/index.js';
+import { inputTitle, labSource, startUiServer, staticSource, type ClusterSource } from '../web/index.js';
 import { loadAnalysisInput, wantsLiveCluster, type AnalysisInputOptions } from './input.js';
 import { UsageError, type Output } from './output.js';
 
@@ -33,7 +33,7 @@ async function openSource(options: UiOptions, io: Output): Promise<ClusterSource
   }
   if (files.length === 0 && !wantsLiveCluster(options)) throw new UsageError('nothing to show: give -f PATH... (manifests), --lab (a running lab) or --cluster (a running cluster)');
   const { cluster } = await loadAnalysisInput(options, io);
-  return staticSource(cluster, files.length > 0 ? files.join(' ') : `cluster ${options.context ?? 'current context'}`);
+  return staticSource(cluster, inputTitle({ files, context: options.context }));
 }
 
 /** An IP address (IPv6 with or without brackets), or `localhost` for 127.0.0.1; names are not resolved. */
