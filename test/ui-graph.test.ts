@@ -253,14 +253,17 @@ describe('the graph model (aggregation)', () => {
   const flow = (from: string, to: string, ...ports: number[]) => ({ id: `a:n/${from}->n/${to}`, from: `n/${from}`, to: `n/${to}`, allowed: true, ports: ports.map((port) => ({ port, protocol: 'TCP' as const })) });
   const base = { namespace: '', port: '', protocol: '', showDenied: false, grouping: 'none' as const, expanded: new Set<string>(), opened: [], closed: [], probeDiffers: new Set<string>() };
 
+  const folded = (m: ModelView): string[] => foldAnyPod(m).map((f) => `${f.from}->${f.to} ${f.ports.map((p) => p.port).join(',')}`);
+
   it('a port every other pod may reach is one arrow from "any pod", and only the other ports stay on the pair arrows', () => {
-    const pods = ['a', 'b', 'c', 'd'];
     const flows = [flow('a', 'd', 80, 81), flow('b', 'd', 80), flow('c', 'd', 80), flow('a', 'b', 5000)];
-    const folded = foldAnyPod(model(flows, pods));
-    assert.deepEqual(
-      folded.map((f) => `${f.from}->${f.to} ${f.ports.map((p) => p.port).join(',')}`),
-      ['n/a->n/d 81', 'n/a->n/b 5000', `${ANY_POD}->n/d 80`],
-    );
+    assert.deepEqual(folded(model(flows, ['a', 'b', 'c', 'd'])), ['n/a->n/d 81', 'n/a->n/b 5000', `${ANY_POD}->n/d 80`]);
+  });
+
+  it('a port every pod not isolated for egress may reach is folded for those pods; a pod isolated for egress keeps its own arrow', () => {
+    const m = model([flow('a', 'e', 80), flow('b', 'e', 80), flow('c', 'e', 80), flow('d', 'e', 80)], ['a', 'b', 'c', 'd', 'e', 'f']);
+    const isolated = { ...m, endpoints: m.endpoints.map((e) => (e.name === 'd' || e.name === 'f' ? { ...e, isolation: { ingress: false, egress: true } } : e)) };
+    assert.deepEqual(folded(isolated), ['n/d->n/e 80', `${ANY_POD}->n/e 80`]);
   });
 
   it('past three ports an arrow reads "N ports", the full list kept for hover and click', () => {

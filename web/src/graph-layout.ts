@@ -4,7 +4,7 @@ import type { Core, EdgeSingular, NodeSingular } from 'cytoscape';
 import ELK from 'cytoscape-elk/node_modules/elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge, ElkNode } from 'cytoscape-elk/node_modules/elkjs/lib/elk-api.js';
 
-export const NODE = { width: 70, height: 44, font: 14 };
+export const NODE = { width: 64, height: 42, font: 15 };
 export const EDGE_FONT = 12;
 const LABEL_FONT = 'system-ui, sans-serif';
 
@@ -43,7 +43,7 @@ export async function layoutGraph(cy: Core, aspectRatio: number): Promise<void> 
       'elk.aspectRatio': String(aspectRatio),
       'elk.layered.layering.strategy': 'LONGEST_PATH_SOURCE',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '40',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '32',
       'elk.layered.spacing.edgeNodeBetweenLayers': '16',
       'elk.layered.spacing.edgeEdgeBetweenLayers': '10',
       'elk.spacing.nodeNode': '26',
@@ -63,7 +63,7 @@ export async function layoutGraph(cy: Core, aspectRatio: number): Promise<void> 
         labels: [{ text: n.data('label') as string, ...size }],
         layoutOptions: {
           'elk.nodeLabels.placement': 'OUTSIDE V_BOTTOM H_CENTER',
-          ...(n.hasClass('entry') ? { 'elk.layered.layering.layerConstraint': 'FIRST' } : {}),
+          ...(n.hasClass('entry') ? { 'elk.layered.layering.layerConstraint': 'FIRST' } : n.hasClass('exit') ? { 'elk.layered.layering.layerConstraint': 'LAST' } : {}),
         },
       };
     }),

@@ -2,8 +2,10 @@
 // per ordered pair with all its ports in one label. Pure (no DOM), so it is tested without a browser.
 import { OUTSIDE, type EndpointView, type FlowView, type ModelView, type PortView } from '../../src/web/types.js';
 
-/** The pseudo-endpoint for "every pod in the cluster": one arrow instead of one from each pod. */
+/** The pseudo-endpoint for "every pod not isolated for egress": one arrow instead of one from each such pod. */
 export const ANY_POD = 'any-pod';
+/** Outside the cluster as a destination: drawn at the right, so egress reads left to right too. */
+export const OUTSIDE_EGRESS = 'outside-egress';
 /** Past this many ports an arrow's label says "N ports" (the full list on hover and click). */
 export const PORTS_SHOWN = 3;
 /** Denied arrows drawn without a focused node; past it only the focused node's are drawn. */
@@ -82,11 +84,14 @@ export function groupKey(e: EndpointView, grouping: Grouping): string | undefine
 }
 
 /**
- * Folds "every other pod reaches D on p" into one arrow from ANY_POD (when there are at least three
- * other pods): a pod open to the whole cluster otherwise draws an arrow from every pod.
+ * Folds "many pods reach D on p" into one arrow from ANY_POD: when every other pod does, all of them;
+ * else when every pod not isolated for egress does (three or more), those, and pods isolated for egress
+ * keep their own arrows (theirs are the interesting ones). Egress to outside the cluster that every
+ * pod has alike is folded the same way. The arrow's flows keep the list.
  */
 export function foldAnyPod(model: ModelView): FlowView[] {
   const pods = model.endpoints.map((e) => e.id);
+  const open = new Set(model.endpoints.filter((e) => !e.isolation.egress).map((e) => e.id));
   if (pods.length < 4) return [...model.flows];
   const reach = new Map<string, Map<string, Set<string>>>(); // to -> port -> sources
   for (const f of model.flows) {
@@ -95,23 +100,44 @@ export function foldAnyPod(model: ModelView): FlowView[] {
     reach.set(f.to, byPort);
     for (const p of f.ports) byPort.set(portKey(p), (byPort.get(portKey(p)) ?? new Set()).add(f.from));
   }
-  const everyone = new Map<string, PortView[]>();
+  const mode = new Map<string, 'all' | 'open'>(); // `to|port`
   for (const [to, byPort] of reach) {
-    const ports = [...byPort.entries()].filter(([, from]) => from.size === pods.length - 1).map(([k]) => k);
-    if (ports.length > 0) everyone.set(to, ports.map((k) => ({ port: Number(k.split('/')[0]), protocol: k.split('/')[1] as PortView['protocol'] })));
+    const openOthers = [...open].filter((id) => id !== to);
+    for (const [k, from] of byPort) {
+      if (from.size === pods.length - 1) mode.set(`${to}|${k}`, 'all');
+      else if (openOthers.length >= 3 && openOthers.every((id) => from.has(id))) mode.set(`${to}|${k}`, 'open');
+    }
   }
+  const folds = (f: FlowView, p: PortView): boolean => {
+    const m = f.from === OUTSIDE ? undefined : mode.get(`${f.to}|${portKey(p)}`);
+    return m === 'all' || (m === 'open' && open.has(f.from));
+  };
+  const egress = model.flows.filter((f) => f.to === OUTSIDE);
+  const sameEgress = egress.length === pods.length && egress.length >= 4 && egress.every((f) => f.portsText === egress[0].portsText);
   const out: FlowView[] = [];
+  const anyTo = new Map<string, FlowView[]>();
   for (const f of model.flows) {
-    const folded = f.from !== OUTSIDE ? everyone.get(f.to) : undefined;
-    if (!folded) {
-      out.push(f);
+    if (sameEgress && f.to === OUTSIDE) {
+      anyTo.set(OUTSIDE, [...(anyTo.get(OUTSIDE) ?? []), f]);
       continue;
     }
-    const rest = f.ports.filter((p) => !folded.some((q) => portKey(q) === portKey(p)));
-    if (rest.length > 0) out.push({ ...f, ports: rest });
+    const rest = f.ports.filter((p) => !folds(f, p));
+    if (rest.length < f.ports.length) anyTo.set(f.to, [...(anyTo.get(f.to) ?? []), { ...f, ports: f.ports.filter((p) => folds(f, p)) }]);
+    if (rest.length > 0 || f.ports.length === 0) out.push(rest.length === f.ports.length ? f : { ...f, ports: rest });
   }
-  for (const [to, ports] of [...everyone.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out.push({ id: `a:${ANY_POD}->${to}`, from: ANY_POD, to, allowed: true, ports, via: ['every other pod in the cluster may connect'] });
+  for (const [to, flows] of [...anyTo.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const ports = new Map<string, PortView>();
+    for (const f of flows) for (const p of f.ports) ports.set(portKey(p), p);
+    const portsText = to === OUTSIDE ? flows[0].portsText : undefined;
+    out.push({
+      id: `a:${ANY_POD}->${to}`,
+      from: ANY_POD,
+      to,
+      allowed: true,
+      ports: [...ports.values()],
+      ...(portsText !== undefined ? { portsText } : {}),
+      via: flows.map((f) => `${f.from} on ${f.portsText ?? f.ports.map(portLabel).join(', ')}`),
+    });
   }
   return out;
 }
@@ -134,6 +160,7 @@ export function graphModel(model: ModelView, o: GraphOptions): GraphModel {
   const shownAs = new Map<string, string>();
   for (const [g, es] of members) if (es.length > 1) for (const e of es) shownAs.set(e.id, g);
   const nodeOf = (id: string): string => shownAs.get(id) ?? id;
+  const targetOf = (id: string): string => (id === OUTSIDE ? OUTSIDE_EGRESS : nodeOf(id));
 
   const flows: { f: FlowView; kind: ArrowKind }[] = foldAnyPod(model).map((f) => ({ f, kind: 'allowed' }));
   let deniedHidden = 0;
@@ -160,7 +187,7 @@ export function graphModel(model: ModelView, o: GraphOptions): GraphModel {
     const ports = visible(f.ports);
     if (f.portsText !== undefined ? o.port !== '' || o.protocol !== '' : ports.length === 0) continue;
     const source = nodeOf(f.from);
-    const target = nodeOf(f.to);
+    const target = targetOf(f.to);
     if (source === target) {
       inside.set(source, (inside.get(source) ?? 0) + 1);
       continue;
@@ -202,6 +229,7 @@ export function graphModel(model: ModelView, o: GraphOptions): GraphModel {
     nodes.push({ id: e.id, label: nodeLabel(e), kind: 'endpoint', members: [e.id], endpoint: e });
   }
   if (used.has(ANY_POD)) nodes.unshift({ id: ANY_POD, label: 'any pod', kind: 'any', members: [] });
+  if (used.has(OUTSIDE_EGRESS)) nodes.push({ id: OUTSIDE_EGRESS, label: 'outside the cluster', kind: 'outside', members: [] });
   if (used.has(OUTSIDE)) nodes.unshift({ id: OUTSIDE, label: 'outside the cluster', kind: 'outside', members: [] });
   return { nodes, arrows: out, inside, deniedHidden };
 }

@@ -4,7 +4,7 @@ import cytoscape, { type Collection, type Core, type ElementDefinition, type Nod
 import svg from 'cytoscape-svg';
 import { graphStyle } from './graph-style.js';
 import { edgeLabelSize, layoutGraph } from './graph-layout.js';
-import type { GraphModel } from './graph-model.js';
+import { OUTSIDE_EGRESS, type GraphModel } from './graph-model.js';
 import { nodeImage, roleOf } from './icons.js';
 
 cytoscape.use(svg);
@@ -13,7 +13,7 @@ cytoscape.use(svg);
 export function elementsFor(gm: GraphModel): ElementDefinition[] {
   const nodes: ElementDefinition[] = gm.nodes.map((n) => {
     const e = n.endpoint;
-    const classes = ['vertex', n.kind === 'outside' ? 'endpoint outside entry' : n.kind === 'any' ? 'anypod entry' : n.kind === 'group' ? 'group' : 'endpoint'];
+    const classes = ['vertex', n.id === OUTSIDE_EGRESS ? 'outside exit' : n.kind === 'outside' ? 'endpoint outside entry' : n.kind === 'any' ? 'anypod entry' : n.kind === 'group' ? 'group' : 'endpoint'];
     if (e && (e.isolation.ingress || e.isolation.egress)) classes.push('isolated');
     if (e?.unselected) classes.push('unselected');
     if (e?.openToOutside) classes.push('open-outside');

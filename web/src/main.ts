@@ -1,7 +1,7 @@
 // The page: wires the toolbar, the graph, the matrix, the side panels and the live stream to the
 // state. Everything it shows comes from the server's API.
 import type { EventObject, NodeSingular } from 'cytoscape';
-import { OUTSIDE, type FlowView, type ModelView } from '../../src/web/types.js';
+import { OUTSIDE, type ModelView } from '../../src/web/types.js';
 import { api } from './api.js';
 import { renderCheck, renderExplain, renderFlow, type DetailsActions } from './details.js';
 import { byId, h, portText } from './dom.js';
@@ -10,7 +10,7 @@ import { exportPng, exportSvg, exportYaml } from './export.js';
 import { createFindingsPanel } from './findings.js';
 import { clearFocus, createGraph, drawGraph, elementsFor, focusArrow, focusNodes, nodeToward, type Direction } from './graph.js';
 import { NODE } from './graph-layout.js';
-import { ANY_POD, graphModel, groupKey, type GraphArrow, type GraphModel, type Grouping } from './graph-model.js';
+import { ANY_POD, OUTSIDE_EGRESS, graphModel, groupKey, type GraphArrow, type GraphModel, type Grouping } from './graph-model.js';
 import { createLabPanel } from './lab.js';
 import { legendHtml } from './legend.js';
 import { followEvents } from './live.js';
@@ -398,7 +398,7 @@ function clearSelection(): void {
   if (store.state.filters.showDenied) redraw();
 }
 const arrowOf = (id: string): GraphArrow | undefined => graphState.drawn?.arrows.find((a) => a.id === id);
-const nameOf = (id: string): string => (id === OUTSIDE ? 'outside the cluster' : id === ANY_POD ? 'any pod' : id.replace(/^g:(ns|app):/, ''));
+const nameOf = (id: string): string => (id === OUTSIDE || id === OUTSIDE_EGRESS ? 'outside the cluster' : id === ANY_POD ? 'any pod' : id.replace(/^g:(ns|app):/, ''));
 function selectArrow(id: string): void {
   const edge = cy.getElementById(id);
   if (edge.empty()) return;
@@ -409,7 +409,6 @@ function selectArrow(id: string): void {
   graphState.focus = undefined;
   focusArrow(cy, id);
   const arrow = arrowOf(id);
-  const model = store.state.model;
   const closed = store.state.edit.closed.filter((k) => `c:${k.from}->${k.to}` === id);
   if (closed.length) {
     void showDetails(async () =>
@@ -417,8 +416,7 @@ function selectArrow(id: string): void {
     );
     return;
   }
-  const flow: FlowView | undefined = model?.flows.find((f) => f.id === id) ?? model?.denied.find((f) => f.id === id);
-  if (flow && arrow?.flows.length === 1) {
+  if (arrow?.flows.length === 1 && arrow.flows[0].from !== ANY_POD) {
     void showDetails(() => renderFlow(arrow.flows[0], store.state.edit.text, actions));
     return;
   }
@@ -430,7 +428,7 @@ function selectArrow(id: string): void {
       { class: 'flow' },
       h('h2', {}, `${nameOf(arrow.source)} → ${nameOf(arrow.target)}`),
       h('p', {}, `${arrow.kind} on ${arrow.fullLabel}`),
-      arrow.source === ANY_POD ? h('p', {}, `Every other pod in the cluster may connect to ${arrow.target} on these ports.`) : null,
+      arrow.source === ANY_POD ? h('p', {}, `These pods may connect to ${nameOf(arrow.target)}:`) : null,
       h(
         'ul',
         { class: 'rules' },
@@ -439,7 +437,7 @@ function selectArrow(id: string): void {
             'li',
             {},
             f.from === ANY_POD
-              ? `any pod → ${f.to} on ${f.ports.map(portText).join(', ')}`
+              ? h('ul', {}, (f.via ?? []).map((v) => h('li', {}, v)))
               : h('button', { class: 'link', onclick: () => void showDetails(() => renderFlow(f, store.state.edit.text, actions)) }, `${f.from} → ${f.to} on ${f.portsText ?? f.ports.map(portText).join(', ')}`),
           ),
         ),
@@ -466,14 +464,14 @@ cy.on('tap', 'node.vertex', (e: EventObject) => {
     );
     return;
   }
-  if (id === OUTSIDE || id === ANY_POD) {
+  if (id === OUTSIDE || id === OUTSIDE_EGRESS || id === ANY_POD) {
     cy.elements().unselect();
     node.select();
     setFocus(id);
     void showDetails(() =>
-      id === OUTSIDE
+      id !== ANY_POD
         ? h('div', {}, h('h2', {}, 'outside the cluster'), h('p', {}, 'Addresses that are not pods: they reach pods not isolated for ingress, and pods whose rules admit them (ipBlock, or a rule with no `from`).'))
-        : h('div', {}, h('h2', {}, 'any pod'), h('p', {}, 'Every pod in the cluster: an arrow from here means every other pod may connect, drawn once instead of once per pod.')),
+        : h('div', {}, h('h2', {}, 'any pod'), h('p', {}, 'Many pods at once: an arrow from here stands for the same ports from every other pod, or from every pod not isolated for egress (pods isolated for egress then keep their own arrows). Click an arrow for its list of pods.')),
     );
     return;
   }
