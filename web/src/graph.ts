@@ -35,13 +35,13 @@ export function elementsFor(gm: GraphModel): ElementDefinition[] {
     const kind = [a.kind, ...(a.opened ? ['opened'] : []), ...(a.differs ? ['differs'] : [])];
     const routed = a.kind !== 'denied';
     edges.push({ group: 'edges', data: { id: a.id, source: a.source, target: a.target, label: a.label, full: a.fullLabel }, classes: [...kind, routed ? 'routed' : 'loose'].join(' ') });
-    if (routed) nodes.push({ group: 'nodes', data: { id: `l:${a.id}`, edge: a.id, label: a.label, w: edgeLabelSize(a.label).width, h: edgeLabelSize(a.label).height }, classes: ['elabel', ...kind].join(' ') });
+    if (routed) nodes.push({ group: 'nodes', data: { id: `l:${a.id}`, edge: a.id, label: a.label, w: edgeLabelSize(a.label).width, h: edgeLabelSize(a.label).height }, classes: ['elabel', ...kind].join(' '), selectable: false });
   }
   return [...nodes, ...edges];
 }
 
 export function createGraph(container: HTMLElement): Core {
-  return cytoscape({ container, style: graphStyle, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false, selectionType: 'single' });
+  return cytoscape({ container, style: graphStyle, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false, selectionType: 'single', autoungrabify: true });
 }
 
 /** Replaces what is drawn and lays it out again, then fits it in view. */
