@@ -291,8 +291,10 @@ function redraw(): void {
     // Too small to read: group (by namespace when there are several, else by app), once, unless the reader chose.
     for (const next of (model.namespaces.length > 1 ? ['namespace', 'app'] : ['app']) as Grouping[]) {
       if (token !== drawToken || !graphState.auto || cy.zoom() * NODE.font >= MIN_LABEL_PX || graphState.expanded.size > 0) break;
+      const grouped = graphModel(model, { ...options(), grouping: next });
+      if (grouped.nodes.length >= gm.nodes.length) continue;
       graphState.grouping = next;
-      gm = graphModel(model, options());
+      gm = grouped;
       await drawGraph(cy, elementsFor(gm));
     }
     if (token !== drawToken) return;
@@ -585,4 +587,4 @@ async function start(): Promise<void> {
 void start().catch((err: Error) => (status.textContent = `cannot load: ${err.message}`));
 
 // For the end-to-end tests and the curious: the graph and the state.
-(window as unknown as { podwall: unknown }).podwall = { cy, store };
+(window as unknown as { podwall: unknown }).podwall = { cy, store, graph: graphState };
