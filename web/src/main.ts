@@ -270,6 +270,7 @@ byId('z-fit').addEventListener('click', () => cy.fit(cy.elements(), 24));
 byId('x-svg').addEventListener('click', () => exportSvg(cy));
 byId('x-png').addEventListener('click', () => exportPng(cy));
 byId('x-yaml').addEventListener('click', () => void exportYaml(store.state.edit.text).catch((err: Error) => (status.textContent = err.message)));
+for (const id of ['x-svg', 'x-png', 'x-yaml']) byId(id).addEventListener('click', () => byId(id).closest('details')?.removeAttribute('open'));
 
 // ---- drawing
 let redrawing: Promise<void> = Promise.resolve();
