@@ -226,6 +226,21 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('show denied on a big app draws no denied arrow until a node is focused, then only that node\'s', async () => {
+    const { page } = await open(join(WILD, 'sock-shop'), 'sock-shop');
+    const denied = (): Promise<string[]> =>
+      page.evaluate(() => (globalThis as unknown as { podwall: { cy: { edges(s: string): { map<T>(f: (e: { id(): string }) => T): T[] } } } }).podwall.cy.edges('.denied').map((e) => e.id()));
+    await page.locator('#f-denied').check();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('#status')?.textContent?.includes('click a pod to see its own'));
+    assert.deepEqual(await denied(), []);
+    await page.evaluate(() => (globalThis as unknown as { podwall: { cy: { getElementById(i: string): { emit(e: string): void } } } }).podwall.cy.getElementById('sock-shop/deployment/carts').emit('tap'));
+    await page.waitForFunction(() => (globalThis as unknown as { podwall: { cy: { edges(s: string): { length: number } } } }).podwall.cy.edges('.denied').length > 0);
+    const ids = await denied();
+    assert.ok(ids.every((id) => id.includes('sock-shop/deployment/carts')), ids.join(', '));
+    assert.deepEqual((await state(page)).focused, ['sock-shop/deployment/carts']);
+    await page.close();
+  });
+
   it('grouping by namespace draws one node per namespace with a count; clicking a group offers to expand it', async () => {
     const { page } = await open(join(WILD, 'eks-retail-store'), 'eks');
     await page.locator('#f-group').selectOption('namespace');

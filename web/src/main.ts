@@ -301,7 +301,10 @@ function redraw(): void {
     if (token !== drawToken) return;
     graphState.drawn = gm;
     const focused = graphState.focus !== undefined && cy.getElementById(graphState.focus).nonempty();
-    if (focused) focusNodes(cy, [graphState.focus!]);
+    if (focused) {
+      focusNodes(cy, [graphState.focus!]);
+      cy.getElementById(graphState.focus!).select();
+    }
     else graphState.focus = undefined;
     markDrops();
     const shown = cy.edges('.allowed').length;
