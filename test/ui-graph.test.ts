@@ -36,6 +36,8 @@ interface Geometry {
   crossings: string[];
   /** Arrow labels overlapping one another. */
   labelClashes: string[];
+  /** Nodes (with their labels) not wholly in view: outside the picture or under its legend. */
+  outOfView: string[];
 }
 
 /** Runs in the page: the geometry checks on cytoscape's bounding boxes and edge segment points. */
@@ -47,6 +49,7 @@ function measure(): Geometry {
     data(k: string): unknown;
     hasClass(c: string): boolean;
     boundingBox(o: object): Box;
+    renderedBoundingBox(o: object): Box;
     pstyle(k: string): { pfValue: number; value: string };
     source(): El;
     target(): El;
@@ -58,7 +61,10 @@ function measure(): Geometry {
     map<T>(f: (e: El) => T): T[];
     length: number;
   }
-  const cy = (globalThis as unknown as { podwall: { cy: { zoom(): number; nodes(s: string): Coll; edges(s?: string): Coll } } }).podwall.cy;
+  const cy = (globalThis as unknown as { podwall: { cy: { zoom(): number; width(): number; nodes(s: string): Coll; edges(s?: string): Coll } } }).podwall.cy;
+  type Rect = { top: number; bottom: number };
+  const doc = (globalThis as unknown as { document: { getElementById(id: string): { getBoundingClientRect(): Rect } } }).document;
+  const visibleBottom = doc.getElementById('legend').getBoundingClientRect().top - doc.getElementById('cy').getBoundingClientRect().top;
   const zoom = cy.zoom();
   const inset = (b: Box, d: number): Box => ({ x1: b.x1 + d, y1: b.y1 + d, x2: b.x2 - d, y2: b.y2 - d, w: b.w - 2 * d, h: b.h - 2 * d });
   const meets = (a: Box, b: Box): boolean => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
@@ -99,7 +105,12 @@ function measure(): Geometry {
       for (let i = 0; i + 1 < pts.length; i++) if (crosses(pts[i], pts[i + 1], box)) crossings.push(`arrow ${e.id()} crosses node ${v.id}`);
     }
   }
+  const outOfView = vertices
+    .map((v) => ({ id: v.id, b: v.n.renderedBoundingBox({ includeLabels: true, includeOverlays: false }) }))
+    .filter(({ b }) => b.x1 < 0 || b.y1 < 0 || b.x2 > cy.width() || b.y2 > visibleBottom)
+    .map(({ id }) => `node ${id} is not wholly in view`);
   return {
+    outOfView,
     zoom,
     smallestLabelPx: Math.min(...vertices.map((v) => v.n.pstyle('font-size').pfValue * zoom)),
     nodes: vertices.length,
@@ -168,6 +179,7 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
       assert.deepEqual(g.overlaps, []);
       assert.deepEqual(g.crossings, []);
       assert.deepEqual(g.labelClashes, []);
+      assert.deepEqual(g.outOfView, []);
 
       // Focus: click the node with the most arrows; its arrows stay, the rest dims; Esc clears.
       const box = (await page.locator('#cy').boundingBox())!;

@@ -44,14 +44,29 @@ export function createGraph(container: HTMLElement): Core {
   return cytoscape({ container, style: graphStyle, minZoom: 0.05, maxZoom: 4, boxSelectionEnabled: false, selectionType: 'single', autoungrabify: true });
 }
 
-/** Replaces what is drawn and lays it out again, then fits it in view. */
-export async function drawGraph(cy: Core, elements: ElementDefinition[]): Promise<void> {
+const PADDING = 20;
+
+/**
+ * Fits everything above `reserved` px at the bottom (the legend and status line lie over the
+ * picture there), centred, at most at zoom 1.5.
+ */
+export function fitGraph(cy: Core, reserved = 0): void {
+  const bb = cy.elements().boundingBox({});
+  if (bb.w === 0 || bb.h === 0) return;
+  const width = cy.width() - 2 * PADDING;
+  const height = Math.max(100, cy.height() - 2 * PADDING - reserved);
+  const zoom = Math.min(1.5, width / bb.w, height / bb.h);
+  cy.viewport({ zoom, pan: { x: PADDING + (width - bb.w * zoom) / 2 - bb.x1 * zoom, y: PADDING + (height - bb.h * zoom) / 2 - bb.y1 * zoom } });
+}
+
+/** Replaces what is drawn and lays it out again (for the picture's aspect), then fits it in view. */
+export async function drawGraph(cy: Core, elements: ElementDefinition[], reserved = 0): Promise<void> {
   cy.batch(() => {
     cy.elements().remove();
     cy.add(elements);
   });
-  await layoutGraph(cy, Math.max(0.5, cy.width() / Math.max(1, cy.height())));
-  cy.fit(cy.elements(), 24);
+  await layoutGraph(cy, Math.max(0.5, cy.width() / Math.max(1, cy.height() - reserved)));
+  fitGraph(cy, reserved);
 }
 
 /** The arrows drawn for a node: its own, and the label nodes that go with them. */

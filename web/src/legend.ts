@@ -3,20 +3,20 @@
 import { COLORS } from './graph-style.js';
 
 const line = (color: string, dash: string, head: string, width = 2.5): string =>
-  `<svg width="46" height="14" aria-hidden="true"><line x1="2" y1="7" x2="36" y2="7" stroke="${color}" stroke-width="${width}" stroke-dasharray="${dash}"/>${head}</svg>`;
-const triangle = (c: string): string => `<path d="M36 2l9 5-9 5z" fill="${c}"/>`;
-const tee = (c: string): string => `<path d="M40 1v12" stroke="${c}" stroke-width="3"/>`;
-const square = (c: string): string => `<rect x="37" y="3" width="8" height="8" fill="${c}"/>`;
+  `<svg width="34" height="14" aria-hidden="true"><line x1="2" y1="7" x2="24" y2="7" stroke="${color}" stroke-width="${width}" stroke-dasharray="${dash}"/>${head}</svg>`;
+const triangle = (c: string): string => `<path d="M24 2l9 5-9 5z" fill="${c}"/>`;
+const tee = (c: string): string => `<path d="M28 1v12" stroke="${c}" stroke-width="3"/>`;
+const square = (c: string): string => `<rect x="25" y="3" width="8" height="8" fill="${c}"/>`;
 
 export function legendHtml(): string {
   return [
-    `<span>${line(COLORS.allowed, '', triangle(COLORS.allowed))} allowed (ports)</span>`,
+    `<span>${line(COLORS.allowed, '', triangle(COLORS.allowed))} allowed</span>`,
     `<span>${line(COLORS.denied, '6 4', tee(COLORS.denied))} denied</span>`,
-    `<span>${line(COLORS.opened, '', triangle(COLORS.opened), 5)} opened by edit (thick)</span>`,
+    `<span>${line(COLORS.opened, '', triangle(COLORS.opened), 5)} opened by edit</span>`,
     `<span>${line(COLORS.closed, '2 3', square(COLORS.closed), 3)} closed by edit</span>`,
-    `<span><svg width="22" height="16" aria-hidden="true"><rect x="2" y="2" width="18" height="12" rx="3" fill="#fff" stroke="${COLORS.unselected}" stroke-width="2" stroke-dasharray="3 2"/></svg> selected by no policy</span>`,
-    `<span><svg width="22" height="16" aria-hidden="true"><rect x="2" y="2" width="18" height="12" rx="3" fill="#fff" stroke="${COLORS.denied}" stroke-width="2.5"/></svg> open to outside the cluster</span>`,
-    `<span><svg width="22" height="16" aria-hidden="true"><rect x="1.5" y="1.5" width="19" height="13" rx="3" fill="#f3f4f6" stroke="#6b7280" stroke-width="3" stroke-dasharray="none"/></svg> group (click to expand)</span>`,
-    `<span><svg width="14" height="16" viewBox="0 0 18 24" aria-hidden="true"><path d="M9 0l9 3.5v8c0 6-4 10.5-9 12.5-5-2-9-6.5-9-12.5v-8z" fill="${COLORS.allowed}"/><path d="M4.5 11h9" stroke="#fff" stroke-width="2.4"/></svg> isolated: left = ingress, right = egress</span>`,
+    `<span><svg width="22" height="16" aria-hidden="true"><rect x="2" y="2" width="18" height="12" rx="3" fill="#fff" stroke="${COLORS.unselected}" stroke-width="2" stroke-dasharray="3 2"/></svg> no policy</span>`,
+    `<span><svg width="22" height="16" aria-hidden="true"><rect x="2" y="2" width="18" height="12" rx="3" fill="#fff" stroke="${COLORS.denied}" stroke-width="2.5"/></svg> open to outside</span>`,
+    `<span><svg width="22" height="16" aria-hidden="true"><rect x="1.5" y="1.5" width="19" height="13" rx="3" fill="#f3f4f6" stroke="#6b7280" stroke-width="3" stroke-dasharray="none"/></svg> group</span>`,
+    `<span><svg width="14" height="16" viewBox="0 0 18 24" aria-hidden="true"><path d="M9 0l9 3.5v8c0 6-4 10.5-9 12.5-5-2-9-6.5-9-12.5v-8z" fill="${COLORS.allowed}"/><path d="M4.5 11h9" stroke="#fff" stroke-width="2.4"/></svg> isolated (left: ingress, right: egress)</span>`,
   ].join('');
 }

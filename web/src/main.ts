@@ -8,7 +8,7 @@ import { byId, h, portText } from './dom.js';
 import { createEditor } from './editor.js';
 import { exportPng, exportSvg, exportYaml } from './export.js';
 import { createFindingsPanel } from './findings.js';
-import { clearFocus, createGraph, drawGraph, elementsFor, focusArrow, focusNodes, nodeToward, type Direction } from './graph.js';
+import { clearFocus, createGraph, drawGraph, elementsFor, fitGraph, focusArrow, focusNodes, nodeToward, type Direction } from './graph.js';
 import { NODE } from './graph-layout.js';
 import { ANY_POD, OUTSIDE_EGRESS, graphModel, groupKey, type GraphArrow, type GraphModel, type Grouping } from './graph-model.js';
 import { createLabPanel } from './lab.js';
@@ -58,7 +58,7 @@ makeResizable(byId('side'), byId('side-handle'), {
   view: byId('graph-view'),
   onResize: () => {
     cy.resize();
-    cy.fit(cy.elements(), 24);
+    fitGraph(cy, reserved());
   },
 });
 function showTab(name: keyof typeof tabs): void {
@@ -266,7 +266,7 @@ byId('v-graph').addEventListener('click', () => setView('graph'));
 byId('v-matrix').addEventListener('click', () => setView('matrix'));
 byId('z-in').addEventListener('click', () => cy.zoom({ level: cy.zoom() * 1.25, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }));
 byId('z-out').addEventListener('click', () => cy.zoom({ level: cy.zoom() / 1.25, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }));
-byId('z-fit').addEventListener('click', () => cy.fit(cy.elements(), 24));
+byId('z-fit').addEventListener('click', () => fitGraph(cy, reserved()));
 byId('x-svg').addEventListener('click', () => exportSvg(cy));
 byId('x-png').addEventListener('click', () => exportPng(cy));
 byId('x-yaml').addEventListener('click', () => void exportYaml(store.state.edit.text).catch((err: Error) => (status.textContent = err.message)));
@@ -276,6 +276,12 @@ for (const id of ['x-svg', 'x-png', 'x-yaml']) byId(id).addEventListener('click'
 let redrawing: Promise<void> = Promise.resolve();
 function probeDiffers(): Set<string> {
   return new Set((store.state.probe ?? []).flatMap((r) => r.differences.map((d) => `${d.from}|${d.to}`)));
+}
+/** The height at the bottom of the picture that the legend and the status line cover. */
+function reserved(): number {
+  const area = byId('cy').getBoundingClientRect();
+  const legend = byId('legend').getBoundingClientRect();
+  return legend.height > 0 ? Math.max(0, area.bottom - legend.top + 4) : 0;
 }
 /** Big apps are grouped by default: labels must stay readable (10 px and more) at the first fit. */
 const MIN_LABEL_PX = 10;
@@ -288,7 +294,7 @@ function redraw(): void {
   const draw = async (): Promise<void> => {
     const options = () => ({ ...filters, grouping: graphState.grouping, expanded: graphState.expanded, ...(graphState.focus ? { focus: graphState.focus } : {}), opened: edit.opened, closed: edit.closed, probeDiffers: probeDiffers() });
     let gm = graphModel(model, options());
-    await drawGraph(cy, elementsFor(gm));
+    await drawGraph(cy, elementsFor(gm), reserved());
     // Too small to read: group (by namespace when there are several, else by app), once, unless the reader chose.
     for (const next of (model.namespaces.length > 1 ? ['namespace', 'app'] : ['app']) as Grouping[]) {
       if (token !== drawToken || !graphState.auto || cy.zoom() * NODE.font >= MIN_LABEL_PX || graphState.expanded.size > 0) break;
@@ -296,7 +302,7 @@ function redraw(): void {
       if (grouped.nodes.length >= gm.nodes.length) continue;
       graphState.grouping = next;
       gm = grouped;
-      await drawGraph(cy, elementsFor(gm));
+      await drawGraph(cy, elementsFor(gm), reserved());
     }
     if (token !== drawToken) return;
     graphState.drawn = gm;
