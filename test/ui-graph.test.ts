@@ -19,7 +19,7 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get inst
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 const WILD = '/work/shared/wild';
 const APPS: [string, string][] = [
-  ['three-tier', 'examples/three-tier'],
+  ['three-tier', 'examples/three-tier'] as [string, string],
   ...['aks-regulated', 'argocd', 'calico-stars', 'eks-retail-store', 'online-boutique', 'sock-shop'].map((a): [string, string] => [a, join(WILD, a)]),
 ].filter(([, dir]) => existsSync(dir));
 

@@ -55,7 +55,7 @@ export function fitGraph(cy: Core, reserved = 0): void {
   if (bb.w === 0 || bb.h === 0) return;
   const width = cy.width() - 2 * PADDING;
   const height = Math.max(100, cy.height() - 2 * PADDING - reserved);
-  const zoom = Math.min(1.5, width / bb.w, height / bb.h);
+  const zoom = Math.max(cy.minZoom(), Math.min(1.5, width / bb.w, height / bb.h)); // Cytoscape ignores a zoom out of its bounds
   cy.viewport({ zoom, pan: { x: PADDING + (width - bb.w * zoom) / 2 - bb.x1 * zoom, y: PADDING + (height - bb.h * zoom) / 2 - bb.y1 * zoom } });
 }
 
