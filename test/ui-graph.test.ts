@@ -175,6 +175,7 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
       // three-tier's picture (db selected, explained) is made by ui-browser.test.ts.
       if (app !== 'three-tier') await page.screenshot({ path: `docs/ui-${app}.png` });
       assert.ok(drawnMs < 10_000, `drawn after ${drawnMs} ms`);
+      assert.ok(g.nodes > 0 && g.arrows > 0, 'the picture has nodes and arrows to measure');
       assert.ok(g.smallestLabelPx >= 10, `labels ${g.smallestLabelPx} px high at zoom ${g.zoom}`);
       assert.deepEqual(g.overlaps, []);
       assert.deepEqual(g.crossings, []);
@@ -221,7 +222,7 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
     });
   }
 
-  it('arrow keys move between nodes toward the key, and Enter explains the focused node', async () => {
+  it('arrow keys move between nodes toward the key, Enter explains the focused node, and hovering a node lists its arrows', async () => {
     const { page } = await open('examples/three-tier', 'three-tier');
     await page.locator('#cy').focus();
     const focused = async (): Promise<string[]> => (await state(page)).focused;
@@ -235,6 +236,14 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
     assert.deepEqual(await focused(), ['default/web']);
     await page.keyboard.press('Enter');
     await page.locator('#details .explain[data-endpoint="default/web"]').waitFor();
+    // Hovering a node lists its arrows in and out.
+    const box = (await page.locator('#cy').boundingBox())!;
+    const web = await page.evaluate(() => (globalThis as unknown as { podwall: { cy: { getElementById(i: string): { renderedPosition(): { x: number; y: number } } } } }).podwall.cy.getElementById('default/web').renderedPosition());
+    await page.mouse.move(box.x + web.x, box.y + web.y);
+    await page.locator('#tooltip').waitFor({ state: 'visible' });
+    const tip = await page.locator('#tooltip').innerText();
+    assert.match(tip, /← outside the cluster: 80/);
+    assert.match(tip, /→ default\/api: 5000/);
     await page.close();
   });
 
