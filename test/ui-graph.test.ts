@@ -222,7 +222,7 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
     });
   }
 
-  it('arrow keys move between nodes toward the key, Enter explains the focused node, and hovering a node lists its arrows', async () => {
+  it('arrow keys move between nodes toward the key, Enter explains the focused node, hovering a node lists its arrows, and the SVG export holds the arrows\' labels', async () => {
     const { page } = await open('examples/three-tier', 'three-tier');
     await page.locator('#cy').focus();
     const focused = async (): Promise<string[]> => (await state(page)).focused;
@@ -244,6 +244,9 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
     const tip = await page.locator('#tooltip').innerText();
     assert.match(tip, /← outside the cluster: 80/);
     assert.match(tip, /→ default\/api: 5000/);
+    // The SVG export draws the routed arrows and their labels.
+    const svg = await page.evaluate(() => (globalThis as unknown as { podwall: { cy: { svg(o: object): string } } }).podwall.cy.svg({ full: true }));
+    assert.match(svg, /<svg[\s\S]*5000[\s\S]*3306/);
     await page.close();
   });
 
