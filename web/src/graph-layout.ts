@@ -1,8 +1,8 @@
 // Lays the picture out with ELK's layered algorithm (left to right) and draws every arrow along the
 // route ELK computed: orthogonal segments that go around nodes, with the label where ELK made room for it.
 import type { Core, EdgeSingular, NodeSingular } from 'cytoscape';
-import ELK from 'cytoscape-elk/node_modules/elkjs/lib/elk.bundled.js';
-import type { ElkExtendedEdge, ElkNode } from 'cytoscape-elk/node_modules/elkjs/lib/elk-api.js';
+import ELK from 'elkjs/lib/elk.bundled.js';
+import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 
 export const NODE = { width: 64, height: 42, font: 15 };
 export const EDGE_FONT = 12;

@@ -1,9 +1,5 @@
 /// <reference types="vite/client" />
-// Type declarations for the Cytoscape extensions, which ship none.
-declare module 'cytoscape-elk' {
-  const ext: cytoscape.Ext;
-  export default ext;
-}
+// Type declarations for the Cytoscape extension that ships none.
 declare module 'cytoscape-svg' {
   const ext: cytoscape.Ext;
   export default ext;
