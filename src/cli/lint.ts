@@ -120,8 +120,7 @@ const where = (l: LintLocation): string => `${l.file}:${l.line}:${l.column}`;
 
 function formatText(findings: readonly LintFinding[], color: boolean): string {
   const p = paint(color);
-  const yellow = (t: string): string => (color ? `\u001b[33m${t}\u001b[0m` : t);
-  const severity = (s: LintSeverity): string => (s === 'error' ? p.bold(p.bad(s)) : s === 'warning' ? yellow(s) : p.dim(s));
+  const severity = (s: LintSeverity): string => (s === 'error' ? p.bold(p.bad(s)) : s === 'warning' ? p.warn(s) : p.dim(s));
   const groups = new Map<string, LintFinding[]>();
   for (const f of findings) {
     const k = f.object ? objectText(f.object) : 'cluster';

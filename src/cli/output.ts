@@ -68,6 +68,7 @@ export function processOutput(): Output {
 export interface Paint {
   ok(text: string): string;
   bad(text: string): string;
+  warn(text: string): string;
   dim(text: string): string;
   bold(text: string): string;
 }
@@ -77,9 +78,9 @@ const ansi = (code: string) => (text: string) => `\u001b[${code}m${text}\u001b[0
 export function paint(color: boolean): Paint {
   if (!color) {
     const id = (t: string): string => t;
-    return { ok: id, bad: id, dim: id, bold: id };
+    return { ok: id, bad: id, warn: id, dim: id, bold: id };
   }
-  return { ok: ansi('32'), bad: ansi('31'), dim: ansi('2'), bold: ansi('1') };
+  return { ok: ansi('32'), bad: ansi('31'), warn: ansi('33'), dim: ansi('2'), bold: ansi('1') };
 }
 
 /** Bad input or usage: exit 2, as `check` documents (0 allowed, 1 denied, 2 bad input). */
