@@ -7,7 +7,7 @@ import {
   computeMatrix,
   computeServiceMatrix,
   declaredPorts,
-  externalAccess,
+  outsideAdmission,
   OUTSIDE_ROW,
   type CompiledCluster,
   type EndpointClasses,
@@ -69,20 +69,6 @@ export interface MatrixGrid extends PortProtocol {
 
 function declares(e: Endpoint, target: PortProtocol): boolean {
   return e.ports.some((p) => p.containerPort === target.port && p.protocol === target.protocol);
-}
-
-/**
- * What the engine says of outside addresses connecting to `e` on the port, as if `e` listened on
- * it: a port `e` does not declare is added, unnamed, so named ports resolve as they do.
- */
-function outsideAdmission(compiled: CompiledCluster, e: Endpoint, target: PortProtocol): OutsideAdmission {
-  const asListening = declares(e, target) ? e : { ...e, ports: [...e.ports, { containerPort: target.port, protocol: target.protocol }] };
-  const access = externalAccess(compiled, asListening, 'Ingress');
-  if (access.open) return 'all';
-  const port = access.ports.find((p) => p.port === target.port && p.protocol === target.protocol);
-  if (!port) return 'none';
-  // A rule with no peers admits every address; the engine names that peer "anywhere".
-  return port.peers.includes('anywhere') ? 'all' : 'some';
 }
 
 /** The grid of one port: the engine's class matrix seen in natural order, counted per class. */

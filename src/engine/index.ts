@@ -35,7 +35,7 @@ export {
   type ServicePortColumn,
   type ServicePortExplanation,
 } from './services.js';
-export { externalAccess, type ExternalAccess } from './external.js';
+export { externalAccess, openToOutside, outsideAdmission, type ExternalAccess } from './external.js';
 export { diffClusters, endpointOwner, type EndpointGroup, type FlowChange, type FlowDiff, type FlowGroup, type FlowPeer, type SideReason, type VersionVerdict } from './diff.js';
 export {
   judgeExpectations,

@@ -15,7 +15,7 @@
 // A known path asked with another method is 405. Whatever the model or engine makes of the
 // editor's text, the answer is data: diagnostics (200 for a preview, 422 for the other questions),
 // never a thrown error.
-import { externalAccess, formatPolicyRef, lintCluster, LINT_RULES, resolvePeer, type CompiledCluster, type LintFinding, type LintObjectRef } from '../engine/index.js';
+import { openToOutside, formatPolicyRef, lintCluster, LINT_RULES, resolvePeer, type CompiledCluster, type LintFinding, type LintObjectRef } from '../engine/index.js';
 import { networkPolicyManifest, parsePortText, parseProtocolText, type Cluster, type Diagnostic, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
 import { diagnosticView, EDITOR_FILE, overlayPolicies, previewDiff, type Overlay } from './preview.js';
@@ -91,8 +91,7 @@ export function markedModelView(compiled: CompiledCluster, meta: Parameters<type
   const endpoints = view.endpoints.map((v) => {
     const e = byId.get(v.id);
     if (!e || e.hostNetwork) return v;
-    const access = externalAccess(compiled, e, 'Ingress');
-    return { ...v, unselected: v.selectedBy.length === 0, openToOutside: access.open || access.ports.length > 0 || access.rules.length > 0 };
+    return { ...v, unselected: v.selectedBy.length === 0, openToOutside: openToOutside(compiled, e) };
   });
   return { ...view, endpoints };
 }
