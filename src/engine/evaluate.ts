@@ -47,7 +47,7 @@ function decideSide(
   other: Side,
   connection: Connection,
 ): DirectionVerdict {
-  const base = { direction, isolatingPolicies: [], allowedBy: [], notes: [] };
+  const base = { direction, isolatingPolicies: [], allowedBy: [], notes: [], passedBy: [], tier: 'Default' as const };
   if (!subject.endpoint) return { ...base, allowed: true, isolated: false, notSubject: 'external' };
   if (subject.endpoint.hostNetwork) return { ...base, allowed: true, isolated: false, notSubject: 'hostNetwork' };
 
@@ -75,6 +75,8 @@ function decideSide(
   return {
     direction,
     allowed: allowedBy.length > 0,
+    tier: 'NetworkPolicy',
+    passedBy: [],
     isolated: true,
     isolatingPolicies: policies.map((p) => p.ref),
     allowedBy,

@@ -1,6 +1,18 @@
 // The engine layer: pure NetworkPolicy semantics over a loaded cluster.
 export * from './types.js';
-export { compileCluster, policySelects, type CompiledCluster, type CompiledPolicy, type CompiledRule, type CompiledPeer, type CompiledPort } from './compile.js';
+export {
+  compileCluster,
+  policySelects,
+  type AdminEffect,
+  type CompiledAdminPolicy,
+  type CompiledAdminPort,
+  type CompiledAdminRule,
+  type CompiledCluster,
+  type CompiledPolicy,
+  type CompiledRule,
+  type CompiledPeer,
+  type CompiledPort,
+} from './compile.js';
 export { peerMatches, portMatches, ipBlockContains } from './match.js';
 export { evaluateConnection, isolatingPolicies, connectionAddresses } from './evaluate.js';
 export { computeClasses, type EndpointClass, type EndpointClasses } from './classes.js';

@@ -211,6 +211,91 @@ export interface EndpointSlice {
   readonly source?: SourceRef;
 }
 
+/** A core/v1 Node: what `nodes` peers of admin policies select, by labels, at its status addresses. */
+export interface Node {
+  readonly name: string;
+  readonly labels: Labels;
+  /** status.addresses of every type (InternalIP, ExternalIP), in order; hostnames are left out. */
+  readonly addresses: readonly string[];
+  readonly source?: SourceRef;
+}
+
+/**
+ * The cluster-scoped policy kinds of policy.networking.k8s.io: v1alpha1 AdminNetworkPolicy and
+ * BaselineAdminNetworkPolicy, and v1alpha2 ClusterNetworkPolicy (which carries its tier in spec.tier).
+ */
+export type AdminPolicyKind = 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'ClusterNetworkPolicy';
+export type AdminPolicyAPIVersion = 'policy.networking.k8s.io/v1alpha1' | 'policy.networking.k8s.io/v1alpha2';
+
+/** Admin rules are evaluated before NetworkPolicy, Baseline rules after it. */
+export type AdminTier = 'Admin' | 'Baseline';
+
+/**
+ * A rule's action as written: v1alpha1 `Allow` and v1alpha2 `Accept` mean the same thing (the
+ * traffic is let through, no lower rule or NetworkPolicy is consulted for that direction).
+ * `Pass` skips the rest of its tier. BaselineAdminNetworkPolicy has no Pass.
+ */
+export type AdminRuleAction = 'Allow' | 'Accept' | 'Deny' | 'Pass';
+
+/** NamespacedPod: pods matching podSelector in namespaces matching namespaceSelector (empty: all). */
+export interface NamespacedPod {
+  readonly namespaceSelector: LabelSelector;
+  readonly podSelector: LabelSelector;
+}
+
+/** spec.subject: exactly one of namespaces or pods. Host-network pods are never subjects. */
+export type AdminSubject =
+  | { readonly namespaces: LabelSelector; readonly pods?: undefined }
+  | { readonly pods: NamespacedPod; readonly namespaces?: undefined };
+
+/** One peer of an admin rule: exactly one field set. nodes, networks and domainNames are egress-only. */
+export type AdminPeer =
+  | { readonly kind: 'namespaces'; readonly namespaces: LabelSelector }
+  | { readonly kind: 'pods'; readonly pods: NamespacedPod }
+  /** Experimental: the addresses of the Nodes the selector matches (status.addresses). */
+  | { readonly kind: 'nodes'; readonly nodes: LabelSelector }
+  /** CIDRs; they match any address, pod addresses included. */
+  | { readonly kind: 'networks'; readonly networks: readonly string[] }
+  /** Experimental, Accept/Allow egress only: resolved at run time, so no static address matches them. */
+  | { readonly kind: 'domainNames'; readonly domainNames: readonly string[] };
+
+/**
+ * One port match of an admin rule, both API versions in one shape: v1alpha1 `portNumber`,
+ * `portRange`, `namedPort`; v1alpha2 `protocols[].tcp|udp|sctp.destinationPort.number|range` (a
+ * protocol without destinationPort cannot be written: MinProperties=1) and `destinationNamedPort`.
+ */
+export type AdminPort =
+  | { readonly kind: 'number'; readonly protocol: Protocol; readonly port: number }
+  | { readonly kind: 'range'; readonly protocol: Protocol; readonly start: number; readonly end: number }
+  /** A container port of the destination pod by name, whatever its protocol. */
+  | { readonly kind: 'named'; readonly name: string };
+
+export interface AdminRule {
+  /** The rule's optional `name` (at most 100 characters): shown in every reason. */
+  readonly name?: string;
+  readonly action: AdminRuleAction;
+  /** `from` (ingress) or `to` (egress): at least one. */
+  readonly peers: readonly AdminPeer[];
+  /** `ports` (v1alpha1) or `protocols` (v1alpha2); undefined: the rule does not filter by port. */
+  readonly ports?: readonly AdminPort[];
+}
+
+/** An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy, validated as its CRD does. */
+export interface AdminPolicy {
+  readonly kind: AdminPolicyKind;
+  readonly apiVersion: AdminPolicyAPIVersion;
+  /** Cluster-scoped: a name only. A BaselineAdminNetworkPolicy is always named `default`. */
+  readonly name: string;
+  /** AdminNetworkPolicy: Admin; BaselineAdminNetworkPolicy: Baseline; ClusterNetworkPolicy: spec.tier. */
+  readonly tier: AdminTier;
+  /** 0-1000, lower first. A BaselineAdminNetworkPolicy has none: undefined, evaluated after every Baseline ClusterNetworkPolicy. */
+  readonly priority?: number;
+  readonly subject: AdminSubject;
+  readonly ingress: readonly AdminRule[];
+  readonly egress: readonly AdminRule[];
+  readonly source?: SourceRef;
+}
+
 /** Everything loaded from manifests: the input to the engine. */
 export interface Cluster {
   readonly namespaces: readonly Namespace[];
@@ -220,4 +305,8 @@ export interface Cluster {
   readonly services?: readonly Service[];
   /** Sorted by namespace, then name. */
   readonly endpointSlices?: readonly EndpointSlice[];
+  /** Admin and Baseline policies of every kind, sorted by kind, then name; absent means none. */
+  readonly adminPolicies?: readonly AdminPolicy[];
+  /** Sorted by name; absent means none were given. */
+  readonly nodes?: readonly Node[];
 }
