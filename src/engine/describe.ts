@@ -2,7 +2,7 @@
 // all describe a policy the same way.
 import { formatLabelSelector, isEmptySelector, type LabelSelector } from '../model/index.js';
 import type { CompiledCluster, CompiledPeer, CompiledPort, CompiledRule } from './compile.js';
-import type { DirectionVerdict, PolicyRef, RuleRef } from './types.js';
+import type { AdminPolicyRef, AdminRuleRef, DirectionVerdict, PolicyRef, RuleRef } from './types.js';
 
 function selectorWords(selector: LabelSelector): string {
   return isEmptySelector(selector) ? '' : formatLabelSelector(selector);
@@ -45,6 +45,18 @@ export function formatPolicyRef(ref: PolicyRef): string {
 /** `default/db-policy ingress[0]`: the policy and the rule's index, as field paths name it. */
 export function formatRuleRef(ref: RuleRef): string {
   return `${formatPolicyRef(ref.policy)} ${ref.direction === 'Ingress' ? 'ingress' : 'egress'}[${ref.index}]`;
+}
+
+/** `AdminNetworkPolicy/deny-ravenclaw (Admin tier, priority 3)`; a BaselineAdminNetworkPolicy has no priority. */
+export function formatAdminPolicyRef(ref: AdminPolicyRef): string {
+  const priority = ref.priority === undefined ? '' : `, priority ${ref.priority}`;
+  return `${ref.kind}/${ref.name} (${ref.tier} tier${priority})`;
+}
+
+/** `AdminNetworkPolicy/deny-ravenclaw (Admin tier, priority 3) egress[1] "deny-to-ravenclaw": Deny`. */
+export function formatAdminRuleRef(ref: AdminRuleRef): string {
+  const name = ref.name ? ` ${JSON.stringify(ref.name)}` : '';
+  return `${formatAdminPolicyRef(ref.policy)} ${ref.direction === 'Ingress' ? 'ingress' : 'egress'}[${ref.index}]${name}: ${ref.action}`;
 }
 
 /**

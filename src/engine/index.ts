@@ -18,7 +18,7 @@ export { evaluateConnection, isolatingPolicies, connectionAddresses } from './ev
 export { computeClasses, type EndpointClass, type EndpointClasses } from './classes.js';
 export { computeMatrix, computeMatrixPairwise, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
 export { explainEndpoints, type EndpointExplanation, type DirectionExplanation, type Reach, type RuleExplanation } from './explain.js';
-export { describePeer, describePort, describeRule, describeVerdictSide, formatPolicyRef, formatRuleRef } from './describe.js';
+export { describePeer, describePort, describeRule, describeVerdictSide, formatAdminPolicyRef, formatAdminRuleRef, formatPolicyRef, formatRuleRef } from './describe.js';
 export { resolvePeer, resolveTarget, type Resolution, type TargetResolution } from './resolve.js';
 export {
   computeServiceMatrix,
