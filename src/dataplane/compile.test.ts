@@ -10,7 +10,20 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { compileCluster, evaluateConnection, type CompiledCluster } from '../engine/index.js';
-import { formatDiagnostic, loadTexts, type Endpoint, type Manifest } from '../model/index.js';
+import {
+  formatDiagnostic,
+  loadTexts,
+  type AdminPeer,
+  type AdminPolicy,
+  type AdminPort,
+  type AdminRule,
+  type AdminSubject,
+  type AdminTier,
+  type Endpoint,
+  type LabelSelector,
+  type Manifest,
+  type Node,
+} from '../model/index.js';
 import { compileRuleset, counterName, ipBlockRanges, type DataplaneOptions } from './compile.js';
 import { REVOKED_MARK } from './conntrack.js';
 import { formatRange } from './ranges.js';
@@ -1434,3 +1447,463 @@ describe('the ruleset decides as the engine does (random rules, packets on every
   });
 });
 
+
+// ---------------------------------------------------------------------------------------------
+// Admin tiers: AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy (policy.networking.k8s.io)
+
+const selector = (matchLabels: Record<string, string> = {}): LabelSelector => ({ matchLabels, matchExpressions: [] });
+const inNamespaces = (labels: Record<string, string> = {}): AdminPeer => ({ kind: 'namespaces', namespaces: selector(labels) });
+const podsIn = (namespaceLabels: Record<string, string>, podLabels: Record<string, string>): AdminPeer => ({
+  kind: 'pods',
+  pods: { namespaceSelector: selector(namespaceLabels), podSelector: selector(podLabels) },
+});
+const rule = (action: AdminRule['action'], peers: readonly AdminPeer[], ports?: readonly AdminPort[], name?: string): AdminRule => ({ action, peers, ports, name });
+
+interface AdminSpec {
+  readonly subject: AdminSubject;
+  readonly ingress?: readonly AdminRule[];
+  readonly egress?: readonly AdminRule[];
+}
+/** An AdminNetworkPolicy (v1alpha1, Admin tier) at `priority`. */
+const anp = (name: string, priority: number, spec: AdminSpec): AdminPolicy => ({
+  kind: 'AdminNetworkPolicy',
+  apiVersion: 'policy.networking.k8s.io/v1alpha1',
+  name,
+  tier: 'Admin',
+  priority,
+  subject: spec.subject,
+  ingress: spec.ingress ?? [],
+  egress: spec.egress ?? [],
+});
+/** The BaselineAdminNetworkPolicy `default`. */
+const banp = (spec: AdminSpec): AdminPolicy => ({ ...anp('default', 0, spec), kind: 'BaselineAdminNetworkPolicy', tier: 'Baseline', priority: undefined });
+/** A ClusterNetworkPolicy (v1alpha2) of either tier. */
+const cnp = (name: string, tier: AdminTier, priority: number, spec: AdminSpec): AdminPolicy => ({
+  ...anp(name, priority, spec),
+  kind: 'ClusterNetworkPolicy',
+  apiVersion: 'policy.networking.k8s.io/v1alpha2',
+  tier,
+});
+const namespacesSubject = (labels: Record<string, string> = {}): AdminSubject => ({ namespaces: selector(labels) });
+const podsSubject = (namespaceLabels: Record<string, string>, podLabels: Record<string, string>): AdminSubject => ({
+  pods: { namespaceSelector: selector(namespaceLabels), podSelector: selector(podLabels) },
+});
+
+/** Manifests (pods, namespaces, NetworkPolicies) with admin policies and nodes added to the loaded cluster. */
+function tieredCluster(objects: readonly Manifest[], adminPolicies: readonly AdminPolicy[], nodes: readonly Node[] = []): CompiledCluster {
+  const built = loadTexts([{ file: 'test.yaml', text: text(objects) }]);
+  assert.ok(built.cluster, built.diagnostics.map(formatDiagnostic).join('\n'));
+  return compileCluster({ ...built.cluster, adminPolicies, nodes });
+}
+function compileTiers(objects: readonly Manifest[], adminPolicies: readonly AdminPolicy[], options?: DataplaneOptions & { nodes?: readonly Node[] }): Ruleset {
+  const r = compileRuleset(tieredCluster(objects, adminPolicies, options?.nodes), options);
+  checkInvariants(r);
+  return r;
+}
+
+/** Whole connections through the forward hook, judged and compared all at once. */
+function expectConnections(r: Ruleset, expected: readonly [Packet, 'allowed' | 'denied'][]): void {
+  const show = (p: Packet): string => `${p.src} -> ${p.dst} ${p.proto}${p.port !== undefined ? `/${p.port}` : ''}`;
+  assert.deepEqual(
+    expected.map(([p]) => `${show(p)}: ${judgeConnection(r, p)}`),
+    expected.map(([p, o]) => `${show(p)}: ${o}`),
+  );
+}
+
+// Two teams' namespaces; web and db in team a, a client in team b, a monitoring pod in team m.
+const TEAMS: readonly Manifest[] = [
+  namespace('a', { team: 'a' }),
+  namespace('b', { team: 'b' }),
+  namespace('m', { team: 'm' }),
+  pod('a/web', { ips: ['10.0.0.1', 'fd00::1'], labels: { app: 'web' }, ports: [{ name: 'http', containerPort: 8080 }] }),
+  pod('a/db', {
+    ips: ['10.0.0.2', 'fd00::2'],
+    labels: { app: 'db' },
+    ports: [{ name: 'sql', containerPort: 5432 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'stream', containerPort: 9000, protocol: 'SCTP' }],
+  }),
+  pod('b/client', { ips: ['10.0.1.1', 'fd00:1::1'], labels: { app: 'client' } }),
+  pod('b/other', { ips: ['10.0.1.2', 'fd00:1::2'], labels: { app: 'other' } }),
+  pod('m/prometheus', { ips: ['10.0.2.1', 'fd00:2::1'], labels: { app: 'prometheus' } }),
+];
+const WEB = '10.0.0.1';
+const DB = '10.0.0.2';
+const CLIENT = '10.0.1.1';
+const OTHER = '10.0.1.2';
+const PROMETHEUS = '10.0.2.1';
+/** NetworkPolicy: db takes anything from anyone (isolated, but every rule allows). */
+const dbOpen = ingressPolicy('a/db-open', app('db'), [{}]);
+/** NetworkPolicy: db takes 5432 from the client only. */
+const dbFromClient = ingressPolicy('a/db-from-client', app('db'), [{ from: [{ namespaceSelector: { matchLabels: { team: 'b' } }, podSelector: app('client') }], ports: [{ port: 5432 }] }]);
+
+interface TierCase {
+  readonly name: string;
+  readonly objects: readonly Manifest[];
+  readonly admin: readonly AdminPolicy[];
+  readonly nodes?: readonly Node[];
+  readonly options?: DataplaneOptions;
+  readonly connections: readonly [Packet, 'allowed' | 'denied'][];
+  readonly check?: (r: Ruleset) => void;
+}
+
+const TIER_CASES: readonly TierCase[] = [
+  {
+    name: 'an admin Deny beats a NetworkPolicy allow: the Admin stage comes first and refuses, counted in the pod\'s counter',
+    objects: [...TEAMS, dbOpen],
+    admin: [anp('deny-b-to-a', 10, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })])] })],
+    connections: [
+      [tcp(CLIENT, DB, 5432), 'denied'],
+      [udp(CLIENT, DB, 53), 'denied'],
+      [tcp(WEB, DB, 5432), 'allowed'],
+      [tcp(PROMETHEUS, DB, 5432), 'allowed'],
+      [tcp(CLIENT, WEB, 8080), 'denied'],
+      [tcp('fd00:1::1', 'fd00::2', 5432), 'denied'],
+      [tcp('fd00::1', 'fd00::2', 5432), 'allowed'],
+    ],
+    check: (r) => {
+      const db = dispatched(r, 'ingress', DB)!;
+      assert.deepEqual(
+        chain(r, db).map((rule) => expand(r, rule)),
+        [
+          'ip saddr { 10.0.1.1-10.0.1.2 } goto in-deny comment "Admin deny"',
+          'ip6 saddr { fd00:1::1-fd00:1::2 } goto in-deny comment "Admin deny"',
+          'meta nfproto ipv4 accept comment "NetworkPolicy allow"',
+          'meta nfproto ipv6 accept comment "NetworkPolicy allow"',
+          ...DENY_TAIL.in,
+        ],
+      );
+      assert.deepEqual(chain(r, 'in-deny'), DENY_TAIL.in);
+      assert.equal(counterOf(r, 'in', DB), 'in/a/db');
+      assert.equal(counterOf(r, 'in', WEB), 'in/a/web', 'a pod only an admin policy selects is counted too');
+      assert.equal(dispatched(r, 'ingress', CLIENT), undefined, 'no policy selects the client: not dispatched');
+    },
+  },
+  {
+    name: "an admin egress Accept lets the source's side through (return), and the destination's ingress still decides",
+    objects: [...TEAMS, egressPolicy('a/web-no-egress', app('web'), []), dbFromClient],
+    admin: [anp('web-may-call-a', 10, { subject: podsSubject({ team: 'a' }, { app: 'web' }), egress: [rule('Accept', [inNamespaces({ team: 'a' })])] })],
+    connections: [
+      [tcp(WEB, DB, 5432), 'denied'], // web's egress: admin Accept; db's ingress: only from the client
+      [tcp(CLIENT, DB, 5432), 'allowed'],
+      [tcp(WEB, CLIENT, 80), 'denied'], // not accepted by the admin rule: web's NetworkPolicy denies all egress
+    ],
+    check: (r) => {
+      assert.deepEqual(judge(r, 'egress', tcp(WEB, DB, 5432)), 'allowed');
+      const web = dispatched(r, 'egress', WEB)!;
+      assert.ok(
+        chain(r, web).every((rule) => !/\baccept\b/.test(rule.replace(/comment "[^"]*"/, ''))),
+        'an egress chain never accepts: that would skip the destination\'s ingress',
+      );
+      assert.deepEqual(chain(r, web).slice(0, 2).map((rule) => expand(r, rule)), ['ip daddr { 10.0.0.1-10.0.0.2 } return comment "Admin accept"', 'ip6 daddr { fd00::1-fd00::2 } return comment "Admin accept"']);
+    },
+  },
+  {
+    name: 'an admin Accept on ingress decides for that side: the NetworkPolicy isolating the pod is not consulted',
+    objects: [...TEAMS, dbFromClient],
+    admin: [anp('monitoring', 1, { subject: namespacesSubject(), ingress: [rule('Allow', [inNamespaces({ team: 'm' })], [{ kind: 'number', protocol: 'TCP', port: 9090 }])] })],
+    connections: [
+      [tcp(PROMETHEUS, DB, 9090), 'allowed'],
+      [tcp(PROMETHEUS, DB, 5432), 'denied'],
+      [tcp(CLIENT, DB, 5432), 'allowed'],
+      [tcp(PROMETHEUS, WEB, 9090), 'allowed'],
+    ],
+  },
+  {
+    name: 'an admin Pass skips the rest of the Admin tier to NetworkPolicy (a goto to the NetworkPolicy stage)',
+    objects: [...TEAMS, dbFromClient],
+    admin: [
+      anp('pass-client', 1, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Pass', [podsIn({ team: 'b' }, { app: 'client' })])] }),
+      anp('deny-b', 2, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })])] }),
+    ],
+    connections: [
+      [tcp(CLIENT, DB, 5432), 'allowed'], // passed, then db's NetworkPolicy allows it
+      [tcp(CLIENT, DB, 5433), 'denied'], // passed, then db's NetworkPolicy denies it
+      [tcp(OTHER, DB, 5432), 'denied'], // not passed: the priority-2 Deny
+      [tcp(CLIENT, WEB, 8080), 'allowed'], // passed; web is not isolated: default allow
+      [tcp(OTHER, WEB, 8080), 'denied'],
+    ],
+    check: (r) => {
+      const db = dispatched(r, 'ingress', DB)!;
+      assert.equal(chain(r, db).at(-1), `goto ${db}-np`);
+      assert.deepEqual(chain(r, db).map((rule) => expand(r, rule)).slice(0, 4), [
+        `ip saddr { 10.0.1.1 } goto ${db}-np comment "Admin pass"`,
+        `ip6 saddr { fd00:1::1 } goto ${db}-np comment "Admin pass"`,
+        'ip saddr { 10.0.1.1-10.0.1.2 } goto in-deny comment "Admin deny"',
+        'ip6 saddr { fd00:1::1-fd00:1::2 } goto in-deny comment "Admin deny"',
+      ]);
+      assert.deepEqual(chain(r, `${db}-np`).slice(-4), DENY_TAIL.in);
+      // web has nothing after the Admin tier: its Pass is an accept.
+      const web = dispatched(r, 'ingress', WEB)!;
+      assert.deepEqual(chain(r, web).slice(0, 1).map((rule) => expand(r, rule)), ['ip saddr { 10.0.1.1 } accept comment "Admin accept"']);
+    },
+  },
+  {
+    name: 'the baseline tier applies only where NetworkPolicy does not isolate the pod',
+    objects: [...TEAMS, dbFromClient],
+    admin: [banp({ subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces()])] })],
+    connections: [
+      [tcp(CLIENT, DB, 5432), 'allowed'], // db is isolated: NetworkPolicy decides, the baseline is not reached
+      [tcp(CLIENT, WEB, 8080), 'denied'], // web is not: the baseline denies
+      [tcp('192.0.2.1', WEB, 8080), 'allowed'], // namespaces peers never match outside addresses
+      [tcp(WEB, CLIENT, 80), 'allowed'], // the client is not a subject
+    ],
+    check: (r) => {
+      const db = dispatched(r, 'ingress', DB)!;
+      assert.ok(chain(r, db).every((rule) => !rule.includes('Baseline')), "db's chain has no baseline stage");
+    },
+  },
+  {
+    name: 'baseline rules: first match decides, a Pass (ClusterNetworkPolicy) means allowed, Baseline ClusterNetworkPolicies before the BaselineAdminNetworkPolicy',
+    objects: TEAMS,
+    admin: [
+      banp({ subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces()])] }),
+      cnp('baseline-pass-monitoring', 'Baseline', 5, { subject: namespacesSubject(), ingress: [rule('Pass', [inNamespaces({ team: 'm' })])] }),
+      cnp('baseline-accept-client', 'Baseline', 6, { subject: namespacesSubject(), ingress: [rule('Accept', [podsIn({ team: 'b' }, { app: 'client' })])] }),
+    ],
+    connections: [
+      [tcp(PROMETHEUS, DB, 1), 'allowed'],
+      [tcp(CLIENT, DB, 1), 'allowed'],
+      [tcp(OTHER, DB, 1), 'denied'],
+      [tcp(WEB, DB, 1), 'denied'],
+      [tcp(WEB, CLIENT, 1), 'allowed'], // b's pods: only the allow rules select them, so they are not dispatched
+    ],
+    check: (r) => assert.equal(dispatched(r, 'ingress', CLIENT), undefined, 'a stage that only lets traffic through needs no chain'),
+  },
+  {
+    name: 'admin policies are evaluated by priority (lower first), whatever their order in the input',
+    objects: TEAMS,
+    admin: [
+      anp('z-accept-late', 50, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Allow', [inNamespaces({ team: 'b' })])] }),
+      anp('a-deny-early', 5, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [podsIn({ team: 'b' }, { app: 'client' })])] }),
+      cnp('accept-other', 'Admin', 1, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Accept', [podsIn({ team: 'b' }, { app: 'other' })])] }),
+    ],
+    connections: [
+      [tcp(CLIENT, DB, 80), 'denied'],
+      [tcp(OTHER, DB, 80), 'allowed'],
+    ],
+  },
+  {
+    name: "within a policy, rules are evaluated in written order: the first rule whose peers and ports match decides",
+    objects: TEAMS,
+    admin: [
+      anp('ordered', 1, {
+        subject: namespacesSubject({ team: 'a' }),
+        ingress: [
+          rule('Allow', [podsIn({ team: 'b' }, { app: 'client' })], [{ kind: 'number', protocol: 'TCP', port: 5432 }], 'client-sql'),
+          rule('Deny', [inNamespaces({ team: 'b' })], undefined, 'no-b'),
+          rule('Allow', [inNamespaces()], undefined, 'shadowed'),
+        ],
+      }),
+    ],
+    connections: [
+      [tcp(CLIENT, DB, 5432), 'allowed'],
+      [tcp(CLIENT, DB, 5433), 'denied'],
+      [tcp(OTHER, DB, 5432), 'denied'],
+      [tcp(PROMETHEUS, DB, 5432), 'allowed'],
+    ],
+  },
+  {
+    name: 'adjacent rules with one outcome are one lookup of their union: rules grow with runs of outcomes, not rules',
+    objects: TEAMS,
+    admin: [
+      anp('deny-many', 1, {
+        subject: namespacesSubject({ team: 'a' }),
+        ingress: Array.from({ length: 30 }, (_, i) => rule('Deny', [{ kind: 'networks', networks: [`192.0.${i}.0/24`] }], [{ kind: 'number', protocol: 'TCP', port: 1000 + i }])),
+      }),
+      anp('deny-more', 2, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })])] }),
+    ],
+    connections: [
+      [tcp('192.0.7.9', DB, 1007), 'denied'],
+      [tcp('192.0.7.9', DB, 1008), 'allowed'],
+      [tcp(CLIENT, DB, 1), 'denied'],
+    ],
+    check: (r) => {
+      const db = dispatched(r, 'ingress', DB)!;
+      // Two policies, 31 Deny rules: one stage, one lookup per kind and family (IPv4: pods, then
+      // networks with ports; IPv6: pods), and no tail: db is not isolated.
+      assert.equal(chain(r, db).length, 3);
+    },
+  },
+  {
+    name: 'networks peers match outside addresses and pod addresses alike, with their own family',
+    objects: TEAMS,
+    admin: [
+      anp('no-docs-net', 1, {
+        subject: podsSubject({ team: 'a' }, { app: 'web' }),
+        egress: [rule('Deny', [{ kind: 'networks', networks: ['192.0.2.0/24', '10.0.0.2/32', 'fd00::2/128'] }])],
+      }),
+    ],
+    connections: [
+      [tcp(WEB, '192.0.2.7', 443), 'denied'],
+      [tcp(WEB, '198.51.100.7', 443), 'allowed'],
+      [tcp(WEB, DB, 5432), 'denied'],
+      [tcp('fd00::1', 'fd00::2', 5432), 'denied'],
+      [tcp('fd00::1', 'fd00:1::1', 5432), 'allowed'],
+      [tcp(WEB, CLIENT, 5432), 'allowed'],
+    ],
+  },
+  {
+    name: 'nodes peers match the addresses of the nodes the selector matches',
+    objects: TEAMS,
+    nodes: [
+      { name: 'control', labels: { 'node-role.kubernetes.io/control-plane': '' }, addresses: ['172.16.0.1', 'fd16::1'] },
+      { name: 'worker', labels: {}, addresses: ['172.16.0.2'] },
+    ],
+    admin: [
+      cnp('no-control-plane', 'Admin', 1, { subject: namespacesSubject(), egress: [rule('Deny', [{ kind: 'nodes', nodes: selector({ 'node-role.kubernetes.io/control-plane': '' }) }])] }),
+    ],
+    connections: [
+      [tcp(WEB, '172.16.0.1', 6443), 'denied'],
+      [tcp('fd00::1', 'fd16::1', 6443), 'denied'],
+      [tcp(WEB, '172.16.0.2', 10250), 'allowed'],
+    ],
+  },
+  {
+    name: 'named ports resolve per destination pod with the container port\'s own protocol (ingress and egress)',
+    objects: TEAMS,
+    admin: [
+      anp('named-in', 1, { subject: podsSubject({ team: 'a' }, { app: 'db' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })], [{ kind: 'named', name: 'dns' }, { kind: 'named', name: 'sql' }])] }),
+      anp('named-out', 2, { subject: podsSubject({ team: 'a' }, { app: 'web' }), egress: [rule('Deny', [inNamespaces({ team: 'a' })], [{ kind: 'named', name: 'stream' }])] }),
+    ],
+    connections: [
+      [udp(CLIENT, DB, 53), 'denied'],
+      [tcp(CLIENT, DB, 53), 'allowed'], // dns is a UDP port
+      [tcp(CLIENT, DB, 5432), 'denied'],
+      [udp(CLIENT, DB, 5432), 'allowed'],
+      [sctp(WEB, DB, 9000), 'denied'],
+      [tcp(WEB, DB, 9000), 'allowed'],
+      [sctp(WEB, '192.0.2.1', 9000), 'allowed'], // a named port never matches outside the cluster
+    ],
+  },
+  {
+    name: 'port numbers and ranges of TCP, UDP and SCTP',
+    objects: TEAMS,
+    admin: [
+      cnp('ports', 'Admin', 1, {
+        subject: podsSubject({ team: 'a' }, { app: 'db' }),
+        ingress: [
+          rule('Deny', [inNamespaces()], [
+            { kind: 'range', protocol: 'TCP', start: 1000, end: 2000 },
+            { kind: 'number', protocol: 'UDP', port: 53 },
+            { kind: 'range', protocol: 'SCTP', start: 9000, end: 9001 },
+          ]),
+        ],
+      }),
+    ],
+    connections: [
+      [tcp(WEB, DB, 999), 'allowed'],
+      [tcp(WEB, DB, 1000), 'denied'],
+      [tcp(WEB, DB, 2000), 'denied'],
+      [tcp(WEB, DB, 2001), 'allowed'],
+      [udp(WEB, DB, 1500), 'allowed'],
+      [udp(WEB, DB, 53), 'denied'],
+      [sctp(WEB, DB, 9001), 'denied'],
+      [sctp(WEB, DB, 9002), 'allowed'],
+    ],
+  },
+  {
+    name: 'host-network pods are never subjects nor matched by namespaces or pods peers (a networks peer matches their address)',
+    objects: [...TEAMS, pod('a/node-agent', { ips: ['172.16.0.5'], labels: { app: 'agent' }, hostNetwork: true })],
+    admin: [
+      anp('deny-a', 1, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'a' })])] }),
+      anp('deny-net', 2, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [{ kind: 'networks', networks: ['172.16.0.5/32'] }], [{ kind: 'number', protocol: 'TCP', port: 22 }])] }),
+    ],
+    connections: [
+      [tcp('172.16.0.5', DB, 5432), 'allowed'],
+      [tcp('172.16.0.5', DB, 22), 'denied'],
+      [tcp(WEB, DB, 5432), 'denied'],
+      [tcp(DB, '172.16.0.5', 5432), 'allowed'],
+    ],
+    check: (r) => assert.equal(dispatched(r, 'ingress', '172.16.0.5'), undefined),
+  },
+  {
+    name: 'a pod reaching itself through a Service (source = destination after DNAT) is subject to the admin tier',
+    objects: TEAMS,
+    admin: [anp('no-a-to-a', 1, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'a' })])] })],
+    connections: [
+      [tcp(DB, DB, 5432), 'denied'],
+      [tcp(WEB, DB, 5432), 'denied'],
+      [tcp(CLIENT, DB, 5432), 'allowed'],
+    ],
+  },
+  {
+    name: 'pods under the same admin, NetworkPolicy and baseline policies share one chain; other memberships get their own',
+    objects: [
+      ...TEAMS,
+      ...Array.from({ length: 20 }, (_, i) => pod(`a/web-${i}`, { ips: [`10.0.3.${i + 1}`], labels: { app: 'web' } })),
+    ],
+    admin: [
+      anp('deny-b', 1, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })])] }),
+      anp('deny-b-to-db', 2, { subject: podsSubject({ team: 'a' }, { app: 'db' }), ingress: [rule('Deny', [inNamespaces({ team: 'm' })])] }),
+    ],
+    connections: [
+      [tcp(PROMETHEUS, '10.0.3.7', 80), 'allowed'],
+      [tcp(PROMETHEUS, DB, 80), 'denied'],
+      [tcp(CLIENT, '10.0.3.7', 80), 'denied'],
+    ],
+    check: (r) => {
+      const webs = new Set([WEB, ...Array.from({ length: 20 }, (_, i) => `10.0.3.${i + 1}`)].map((ip) => dispatched(r, 'ingress', ip)));
+      assert.equal(webs.size, 1, 'twenty-one web pods, one chain');
+      assert.notEqual(dispatched(r, 'ingress', DB), [...webs][0]);
+      assert.equal(map(r, 'count-in4').size, 22, 'every pod keeps its own counter');
+    },
+  },
+  {
+    name: "a pod no admin or baseline policy selects keeps today's NetworkPolicy chain, uncommented",
+    objects: [...TEAMS, dbFromClient],
+    admin: [anp('only-b', 1, { subject: namespacesSubject({ team: 'b' }), egress: [rule('Deny', [inNamespaces({ team: 'm' })])] })],
+    connections: [
+      [tcp(CLIENT, DB, 5432), 'allowed'],
+      [tcp(CLIENT, PROMETHEUS, 80), 'denied'],
+    ],
+    check: (r) => {
+      const plain = compile([...TEAMS, dbFromClient]);
+      assert.deepEqual(chain(r, dispatched(r, 'ingress', DB)!).map((rule) => expand(r, rule)), chain(plain, dispatched(plain, 'ingress', DB)!).map((rule) => expand(plain, rule)));
+    },
+  },
+  {
+    name: "logging: an admin denial goes through the pod's log chain like a NetworkPolicy denial",
+    objects: TEAMS,
+    admin: [anp('deny-b', 1, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })])] })],
+    options: { log: true },
+    connections: [[tcp(CLIENT, DB, 80), 'denied']],
+    check: (r) => {
+      assert.deepEqual(chain(r, 'in-deny'), LOG_TAIL.in);
+      assert.ok(map(r, 'log-in4').get(DB)?.startsWith('jump log-in-'));
+    },
+  },
+  {
+    name: 'a shared address as a peer is refused by an admin Deny that matches any claimant, and let through by an Accept only when it matches every one',
+    objects: [
+      ...TEAMS,
+      pod('b/twin', { ips: ['10.0.9.9'], labels: { app: 'client' } }),
+      pod('m/twin', { ips: ['10.0.9.9'], labels: { app: 'prometheus' } }),
+    ],
+    admin: [
+      anp('accept-m', 1, { subject: podsSubject({ team: 'a' }, { app: 'db' }), ingress: [rule('Accept', [inNamespaces({ team: 'm' })])] }),
+      anp('deny-b', 2, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })])] }),
+    ],
+    connections: [
+      [tcp('10.0.9.9', DB, 80), 'denied'], // m/twin would be accepted, b/twin denied: the packet cannot tell them apart
+      [tcp('10.0.9.9', WEB, 80), 'denied'],
+      [tcp(PROMETHEUS, DB, 80), 'allowed'],
+    ],
+  },
+];
+
+describe('compileRuleset with admin tiers', () => {
+  for (const c of TIER_CASES) {
+    test(c.name, () => {
+      const r = compileTiers(c.objects, c.admin, { ...c.options, nodes: c.nodes });
+      expectConnections(r, c.connections);
+      c.check?.(r);
+    });
+  }
+
+  test('with no admin policies the ruleset is byte for byte what it was (an empty list changes nothing either)', () => {
+    const objects = [...TEAMS, dbFromClient, egressPolicy('a/web-no-egress', app('web'), [])];
+    const without = renderReplaceScript(compile(objects));
+    assert.equal(renderReplaceScript(compileTiers(objects, [])), without);
+    // Admin policies that select no pod, or have no rules, change nothing either.
+    assert.equal(renderReplaceScript(compileTiers(objects, [anp('nobody', 1, { subject: namespacesSubject({ team: 'nobody' }), ingress: [rule('Deny', [inNamespaces()])] }), anp('empty', 2, { subject: namespacesSubject() })])), without);
+  });
+});

@@ -1,10 +1,21 @@
-// Cluster state + the pods local to this node -> one nftables table. Pure. Pods isolated by the
-// same policies share one chain, reached through a verdict map keyed by pod address; each chain
-// is at most a few lookups per address family, whatever the number of rules, in interval sets
-// that hold everything its policies allow: peer addresses (pods resolved to their IPs, ipBlocks
-// with `except` cut out) with protocols and port ranges, and named ports resolved per pod.
-import { computeClasses, isolatingPolicies, peerMatches, type CompiledCluster, type CompiledPolicy, type CompiledRule, type Direction } from '../engine/index.js';
-import { parseCIDR, parseIP, type Endpoint, type IPAddress, type Protocol } from '../model/index.js';
+// Cluster state + the pods local to this node -> one nftables table. Pure. Pods under the same
+// policies (admin, NetworkPolicy, baseline) share one chain, reached through a verdict map keyed by
+// pod address; each stage of a chain is a few lookups per address family, whatever the number of
+// rules, in interval sets that hold everything its rules match: peer addresses (pods resolved to
+// their IPs, ipBlocks with `except` cut out) with protocols and port ranges, and named ports resolved per pod.
+import {
+  computeClasses,
+  isolatingPolicies,
+  peerMatches,
+  type CompiledAdminPolicy,
+  type CompiledAdminPort,
+  type CompiledCluster,
+  type CompiledPeer,
+  type CompiledPolicy,
+  type CompiledPort,
+  type Direction,
+} from '../engine/index.js';
+import { parseCIDR, parseIP, selectorMatches, type AdminTier, type Endpoint, type IPAddress, type Protocol } from '../model/index.js';
 import { REVOKED_MARK } from './conntrack.js';
 import { cidrRange, formatRange, mergeRanges, subtractRanges, type AddressRange } from './ranges.js';
 import { quote, type Family, type NftChain, type NftCounter, type NftSet, type NftVerdictMap, type Ruleset } from './ruleset.js';
@@ -29,7 +40,19 @@ interface PodAddresses {
   readonly text: { readonly 4?: string; readonly 6?: string };
 }
 
-/** Traffic a class lets through, per family, before it is rendered as set elements. */
+/** A rule as the sets see it: a NetworkPolicy rule, or an admin or baseline rule (whose `key` caches its addresses). */
+interface TrafficRule {
+  readonly key: object;
+  /** undefined: every address. */
+  readonly peers?: readonly CompiledPeer[];
+  /** undefined: every protocol and port. */
+  readonly ports?: readonly (CompiledPort | CompiledAdminPort)[];
+}
+
+/** How a shared address is taken as a peer: admitted when the rule matches every claimant, or refused when it matches any. */
+type SharedMode = 'every' | 'any';
+
+/** Traffic a class's rules match, per family, before it is rendered as set elements. */
 interface Allowed {
   /** Rules without ports: every protocol from/to these addresses. */
   readonly anyProtocol: AddressRange[];
@@ -141,10 +164,16 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     }
   });
 
-  /** Addresses a rule's peers stand for ("from"/"to"), per family; all of them when it has none. */
-  const peerRanges = new Map<CompiledRule, Record<Family, AddressRange[]>>();
-  const rangesOf = (rule: CompiledRule, family: Family): AddressRange[] => {
-    let cached = peerRanges.get(rule);
+  /**
+   * Addresses a rule's peers stand for ("from"/"to"), per family; all of them when it has none.
+   * A packet from a shared address may come from any claimant: where the rule lets traffic on
+   * (`every`), its pod peers admit the address only when they match every claimant; where it denies
+   * (`any`), when they match any one (an ipBlock covering the address matches it either way: it is
+   * about addresses).
+   */
+  const peerRanges: Record<SharedMode, Map<object, Record<Family, AddressRange[]>>> = { every: new Map(), any: new Map() };
+  const rangesOf = (rule: TrafficRule, family: Family, mode: SharedMode): AddressRange[] => {
+    let cached = peerRanges[mode].get(rule.key);
     if (!cached) {
       cached = { 4: [], 6: [] };
       for (const f of [4, 6] as const) {
@@ -159,54 +188,53 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
             if (peer.cidr.family === f) ranges.push(...subtractRanges(cidrRange(peer.cidr), peer.except.map(cidrRange)));
           } else matched.push(...(podsOfPeer.get(peer.id) ?? []));
         }
-        // A packet from a shared address may come from any claimant: the rule's pod peers admit it
-        // only when they match every claimant (an ipBlock covering it admits it: it is about addresses).
         const members = new Set(matched.map((p) => p.index));
         for (const p of matched) {
           const ip = p.ips[f];
           const text = p.text[f];
           if (!ip || !text) continue;
-          if (shared.has(text) && !claimants.get(text)!.every((i) => members.has(i))) continue;
+          if (mode === 'every' && shared.has(text) && !claimants.get(text)!.every((i) => members.has(i))) continue;
           ranges.push({ first: ip.value, last: ip.value });
         }
         cached[f] = mergeRanges(ranges);
       }
-      peerRanges.set(rule, cached);
+      peerRanges[mode].set(rule.key, cached);
     }
     return cached[family];
   };
 
-  /** Everything a class's policies allow in one direction, for one family. */
-  const allowedFor = (policies: readonly CompiledPolicy[], direction: Direction, family: Family, members: readonly PodAddresses[]): Allowed => {
+  /** Everything some of `rules` match in one direction, for one family. */
+  const trafficOf = (rules: readonly TrafficRule[], direction: Direction, family: Family, members: readonly PodAddresses[], mode: SharedMode): Allowed => {
     const allowed: Allowed = { anyProtocol: [], ports: [], named: [] };
-    for (const policy of policies) {
-      for (const rule of policy.rules[direction]) {
-        const ranges = rangesOf(rule, family);
-        if (ranges.length === 0) continue; // peers that match nothing allow nothing
-        if (rule.ports === undefined) {
-          allowed.anyProtocol.push(...ranges);
-          continue;
-        }
-        for (const port of rule.ports) {
-          const protocol = nftProto(port.protocol);
-          if (port.kind === 'all') for (const addresses of ranges) allowed.ports.push({ addresses, protocol, first: 0, last: 65535 });
-          else if (port.kind === 'range') for (const addresses of ranges) allowed.ports.push({ addresses, protocol, first: port.port, last: port.endPort });
-          else if (direction === 'Ingress') {
+    for (const rule of rules) {
+      const ranges = rangesOf(rule, family, mode);
+      if (ranges.length === 0) continue; // peers that match nothing match no traffic
+      if (rule.ports === undefined) {
+        allowed.anyProtocol.push(...ranges);
+        continue;
+      }
+      for (const port of rule.ports) {
+        if (port.kind === 'all') for (const addresses of ranges) allowed.ports.push({ addresses, protocol: nftProto(port.protocol), first: 0, last: 65535 });
+        else if (port.kind === 'range') for (const addresses of ranges) allowed.ports.push({ addresses, protocol: nftProto(port.protocol), first: port.port, last: port.endPort });
+        else {
+          // A NetworkPolicy's named port keeps its protocol; an admin rule's means the container port of that name, whatever its protocol.
+          const named = (cp: Endpoint['ports'][number]): boolean => cp.name === port.name && (port.kind === 'namedAnyProtocol' || cp.protocol === port.protocol);
+          if (direction === 'Ingress') {
             // "a named port is resolved against the destination pod": each member on its own number.
             for (const m of members) {
               const destination = m.text[family];
               if (!destination) continue;
               for (const cp of m.endpoint.ports) {
-                if (cp.name !== port.name || cp.protocol !== port.protocol) continue;
-                for (const addresses of ranges) allowed.named.push({ destination, addresses, protocol, port: cp.containerPort });
+                if (!named(cp)) continue;
+                for (const addresses of ranges) allowed.named.push({ destination, addresses, protocol: nftProto(cp.protocol), port: cp.containerPort });
               }
             }
           } else {
             // Egress: the destination is the peer, so its addresses carry their own numbers. A shared
-            // address gets only the numbers every claimant is a peer for and gives the name.
-            const numbers = (d: PodAddresses, ip: IPAddress): number[] => {
+            // address gets only the numbers every claimant is a peer for and gives the name (any one, for a denial).
+            const numbers = (d: PodAddresses, ip: IPAddress): string[] => {
               const inPeers = rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, d.endpoint, ip));
-              return inPeers ? d.endpoint.ports.filter((cp) => cp.name === port.name && cp.protocol === port.protocol).map((cp) => cp.containerPort) : [];
+              return inPeers ? d.endpoint.ports.filter(named).map((cp) => `${nftProto(cp.protocol)}/${cp.containerPort}`) : [];
             };
             for (const d of pods) {
               const ip = d.ips[family];
@@ -217,9 +245,12 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
               if (who.length > 0 && who[0] !== d.index) continue; // a shared address once, through its first claimant
               for (const i of who.slice(1)) {
                 const other = numbers(byIndex.get(i)!, ip);
-                admitted = admitted.filter((n) => other.includes(n));
+                admitted = mode === 'every' ? admitted.filter((n) => other.includes(n)) : [...admitted, ...other];
               }
-              for (const n of new Set(admitted)) allowed.ports.push({ addresses: { first: ip.value, last: ip.value }, protocol, first: n, last: n });
+              for (const n of new Set(admitted)) {
+                const [protocol, number] = n.split('/');
+                allowed.ports.push({ addresses: { first: ip.value, last: ip.value }, protocol, first: Number(number), last: Number(number) });
+              }
             }
           }
         }
@@ -227,6 +258,8 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     }
     return allowed;
   };
+  const networkPolicyRules = (policies: readonly CompiledPolicy[], direction: Direction): TrafficRule[] =>
+    policies.flatMap((policy) => policy.rules[direction].map((rule) => ({ key: rule, peers: rule.peers, ports: rule.ports })));
 
   const sets: NftSet[] = [];
   const byContent = new Map<string, number>();
@@ -241,9 +274,9 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     return name;
   };
 
-  /** The lookups of one class chain: at most three per family. */
-  const classRules = (allowed: Record<Family, Allowed>, direction: Direction, label: string): string[] => {
-    const verdict = direction === 'Ingress' ? 'accept' : 'return';
+  /** The lookups of one stage of a class chain: at most three per family, each ending in `verdict`. */
+  const lookups = (allowed: Record<Family, Allowed>, direction: Direction, label: string, verdict: string, comment?: string): string[] => {
+    const end = comment === undefined ? verdict : `${verdict} comment ${quote(comment)}`;
     const peerField = direction === 'Ingress' ? 'saddr' : 'daddr';
     const rules: string[] = [];
     for (const family of [4, 6] as const) {
@@ -251,12 +284,12 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
       const ip = ipKeyword(family);
       const any = mergeRanges(a.anyProtocol);
       if (any.length === 1 && any[0].first === 0n && any[0].last === wholeSpace(family).last) {
-        rules.push(`meta nfproto ipv${family} ${verdict}`);
+        rules.push(`meta nfproto ipv${family} ${end}`);
         continue;
       }
       if (any.length > 0) {
         const set = internSet({ type: addrType(family), interval: true, elements: any.map((r) => formatRange(r, family)), comment: `${label}: any protocol` }, `any${family}-`);
-        rules.push(`${ip} ${peerField} @${set} ${verdict}`);
+        rules.push(`${ip} ${peerField} @${set} ${end}`);
       }
       if (a.ports.length > 0) {
         const elements: string[] = [];
@@ -266,7 +299,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
           }
         }
         const set = internSet({ type: `${addrType(family)} . inet_proto . inet_service`, interval: true, elements, comment: `${label}: ports` }, `ports${family}-`);
-        rules.push(`${ip} ${peerField} . meta l4proto . th dport @${set} ${verdict}`);
+        rules.push(`${ip} ${peerField} . meta l4proto . th dport @${set} ${end}`);
       }
       if (a.named.length > 0) {
         const grouped = new Map<string, AddressRange[]>();
@@ -279,10 +312,56 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
           { type: `${addrType(family)} . ${addrType(family)} . inet_proto . inet_service`, interval: true, elements, comment: `${label}: named ports` },
           `named${family}-`,
         );
-        rules.push(`${ip} daddr . ${ip} saddr . meta l4proto . th dport @${set} ${verdict}`);
+        rules.push(`${ip} daddr . ${ip} saddr . meta l4proto . th dport @${set} ${end}`);
       }
     }
     return rules;
+  };
+  const lookupsOf = (rules: readonly TrafficRule[], direction: Direction, members: readonly PodAddresses[], mode: SharedMode, label: string, verdict: string, comment?: string): string[] =>
+    lookups({ 4: trafficOf(rules, direction, 4, members, mode), 6: trafficOf(rules, direction, 6, members, mode) }, direction, label, verdict, comment);
+
+  /** The admin or baseline policies whose subject selects the pod and that have rules of `direction`; host-network pods are never subjects. */
+  const subjectOf = (tier: AdminTier, endpoint: Endpoint, direction: Direction): CompiledAdminPolicy[] =>
+    endpoint.hostNetwork
+      ? []
+      : compiled.adminPolicies[tier].filter(
+          (p) =>
+            p.rules[direction].length > 0 &&
+            selectorMatches(p.subject.namespaceSelector, compiled.namespaceLabels.get(endpoint.namespace) ?? {}) &&
+            (p.subject.podSelector === undefined || selectorMatches(p.subject.podSelector, endpoint.labels)),
+        );
+  const adminName = (p: CompiledAdminPolicy): string => `${p.ref.kind}/${p.ref.name}`;
+
+  /**
+   * One tier's stage: its policies' rules of `direction` in evaluation order, each run of adjacent
+   * rules that lead to one verdict a lookup of their union (the first matching rule decides, so order
+   * within a run does not matter), without the runs at the end that lead where the stage's end does.
+   */
+  const stageRules = (
+    policies: readonly CompiledAdminPolicy[],
+    tier: AdminTier,
+    verdicts: { readonly allow: string; readonly deny: string; readonly end: string },
+    label: (stage: string) => string,
+    direction: Direction,
+    members: readonly PodAddresses[],
+  ): string[] => {
+    // "Pass: skip the rest of the Admin tier"; in the Baseline tier nothing follows but the default: allow.
+    const pass = tier === 'Admin' ? verdicts.end : verdicts.allow;
+    const runs: { verdict: string; rules: TrafficRule[] }[] = [];
+    for (const policy of policies) {
+      for (const rule of policy.rules[direction]) {
+        const verdict = rule.effect === 'accept' ? verdicts.allow : rule.effect === 'deny' ? verdicts.deny : pass;
+        const last = runs[runs.length - 1];
+        const traffic = { key: rule, peers: rule.peers, ports: rule.ports };
+        if (last?.verdict === verdict) last.rules.push(traffic);
+        else runs.push({ verdict, rules: [traffic] });
+      }
+    }
+    while (runs.length > 0 && runs[runs.length - 1].verdict === verdicts.end) runs.pop();
+    return runs.flatMap((run) => {
+      const what = run.verdict === verdicts.deny ? 'deny' : run.verdict === verdicts.allow ? 'accept' : 'pass';
+      return lookupsOf(run.rules, direction, members, what === 'deny' ? 'any' : 'every', label(`${tier} ${what}`), run.verdict, `${tier} ${what}`);
+    });
   };
 
   const counters: NftCounter[] = [];
@@ -295,29 +374,67 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     const dispatch: Record<Family, [string, string][]> = { 4: [], 6: [] };
     const counted: Record<Family, [string, string][]> = { 4: [], 6: [] };
     const logged: Record<Family, [string, string][]> = { 4: [], 6: [] };
-    const classes = new Map<string, { policies: CompiledPolicy[]; members: typeof local }>();
+    const denyTail: string[] = [];
+    for (const family of [4, 6] as const) {
+      const key = `${ipKeyword(family)} ${addrField}`;
+      denyTail.push(options.log ? `${key} vmap @log-${tag}${family}` : `counter name ${key} map @count-${tag}${family}`);
+    }
+    denyTail.push('meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited');
+    interface Class {
+      readonly admin: CompiledAdminPolicy[];
+      readonly policies: CompiledPolicy[];
+      readonly baseline: CompiledAdminPolicy[];
+      readonly members: typeof local;
+    }
+    const classes = new Map<string, Class>();
     for (const pod of local) {
       if (pod.text[4] === undefined && pod.text[6] === undefined) continue; // every address shared: the conflict chain's
+      const admin = subjectOf('Admin', pod.endpoint, direction);
       const policies = isolatingPolicies(compiled, pod.endpoint, direction);
-      if (policies.length === 0) continue; // not isolated: no rule stands in its way
-      const key = policies.map((p) => `${p.namespace}/${p.ref.name}`).join(',');
-      const cls = classes.get(key) ?? { policies, members: [] };
+      // NetworkPolicy decides for the pods it isolates: the baseline tier is never reached for them.
+      const baseline = policies.length > 0 ? [] : subjectOf('Baseline', pod.endpoint, direction);
+      if (admin.length === 0 && policies.length === 0 && baseline.length === 0) continue; // no rule stands in its way
+      const npKey = policies.map((p) => `${p.namespace}/${p.ref.name}`).join(',');
+      const key = admin.length === 0 && baseline.length === 0 ? npKey : `${admin.map(adminName).join(',')}|${npKey}|${baseline.map(adminName).join(',')}`;
+      const cls = classes.get(key) ?? { admin, policies, baseline, members: [] };
       cls.members.push(pod);
       classes.set(key, cls);
     }
     let index = 0;
+    let denies = false;
     for (const [key, cls] of classes) {
       const chain = `${tag}-${index++}`;
-      const label = `${direction === 'Ingress' ? 'ingress' : 'egress'} of pods isolated by ${key}`;
-      const allowed = { 4: allowedFor(cls.policies, direction, 4, cls.members), 6: allowedFor(cls.policies, direction, 6, cls.members) };
-      const rules = classRules(allowed, direction, label);
-      // Nothing allowed it: counted in the pod's own counter, logged if asked, then refused at once.
-      for (const family of [4, 6] as const) {
-        const key = `${ipKeyword(family)} ${addrField}`;
-        rules.push(options.log ? `${key} vmap @log-${tag}${family}` : `counter name ${key} map @count-${tag}${family}`);
+      const way = direction === 'Ingress' ? 'ingress' : 'egress';
+      const allow = direction === 'Ingress' ? 'accept' : 'return';
+      const rules: string[] = [];
+      if (cls.admin.length === 0 && cls.baseline.length === 0) {
+        const label = `${way} of pods isolated by ${key}`;
+        rules.push(...lookupsOf(networkPolicyRules(cls.policies, direction), direction, cls.members, 'every', label, allow));
+        // Nothing allowed it: counted in the pod's own counter, logged if asked, then refused at once.
+        rules.push(...denyTail);
+        chains.push({ name: chain, rules });
+      } else {
+        // The tiers in order. An admin Accept lets this side through (`return` to the hook, which
+        // still judges the other side; ingress is judged last, so it may `accept`), a Deny is counted
+        // and refused, a Pass skips the rest of the Admin tier; then NetworkPolicy decides for pods it
+        // isolates; else the baseline tier, whose Pass, like falling off its end, means allowed.
+        const deny = `goto ${tag}-deny`;
+        const label = (stage: string): string => `${way} of ${[...cls.admin, ...cls.baseline].map(adminName).join(',')}${cls.policies.length > 0 ? ` and pods isolated by ${cls.policies.map((p) => `${p.namespace}/${p.ref.name}`).join(',')}` : ''}: ${stage}`;
+        const rest: string[] = [];
+        if (cls.policies.length > 0) {
+          rest.push(...lookupsOf(networkPolicyRules(cls.policies, direction), direction, cls.members, 'every', label('NetworkPolicy'), allow, 'NetworkPolicy allow'));
+          rest.push(...denyTail);
+        } else {
+          rest.push(...stageRules(cls.baseline, 'Baseline', { allow, deny, end: allow }, label, direction, cls.members));
+        }
+        const afterAdmin = rest.length > 0 ? `goto ${chain}-np` : allow;
+        const admin = stageRules(cls.admin, 'Admin', { allow, deny, end: afterAdmin }, label, direction, cls.members);
+        if (admin.some((r) => r.includes(` ${afterAdmin} comment `) && afterAdmin !== allow)) {
+          chains.push({ name: chain, rules: [...admin, afterAdmin] }, { name: `${chain}-np`, rules: rest });
+        } else if (admin.length + rest.length > 0) chains.push({ name: chain, rules: [...admin, ...rest] });
+        else continue; // every rule lets it through: nothing to dispatch
+        denies ||= [...admin, ...rest].some((r) => r.includes(` ${deny} `));
       }
-      rules.push('meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited');
-      chains.push({ name: chain, rules });
       for (const pod of cls.members) {
         const counter = counterName(direction, pod.endpoint);
         const previous = options.counterValues?.get(counter);
@@ -341,15 +458,11 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
         }
       }
     }
+    // Admin and baseline denials: counted in the pod's counter and refused, as NetworkPolicy's are.
+    if (denies) chains.push({ name: `${tag}-deny`, rules: denyTail });
     if (conflicted.length > 0) {
       const chain = `${tag}-conflict`;
-      const rules: string[] = [];
-      for (const family of [4, 6] as const) {
-        const key = `${ipKeyword(family)} ${addrField}`;
-        rules.push(options.log ? `${key} vmap @log-${tag}${family}` : `counter name ${key} map @count-${tag}${family}`);
-      }
-      rules.push('meta l4proto tcp reject with tcp reset', 'reject with icmpx admin-prohibited');
-      chains.push({ name: chain, rules });
+      chains.push({ name: chain, rules: denyTail });
       for (const addr of conflicted) {
         const family = parseIP(addr)!.family;
         // Counter names take no ':' (IPv6): written with '-' instead.

@@ -119,58 +119,84 @@ export interface Packet {
 
 export type Outcome = 'allowed' | 'denied' | 'not isolated';
 
+const VERDICT = String.raw`(accept|return|goto [A-Za-z0-9_.-]+)(?: comment "([^"]*)")?`;
 const LOOKUP = {
-  all: /^meta nfproto ipv(4|6) (accept|return)$/,
-  any: /^(ip6?) (saddr|daddr) @(\S+) (accept|return)$/,
-  ports: /^(ip6?) (saddr|daddr) \. meta l4proto \. th dport @(\S+) (accept|return)$/,
-  named: /^(ip6?) daddr \. (ip6?) saddr \. meta l4proto \. th dport @(\S+) (accept|return)$/,
+  all: new RegExp(String.raw`^meta nfproto ipv(4|6) ${VERDICT}$`),
+  any: new RegExp(String.raw`^(ip6?) (saddr|daddr) @(\S+) ${VERDICT}$`),
+  ports: new RegExp(String.raw`^(ip6?) (saddr|daddr) \. meta l4proto \. th dport @(\S+) ${VERDICT}$`),
+  named: new RegExp(String.raw`^(ip6?) daddr \. (ip6?) saddr \. meta l4proto \. th dport @(\S+) ${VERDICT}$`),
 };
 
-/** What a class chain's rule is: a lookup of one family, or part of the deny tail. */
-export function classify(rule: string): { kind: 'all' | 'any' | 'ports' | 'named'; fam: Fam; field?: string; set?: string; verdict: string } | { kind: 'tail' } {
+export type Rule =
+  | { kind: 'all' | 'any' | 'ports' | 'named'; fam: Fam; field?: string; set?: string; verdict: string; comment?: string }
+  | { kind: 'goto'; chain: string }
+  | { kind: 'tail' };
+
+/** What a class chain's rule is: a lookup of one family (with its verdict and stage comment), a goto to the next stage, or part of the deny tail. */
+export function classify(rule: string): Rule {
   const fam = (keyword: string): Fam => (keyword === 'ip' ? 4 : 6);
   let m = LOOKUP.all.exec(rule);
-  if (m) return { kind: 'all', fam: Number(m[1]) as Fam, verdict: m[2] };
+  if (m) return { kind: 'all', fam: Number(m[1]) as Fam, verdict: m[2], comment: m[3] };
   m = LOOKUP.any.exec(rule);
-  if (m) return { kind: 'any', fam: fam(m[1]), field: m[2], set: m[3], verdict: m[4] };
+  if (m) return { kind: 'any', fam: fam(m[1]), field: m[2], set: m[3], verdict: m[4], comment: m[5] };
   m = LOOKUP.ports.exec(rule);
-  if (m) return { kind: 'ports', fam: fam(m[1]), field: m[2], set: m[3], verdict: m[4] };
+  if (m) return { kind: 'ports', fam: fam(m[1]), field: m[2], set: m[3], verdict: m[4], comment: m[5] };
   m = LOOKUP.named.exec(rule);
   if (m) {
     assert.equal(m[1], m[2], `${rule} mixes families`);
-    return { kind: 'named', fam: fam(m[1]), field: 'daddr', set: m[3], verdict: m[4] };
+    return { kind: 'named', fam: fam(m[1]), field: 'daddr', set: m[3], verdict: m[4], comment: m[5] };
   }
+  m = /^goto ([A-Za-z0-9_.-]+)$/.exec(rule);
+  if (m) return { kind: 'goto', chain: m[1] };
   assert.ok([...DENY_TAIL.in, ...DENY_TAIL.eg, ...LOG_TAIL.in, ...LOG_TAIL.eg].includes(rule), `not a class chain rule: ${rule}`);
   return { kind: 'tail' };
 }
 
-/** The verdict of the class chain the packet's pod is dispatched to for `direction`. */
+/**
+ * The verdict of the chain the packet's pod is dispatched to for `direction`, followed through its
+ * gotos: accept and return let this side through, the deny tail refuses, and falling off the end
+ * of a chain returns to the hook (allowed).
+ */
 export function judge(r: Ruleset, direction: 'ingress' | 'egress', p: Packet): Outcome {
   const fam = family(p.dst);
   assert.equal(family(p.src), fam);
-  const name = dispatched(r, direction, direction === 'ingress' ? p.dst : p.src);
+  let name = dispatched(r, direction, direction === 'ingress' ? p.dst : p.src);
   if (name === undefined) return 'not isolated';
   const peer = parseAddress(direction === 'ingress' ? p.src : p.dst, fam);
   const dst = parseAddress(p.dst, fam);
   const proto = PROTOCOL_NUMBERS[p.proto];
-  for (const rule of chain(r, name)) {
-    const c = classify(rule);
-    if (c.kind === 'tail') {
-      if (rule.includes('reject')) return 'denied';
-      continue;
+  const seen = new Set<string>();
+  next: for (;;) {
+    assert.ok(!seen.has(name), `${name} is reached twice: a loop`);
+    seen.add(name);
+    for (const rule of chain(r, name)) {
+      const c = classify(rule);
+      if (c.kind === 'tail') {
+        if (rule.includes('reject')) return 'denied';
+        continue;
+      }
+      if (c.kind === 'goto') {
+        name = c.chain;
+        continue next;
+      }
+      if (c.fam !== fam) continue;
+      let hit = c.kind === 'all';
+      if (!hit) {
+        const set = r.sets.find((s) => s.name === c.set);
+        assert.ok(set, `${rule} refers to a missing set`);
+        // th dport exists for tcp, udp and sctp; the sets hold nothing else.
+        hit =
+          c.kind === 'any'
+            ? inSet(set, [peer])
+            : p.port !== undefined && (c.kind === 'ports' ? inSet(set, [peer, proto, BigInt(p.port)]) : inSet(set, [dst, peer, proto, BigInt(p.port)]));
+      }
+      if (!hit) continue;
+      if (c.verdict === 'accept' || c.verdict === 'return') return 'allowed';
+      name = c.verdict.slice('goto '.length);
+      continue next;
     }
-    if (c.fam !== fam) continue;
-    if (c.kind === 'all') return 'allowed';
-    const set = r.sets.find((s) => s.name === c.set);
-    assert.ok(set, `${rule} refers to a missing set`);
-    // th dport exists for tcp, udp and sctp; the sets hold nothing else.
-    const hit =
-      c.kind === 'any'
-        ? inSet(set, [peer])
-        : p.port !== undefined && (c.kind === 'ports' ? inSet(set, [peer, proto, BigInt(p.port)]) : inSet(set, [dst, peer, proto, BigInt(p.port)]));
-    if (hit) return 'allowed';
+    return 'allowed';
   }
-  assert.fail(`${name} has no final verdict`);
 }
 
 /** A new connection through the forward hook: the source's egress (if isolated), then the destination's ingress. */
@@ -195,15 +221,38 @@ export function checkInvariants(r: Ruleset): void {
       assert.deepEqual(c.rules, (logged ? LOG_TAIL : DENY_TAIL)[conflict as 'in' | 'eg'], `${c.name}: a shared address is only counted and refused`);
       continue;
     }
-    const tag = /^(in|eg)-\d+$/.exec(c.name)?.[1] as 'in' | 'eg' | undefined;
-    assert.ok(tag, `unexpected chain ${c.name}: only class chains${logged ? ' and log chains' : ''}`);
-    assert.deepEqual(c.rules.slice(-4), (logged ? LOG_TAIL : DENY_TAIL)[tag], `${c.name} ends with the deny tail`);
-    const lookups = c.rules.slice(0, -4).map(classify);
-    const perFamily = { 4: [] as string[], 6: [] as string[] };
-    for (const l of lookups) {
-      assert.notEqual(l.kind, 'tail', `${c.name}: the tail comes last`);
-      if (l.kind === 'tail') continue;
-      assert.equal(l.verdict, tag === 'in' ? 'accept' : 'return', `${c.name}: ingress accepts, egress returns`);
+    const deny = /^(in|eg)-deny$/.exec(c.name)?.[1];
+    if (deny) {
+      assert.deepEqual(c.rules, (logged ? LOG_TAIL : DENY_TAIL)[deny as 'in' | 'eg'], `${c.name}: an admin or baseline denial is only counted and refused`);
+      continue;
+    }
+    const m = /^(in|eg)-\d+(-np)?$/.exec(c.name);
+    assert.ok(m, `unexpected chain ${c.name}: only class chains${logged ? ' and log chains' : ''}`);
+    const tag = m[1] as 'in' | 'eg';
+    const allow = tag === 'in' ? 'accept' : 'return';
+    const tail = (logged ? LOG_TAIL : DENY_TAIL)[tag];
+    const rules = c.rules.map(classify);
+    const tiered = rules.some((l) => l.kind !== 'tail' && l.kind !== 'goto' && l.comment !== undefined) || m[2] !== undefined;
+    if (!tiered) assert.deepEqual(c.rules.slice(-4), tail, `${c.name}: a NetworkPolicy class chain ends with the deny tail`);
+    const tailAt = c.rules.findIndex((rule) => classify(rule).kind === 'tail');
+    if (tailAt >= 0) assert.deepEqual(c.rules.slice(tailAt), tail, `${c.name}: the deny tail comes last, whole`);
+    const body = tailAt >= 0 ? rules.slice(0, tailAt) : rules;
+    // A chain is stages of lookups; the lookups of one stage share its verdict and comment.
+    const groups: { key: string; kinds: { 4: string[]; 6: string[] }; families: Fam[] }[] = [];
+    body.forEach((l, i) => {
+      assert.notEqual(l.kind, 'tail');
+      if (l.kind === 'tail') return;
+      if (l.kind === 'goto') {
+        assert.equal(i, body.length - 1, `${c.name}: a goto to the next stage ends the chain`);
+        assert.equal(l.chain, `${c.name}-np`, `${c.name}: the admin stage goes on to its own NetworkPolicy stage`);
+        assert.ok(r.chains.some((x) => x.name === l.chain), `${c.name} goes to a missing chain ${l.chain}`);
+        return;
+      }
+      const verdicts = [allow, `goto ${tag}-deny`, ...(m[2] ? [] : [`goto ${c.name}-np`])];
+      assert.ok(verdicts.includes(l.verdict), `${c.name}: ${l.verdict} is not one of ${verdicts.join(', ')}`);
+      if (l.verdict.startsWith('goto ')) assert.ok(r.chains.some((x) => x.name === l.verdict.slice(5)), `${c.name} goes to a missing chain: ${l.verdict}`);
+      if (l.verdict === `goto ${tag}-deny`) assert.match(l.comment ?? '', / deny$/, `${c.name}: only a denial is refused`);
+      if (!tiered) assert.equal(l.comment, undefined);
       if (l.kind === 'any' || l.kind === 'ports') assert.equal(l.field, tag === 'in' ? 'saddr' : 'daddr', `${c.name}: the peer is the ${tag === 'in' ? 'source' : 'destination'}`);
       if (l.kind === 'named') assert.equal(tag, 'in', 'named ports per destination pod are an ingress lookup');
       if (l.set) {
@@ -212,22 +261,31 @@ export function checkInvariants(r: Ruleset): void {
         assert.ok(set, `${c.name} looks up a missing set ${l.set}`);
         const addr = l.fam === 4 ? 'ipv4_addr' : 'ipv6_addr';
         const types: Record<string, string> = { any: addr, ports: `${addr} . inet_proto . inet_service`, named: `${addr} . ${addr} . inet_proto . inet_service` };
-        const type = types[l.kind];
-        assert.equal(set.type, type, `${c.name}: ${l.set} has the family and fields its lookup matches`);
+        assert.equal(set.type, types[l.kind], `${c.name}: ${l.set} has the family and fields its lookup matches`);
       }
-      perFamily[l.fam].push(l.kind);
+      const key = `${l.verdict}|${l.comment ?? ''}`;
+      let group = groups[groups.length - 1];
+      if (group?.key !== key) {
+        group = { key, kinds: { 4: [], 6: [] }, families: [] };
+        groups.push(group);
+      }
+      group.kinds[l.fam].push(l.kind);
+      group.families.push(l.fam);
+    });
+    const stages = groups.map((g) => g.key);
+    assert.equal(new Set(stages).size, stages.length, `${c.name}: each stage's lookups stand together (${stages.join('; ')})`);
+    for (const g of groups) {
+      for (const fam of [4, 6] as const) {
+        const kinds = g.kinds[fam];
+        assert.ok(kinds.length <= 3, `${c.name}: at most three lookups for IPv${fam} per stage, got ${kinds.join(', ')}`);
+        assert.equal(new Set(kinds).size, kinds.length, `${c.name}: one lookup of each kind for IPv${fam} per stage`);
+        if (kinds.includes('all')) assert.deepEqual(kinds, ['all'], `${c.name}: nothing else beside matching all of IPv${fam}`);
+        // Family 4 first, then 6; within a family any, ports, named.
+        const order = ['all', 'any', 'ports', 'named'];
+        assert.deepEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)), kinds);
+      }
+      assert.deepEqual([...g.families].sort(), g.families, `${c.name}: IPv4 lookups before IPv6 in a stage`);
     }
-    for (const fam of [4, 6] as const) {
-      const kinds = perFamily[fam];
-      assert.ok(kinds.length <= 3, `${c.name}: at most three lookups for IPv${fam}, got ${kinds.join(', ')}`);
-      assert.equal(new Set(kinds).size, kinds.length, `${c.name}: one lookup of each kind for IPv${fam}`);
-      if (kinds.includes('all')) assert.deepEqual(kinds, ['all'], `${c.name}: nothing else beside allowing all of IPv${fam}`);
-      // Family 4 first, then 6; within a family any, ports, named.
-      const order = ['all', 'any', 'ports', 'named'];
-      assert.deepEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)), kinds);
-    }
-    const families = lookups.flatMap((l) => (l.kind === 'tail' ? [] : [l.fam]));
-    assert.deepEqual([...families].sort(), families, `${c.name}: IPv4 lookups before IPv6`);
   }
   const names = r.sets.map((s) => s.name);
   assert.equal(new Set(names).size, names.length, 'set names are unique');
