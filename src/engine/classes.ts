@@ -1,8 +1,10 @@
 // Equivalence classes of endpoints: two endpoints that are selected by the same policies, matched
 // by the same peers (at the same addresses) and resolve named ports alike are indistinguishable to
 // every rule, so matrices are computed per class and cost grows with classes, not pods squared.
+// Admin and baseline policies count too: the policies whose subject selects an endpoint, per tier,
+// and their peers (pods peers and networks/nodes addresses, in the shared peer table).
 import { parseIP, selectorMatches, type Endpoint, type IPAddress, type IPFamily } from '../model/index.js';
-import type { CompiledCluster, CompiledPeer, CompiledPolicy } from './compile.js';
+import type { CompiledAdminPolicy, CompiledCluster, CompiledPeer, CompiledPolicy } from './compile.js';
 import { isolatingPolicies } from './evaluate.js';
 import { ipBlockContains } from './match.js';
 
@@ -13,6 +15,10 @@ export interface EndpointClass {
   readonly members: readonly number[];
   readonly ingressPolicies: readonly CompiledPolicy[];
   readonly egressPolicies: readonly CompiledPolicy[];
+  /** The admin and baseline policies whose subject selects the class, per tier, in evaluation order. */
+  readonly adminPolicies: { readonly Admin: readonly CompiledAdminPolicy[]; readonly Baseline: readonly CompiledAdminPolicy[] };
+  /** The class's container ports that some rule names (name/protocol/number): named ports resolve alike for every member. */
+  readonly namedPortKey: string;
   /** Ids of pod peers that match the class. */
   readonly podPeers: ReadonlySet<number>;
   /** Ids of ipBlock peers matching the class's IPv4 address, and its IPv6 address. */
@@ -42,6 +48,29 @@ export function computeClasses(compiled: CompiledCluster): EndpointClasses {
       for (const port of rule.ports ?? []) if (port.kind === 'named') namedPorts.add(port.name);
     }
   }
+  const admin = compiled.adminPolicies;
+  for (const policy of [...admin.Admin, ...admin.Baseline]) {
+    for (const rule of [...policy.rules.Ingress, ...policy.rules.Egress]) {
+      for (const port of rule.ports ?? []) if (port.kind === 'namedAnyProtocol') namedPorts.add(port.name);
+    }
+  }
+  const adminIndex = new Map<CompiledAdminPolicy, number>([...admin.Admin, ...admin.Baseline].map((p, i) => [p, i]));
+  const NO_ADMIN = { Admin: [], Baseline: [] };
+  // Admin and baseline policies whose namespace selector matches a namespace, found once per namespace.
+  const adminByNamespace = new Map<string, { Admin: CompiledAdminPolicy[]; Baseline: CompiledAdminPolicy[] }>();
+  const adminOf = (e: Endpoint): { Admin: readonly CompiledAdminPolicy[]; Baseline: readonly CompiledAdminPolicy[] } => {
+    if (e.hostNetwork || adminIndex.size === 0) return NO_ADMIN;
+    let inNs = adminByNamespace.get(e.namespace);
+    if (!inNs) {
+      const nsLabels = compiled.namespaceLabels.get(e.namespace) ?? {};
+      const matching = (ps: readonly CompiledAdminPolicy[]): CompiledAdminPolicy[] => ps.filter((p) => selectorMatches(p.subject.namespaceSelector, nsLabels));
+      inNs = { Admin: matching(admin.Admin), Baseline: matching(admin.Baseline) };
+      adminByNamespace.set(e.namespace, inNs);
+    }
+    const selecting = (ps: readonly CompiledAdminPolicy[]): CompiledAdminPolicy[] =>
+      ps.filter((p) => p.subject.podSelector === undefined || selectorMatches(p.subject.podSelector, e.labels));
+    return { Admin: selecting(inNs.Admin), Baseline: selecting(inNs.Baseline) };
+  };
 
   // Only the named ports some policy refers to can tell endpoints apart.
   const namedPortKey = (e: Endpoint): string =>
@@ -103,15 +132,20 @@ export function computeClasses(compiled: CompiledCluster): EndpointClasses {
         if (peer.podSelector === undefined || selectorMatches(peer.podSelector, first.labels)) matched.add(peer.id);
       }
     }
+    const adminPolicies = adminOf(first);
     const policyIds = (ps: readonly CompiledPolicy[]): string => ps.map((p) => `${p.namespace}/${p.ref.name}`).join(',');
+    const adminIds = (ps: readonly CompiledAdminPolicy[]): string => ps.map((p) => adminIndex.get(p)).join(',');
+    const portKey = namedPortKey(first);
     const signature = [
       policyIds(ingressPolicies),
       policyIds(egressPolicies),
+      adminIds(adminPolicies.Admin),
+      adminIds(adminPolicies.Baseline),
       sortedIds(matched),
       ips.primary,
       sortedIds(ips[4]),
       sortedIds(ips[6]),
-      namedPortKey(first),
+      portKey,
     ].join('|');
     const existing = bySignature.get(signature);
     if (existing !== undefined) {
@@ -125,6 +159,8 @@ export function computeClasses(compiled: CompiledCluster): EndpointClasses {
       members: [...members],
       ingressPolicies,
       egressPolicies,
+      adminPolicies,
+      namedPortKey: portKey,
       podPeers: matched.size > 0 ? matched : EMPTY,
       ipPeers: { 4: ips[4], 6: ips[6] },
       primaryFamily: ips.primary,

@@ -284,3 +284,14 @@ function formatHostCIDR(c: CIDR): string {
 export function policySelects(policy: CompiledPolicy, endpoint: Endpoint): boolean {
   return !endpoint.hostNetwork && endpoint.namespace === policy.namespace && selectorMatches(policy.podSelector, endpoint.labels);
 }
+
+/**
+ * Whether an admin or baseline policy's subject selects the endpoint: pods of the namespaces its
+ * namespace selector matches (and, for `pods`, its pod selector); "host-networked pods are not
+ * included in subject selection".
+ */
+export function adminPolicySelects(compiled: CompiledCluster, policy: CompiledAdminPolicy, endpoint: Endpoint): boolean {
+  if (endpoint.hostNetwork) return false;
+  if (!selectorMatches(policy.subject.namespaceSelector, compiled.namespaceLabels.get(endpoint.namespace) ?? {})) return false;
+  return policy.subject.podSelector === undefined || selectorMatches(policy.subject.podSelector, endpoint.labels);
+}

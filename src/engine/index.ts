@@ -1,6 +1,7 @@
 // The engine layer: pure NetworkPolicy semantics over a loaded cluster.
 export * from './types.js';
 export {
+  adminPolicySelects,
   compileCluster,
   policySelects,
   type AdminEffect,
@@ -13,8 +14,8 @@ export {
   type CompiledPeer,
   type CompiledPort,
 } from './compile.js';
-export { peerMatches, portMatches, ipBlockContains } from './match.js';
-export { evaluateConnection, isolatingPolicies, connectionAddresses } from './evaluate.js';
+export { adminPortMatches, peerMatches, portMatches, ipBlockContains } from './match.js';
+export { adminPoliciesSelecting, evaluateConnection, isHairpin, isolatingPolicies, connectionAddresses, standsForOnePod } from './evaluate.js';
 export { computeClasses, type EndpointClass, type EndpointClasses } from './classes.js';
 export { computeMatrix, computeMatrixPairwise, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
 export { explainEndpoints, type EndpointExplanation, type DirectionExplanation, type Reach, type RuleExplanation } from './explain.js';

@@ -1,7 +1,7 @@
 // Peer and port matching: the single definition of "this peer/port entry matches this traffic",
 // used by one-off verdicts, matrices and the data plane alike.
 import { cidrContains, selectorMatches, type Endpoint, type IPAddress, type Protocol } from '../model/index.js';
-import type { CompiledCluster, CompiledPeer, CompiledPort } from './compile.js';
+import type { CompiledAdminPort, CompiledCluster, CompiledPeer, CompiledPort } from './compile.js';
 
 /**
  * A pod peer matches pods by namespace and labels; hostNetwork pods are never matched by pod or
@@ -46,4 +46,14 @@ export function portMatches(entry: CompiledPort, port: number, protocol: Protoco
         destination.ports.some((p) => p.name === entry.name && p.protocol === protocol && p.containerPort === port)
       );
   }
+}
+
+/**
+ * An admin rule's port: numbers and ranges as a NetworkPolicy's; a named port matches the
+ * destination pod's container port of that name, with that port's own protocol ("NamedPort selects
+ * a port on a pod(s) based on name"), so it never matches an address outside the cluster.
+ */
+export function adminPortMatches(entry: CompiledAdminPort, port: number, protocol: Protocol, destination: Endpoint | undefined): boolean {
+  if (entry.kind !== 'namedAnyProtocol') return portMatches(entry, port, protocol, destination);
+  return destination !== undefined && destination.ports.some((p) => p.name === entry.name && p.protocol === protocol && p.containerPort === port);
 }

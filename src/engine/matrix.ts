@@ -1,10 +1,12 @@
 // Reachability matrices for one port/protocol, computed over endpoint classes with bitsets:
-// each rule's matching classes are found once, then rows are unions of rule bitsets.
+// each rule's matching classes are found once, then rows are unions of rule bitsets. Admin and
+// baseline rules are walked in order per list of selecting policies, splitting the classes still
+// undecided into accepted, denied and passed ones; without them the NetworkPolicy rows stand alone.
 import type { Endpoint, IPFamily, Protocol } from '../model/index.js';
 import { computeClasses, type EndpointClass, type EndpointClasses } from './classes.js';
-import type { CompiledCluster, CompiledRule } from './compile.js';
-import { evaluateConnection } from './evaluate.js';
-import { portMatches } from './match.js';
+import type { CompiledAdminPolicy, CompiledAdminPort, CompiledAdminRule, CompiledCluster, CompiledPeer, CompiledRule } from './compile.js';
+import { evaluateConnection, standsForOnePod } from './evaluate.js';
+import { adminPortMatches, portMatches } from './match.js';
 
 export interface PortProtocol {
   readonly port: number;
@@ -13,8 +15,13 @@ export interface PortProtocol {
 
 export interface Matrix extends PortProtocol {
   readonly endpoints: readonly Endpoint[];
-  /** allowed(i, j): can endpoints[i] open a connection to endpoints[j]. */
+  /**
+   * allowed(i, j): can endpoints[i] open a connection to endpoints[j] (at its own address: a pod
+   * reaching its own pod IP is judged by NetworkPolicy alone, as evaluateConnection judges it).
+   */
   allowed(i: number, j: number): boolean;
+  /** The same through a Service address that leads back to endpoints[j]: differs from allowed only for a pod reaching itself. */
+  allowedViaService(i: number, j: number): boolean;
 }
 
 class ClassMatrix implements Matrix {
@@ -25,10 +32,38 @@ class ClassMatrix implements Matrix {
     private readonly classOf: Int32Array,
     private readonly classCount: number,
     private readonly cells: Uint8Array,
+    /** Per class, a pod of it reaching its own pod IP (the hairpin answer); undefined when it equals the class's cell with itself. */
+    private readonly self?: Uint8Array,
+    /** Per endpoint, whether a connection to itself is a hairpin (see isHairpin); undefined with `self`. */
+    private readonly hairpin?: Uint8Array,
   ) {}
 
   allowed(i: number, j: number): boolean {
+    if (i === j && this.self !== undefined && this.hairpin![i] === 1) return this.self[this.classOf[i]] === 1;
     return this.cells[this.classOf[i] * this.classCount + this.classOf[j]] === 1;
+  }
+
+  allowedViaService(i: number, j: number): boolean {
+    return this.cells[this.classOf[i] * this.classCount + this.classOf[j]] === 1;
+  }
+}
+
+/** The pairwise baseline's matrix: one cell per endpoint pair, and the diagonal through a Service apart. */
+class PairMatrix implements Matrix {
+  constructor(
+    readonly port: number,
+    readonly protocol: Protocol,
+    readonly endpoints: readonly Endpoint[],
+    private readonly cells: Uint8Array,
+    private readonly selfViaService: Uint8Array,
+  ) {}
+
+  allowed(i: number, j: number): boolean {
+    return this.cells[i * this.endpoints.length + j] === 1;
+  }
+
+  allowedViaService(i: number, j: number): boolean {
+    return i === j ? this.selfViaService[i] === 1 : this.allowed(i, j);
   }
 }
 
@@ -52,6 +87,14 @@ class Bitset {
     const w = this.words;
     const o = other.words;
     for (let k = 0; k < w.length; k++) w[k] &= o[k];
+  }
+  andNot(other: Bitset): void {
+    const w = this.words;
+    const o = other.words;
+    for (let k = 0; k < w.length; k++) w[k] &= ~o[k];
+  }
+  isEmpty(): boolean {
+    return this.words.every((x) => x === 0);
   }
   fill(): void {
     this.words.fill(0xffffffff);
@@ -92,14 +135,14 @@ class PeerIndex {
     }
   }
 
-  /** The classes some peer of `rule` matches (all of them when the rule has no peers). */
-  classesOf(rule: CompiledRule, mode: SourceMode): Bitset {
+  /** The classes some peer of a rule matches (all of them when the rule has no peers). */
+  classesOf(peers: readonly CompiledPeer[] | undefined, mode: SourceMode): Bitset {
     const out = new Bitset(this.list.length);
-    if (rule.peers === undefined) {
+    if (peers === undefined) {
       out.fill();
       return out;
     }
-    for (const peer of rule.peers) out.or((peer.kind === 'pods' ? this.pods : this.ips[mode]).get(peer.id) ?? this.empty);
+    for (const peer of peers) out.or((peer.kind === 'pods' ? this.pods : this.ips[mode]).get(peer.id) ?? this.empty);
     return out;
   }
 }
@@ -133,7 +176,7 @@ export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, c
   const destinationsOf = (rule: CompiledRule): Bitset => {
     let set = destinationsByRule.get(rule);
     if (!set) {
-      set = peerIndex.classesOf(rule, 'primary');
+      set = peerIndex.classesOf(rule.peers, 'primary');
       set.and(portClasses(rule));
       destinationsByRule.set(rule, set);
     }
@@ -148,32 +191,151 @@ export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, c
     const key = `${id}/${mode}`;
     let set = sourcesByRule.get(key);
     if (!set) {
-      set = peerIndex.classesOf(rule, mode);
+      set = peerIndex.classesOf(rule.peers, mode);
       sourcesByRule.set(key, set);
     }
     return set;
   };
 
-  const egressRows = list.map((s) => {
+  // NetworkPolicy: the row (column) of an isolated class; undefined when it is not isolated.
+  const npEgress = list.map((s): Bitset | undefined => {
+    if (s.egressPolicies.length === 0) return undefined;
     const row = new Bitset(n);
-    if (s.egressPolicies.length === 0) row.fill();
-    else for (const p of s.egressPolicies) for (const rule of p.rules.Egress) row.or(destinationsOf(rule));
+    for (const p of s.egressPolicies) for (const rule of p.rules.Egress) row.or(destinationsOf(rule));
     return row;
   });
-  const ingressColumns = list.map((d) => {
+  const npIngress = list.map((d): Bitset | undefined => {
+    if (d.ingressPolicies.length === 0) return undefined;
     const column = new Bitset(n);
-    if (d.ingressPolicies.length === 0) column.fill();
-    else {
-      const mode: SourceMode = d.primaryFamily ?? 'primary';
-      for (const p of d.ingressPolicies) {
-        for (const rule of p.rules.Ingress) if (portMatchesClass(rule, target, d)) column.or(sourcesOf(rule, mode));
-      }
+    const mode: SourceMode = d.primaryFamily ?? 'primary';
+    for (const p of d.ingressPolicies) {
+      for (const rule of p.rules.Ingress) if (portMatchesClass(rule, target, d)) column.or(sourcesOf(rule, mode));
     }
-    return column.words;
+    return column;
   });
 
-  // A cell is set where the source's egress reaches the destination and the destination's ingress
-  // admits the source; only the set bits of each egress row are visited.
+  const admin = compiled.adminPolicies;
+  if (admin.Admin.length + admin.Baseline.length === 0) {
+    const egressRows = npEgress.map((row) => row ?? allClasses);
+    const ingressColumns = npIngress.map((column) => (column ?? allClasses).words);
+    const cells = combine(n, egressRows, ingressColumns);
+    return new ClassMatrix(target.port, target.protocol, compiled.cluster.endpoints, classOf, n, cells);
+  }
+
+  // Admin and baseline rules: the classes a rule matches on the other side, found once per rule.
+  const adminPortClasses = (ports: readonly CompiledAdminPort[] | undefined): Bitset => {
+    if (ports === undefined) return allClasses;
+    if (ports.some((p) => p.kind !== 'namedAnyProtocol' && adminPortMatches(p, target.port, target.protocol, undefined))) return allClasses;
+    const set = new Bitset(n);
+    if (ports.some((p) => p.kind === 'namedAnyProtocol')) {
+      for (const d of list) if (ports.some((p) => adminPortMatches(p, target.port, target.protocol, d.representative))) set.set(d.id);
+    }
+    return set;
+  };
+  const adminDestinations = new Map<CompiledAdminRule, Bitset>();
+  const adminDestinationsOf = (rule: CompiledAdminRule): Bitset => {
+    let set = adminDestinations.get(rule);
+    if (!set) {
+      set = peerIndex.classesOf(rule.peers, 'primary');
+      set.and(adminPortClasses(rule.ports));
+      adminDestinations.set(rule, set);
+    }
+    return set;
+  };
+  const adminSources = new Map<string, Bitset>();
+  const adminRuleIds = new Map<CompiledAdminRule, number>();
+  const adminSourcesOf = (rule: CompiledAdminRule, mode: SourceMode): Bitset => {
+    let id = adminRuleIds.get(rule);
+    if (id === undefined) adminRuleIds.set(rule, (id = adminRuleIds.size));
+    const key = `${id}/${mode}`;
+    let set = adminSources.get(key);
+    if (!set) adminSources.set(key, (set = peerIndex.classesOf(rule.peers, mode)));
+    return set;
+  };
+
+  /**
+   * One tier's rules in order over the classes of the other side: each rule takes the classes it
+   * matches among those no earlier rule matched ("the first matching rule decides"); a Pass rule's
+   * classes are neither accepted nor denied, so they go on to the next tier.
+   */
+  interface Walk {
+    readonly accepted: Bitset;
+    readonly denied: Bitset;
+  }
+  const walk = (policies: readonly CompiledAdminPolicy[], direction: 'Ingress' | 'Egress', matchOf: (rule: CompiledAdminRule) => Bitset | undefined): Walk => {
+    const undecided = new Bitset(n);
+    undecided.fill();
+    const accepted = new Bitset(n);
+    const denied = new Bitset(n);
+    for (const policy of policies) {
+      for (const rule of policy.rules[direction]) {
+        const matched = matchOf(rule);
+        if (matched === undefined) continue;
+        const hit = matched.copy();
+        hit.and(undecided);
+        if (rule.effect === 'accept') accepted.or(hit);
+        else if (rule.effect === 'deny') denied.or(hit);
+        undecided.andNot(matched);
+      }
+    }
+    return { accepted, denied };
+  };
+  const walks = new Map<string, Walk>();
+  const cachedWalk = (key: string, make: () => Walk): Walk => {
+    let w = walks.get(key);
+    if (!w) walks.set(key, (w = make()));
+    return w;
+  };
+  const policyKey = (ps: readonly CompiledAdminPolicy[]): string => ps.map((p) => `${p.ref.kind}/${p.ref.name}`).join(',');
+
+  /** A side's answer over the other side's classes: accepted by the Admin tier, or neither accepted nor denied there and allowed by NetworkPolicy if it isolates, else by the Baseline tier. */
+  const side = (first: Walk, np: Bitset | undefined, baseline: () => Walk): Bitset => {
+    const rest = new Bitset(n);
+    rest.fill();
+    rest.andNot(first.accepted);
+    rest.andNot(first.denied);
+    if (np) rest.and(np);
+    else rest.andNot(baseline().denied);
+    rest.or(first.accepted);
+    return rest;
+  };
+
+  // Only policies with rules of the direction matter; classes with the same lists share their walks.
+  const withRules = (ps: readonly CompiledAdminPolicy[], direction: 'Ingress' | 'Egress'): readonly CompiledAdminPolicy[] =>
+    ps.every((p) => p.rules[direction].length > 0) ? ps : ps.filter((p) => p.rules[direction].length > 0);
+  const egressRows = list.map((s, i) => {
+    const Admin = withRules(s.adminPolicies.Admin, 'Egress');
+    const Baseline = withRules(s.adminPolicies.Baseline, 'Egress');
+    if (Admin.length === 0 && (npEgress[i] || Baseline.length === 0)) return npEgress[i] ?? allClasses;
+    const first = cachedWalk(`E|A|${policyKey(Admin)}`, () => walk(Admin, 'Egress', adminDestinationsOf));
+    return side(first, npEgress[i], () => cachedWalk(`E|B|${policyKey(Baseline)}`, () => walk(Baseline, 'Egress', adminDestinationsOf)));
+  });
+  const ingressColumns = list.map((d, i) => {
+    const Admin = withRules(d.adminPolicies.Admin, 'Ingress');
+    const Baseline = withRules(d.adminPolicies.Baseline, 'Ingress');
+    if (Admin.length === 0 && (npIngress[i] || Baseline.length === 0)) return (npIngress[i] ?? allClasses).words;
+    // Sources are matched at the address family the destination makes a connection use; named ports resolve on the destination.
+    const mode: SourceMode = d.primaryFamily ?? 'primary';
+    const matchOf = (rule: CompiledAdminRule): Bitset | undefined =>
+      rule.ports === undefined || rule.ports.some((p) => adminPortMatches(p, target.port, target.protocol, d.representative)) ? adminSourcesOf(rule, mode) : undefined;
+    const tail = `${mode}|${d.namedPortKey}`;
+    const first = cachedWalk(`I|A|${policyKey(Admin)}|${tail}`, () => walk(Admin, 'Ingress', matchOf));
+    return side(first, npIngress[i], () => cachedWalk(`I|B|${policyKey(Baseline)}|${tail}`, () => walk(Baseline, 'Ingress', matchOf))).words;
+  });
+  const cells = combine(n, egressRows, ingressColumns);
+
+  // A pod reaching its own pod IP is judged by NetworkPolicy alone (the hairpin rule).
+  const self = new Uint8Array(n);
+  for (const c of list) self[c.id] = (npEgress[c.id]?.has(c.id) ?? true) && (npIngress[c.id]?.has(c.id) ?? true) ? 1 : 0;
+  const hairpin = Uint8Array.from(compiled.cluster.endpoints, (e) => (!e.hostNetwork && standsForOnePod(e) ? 1 : 0));
+  return new ClassMatrix(target.port, target.protocol, compiled.cluster.endpoints, classOf, n, cells, self, hairpin);
+}
+
+/**
+ * A cell is set where the source's egress reaches the destination and the destination's ingress
+ * admits the source; only the set bits of each egress row are visited.
+ */
+function combine(n: number, egressRows: readonly Bitset[], ingressColumns: readonly Uint32Array[]): Uint8Array {
   const cells = new Uint8Array(n * n);
   for (let s = 0; s < n; s++) {
     const words = egressRows[s].words;
@@ -190,7 +352,7 @@ export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, c
       }
     }
   }
-  return new ClassMatrix(target.port, target.protocol, compiled.cluster.endpoints, classOf, n, cells);
+  return cells;
 }
 
 /** The baseline: every pair asked separately with evaluateConnection. Quadratic; for tests and benchmarks. */
@@ -198,19 +360,20 @@ export function computeMatrixPairwise(compiled: CompiledCluster, target: PortPro
   const endpoints = compiled.cluster.endpoints;
   const n = endpoints.length;
   const cells = new Uint8Array(n * n);
-  const identity = Int32Array.from({ length: n }, (_, i) => i);
+  const selfViaService = new Uint8Array(n);
+  const ask = (i: number, j: number, viaService: boolean): boolean =>
+    evaluateConnection(compiled, {
+      source: { kind: 'endpoint', endpoint: endpoints[i] },
+      destination: { kind: 'endpoint', endpoint: endpoints[j] },
+      port: target.port,
+      protocol: target.protocol,
+      viaService,
+    }).allowed;
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      const verdict = evaluateConnection(compiled, {
-        source: { kind: 'endpoint', endpoint: endpoints[i] },
-        destination: { kind: 'endpoint', endpoint: endpoints[j] },
-        port: target.port,
-        protocol: target.protocol,
-      });
-      if (verdict.allowed) cells[i * n + j] = 1;
-    }
+    for (let j = 0; j < n; j++) if (ask(i, j, false)) cells[i * n + j] = 1;
+    if (ask(i, i, true)) selfViaService[i] = 1;
   }
-  return new ClassMatrix(target.port, target.protocol, endpoints, identity, n, cells);
+  return new PairMatrix(target.port, target.protocol, endpoints, cells, selfViaService);
 }
 
 /** Every port/protocol some endpoint declares, sorted by port then protocol. */

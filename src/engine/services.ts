@@ -353,8 +353,8 @@ export interface ServiceConnectionVerdict {
 }
 
 /** The rules (of a side's isolating policies) that admit the connection at another port. */
-function sideAllowedAt(compiled: CompiledCluster, source: TrafficPeer, destination: TrafficPeer, port: number, protocol: Protocol): Verdict {
-  return evaluateConnection(compiled, { source, destination, port, protocol });
+function sideAllowedAt(compiled: CompiledCluster, source: TrafficPeer, destination: TrafficPeer, port: number, protocol: Protocol, viaService: boolean): Verdict {
+  return evaluateConnection(compiled, { source, destination, port, protocol, viaService });
 }
 
 function ipBlockTrap(compiled: CompiledCluster, resolved: ResolvedService, source: TrafficPeer, destination: TrafficPeer, verdict: Verdict): ServiceNote | undefined {
@@ -424,7 +424,9 @@ export function evaluateServiceConnection(
     const backendNotes: ServiceNote[] = [];
     if (!backend.ready || target === undefined) return { backend, port: target, routed: false, notes: backendNotes };
     const destination: TrafficPeer = backend.endpoint ? { kind: 'endpoint', endpoint: backend.endpoint, ip: backend.address } : { kind: 'external', ip: backend.address! };
-    const verdict = evaluateConnection(compiled, { source, destination, port: target, protocol });
+    // Through the Service's virtual address (not a headless one, which DNS answers with the backends' own addresses).
+    const viaService = !service.headless;
+    const verdict = evaluateConnection(compiled, { source, destination, port: target, protocol, viaService });
 
     if (backend.endpoint && !backend.endpoint.hostNetwork && backend.endpoint.ports.length > 0 && !declares(backend.endpoint, target, protocol)) {
       backendNotes.push({ code: 'target-port-undeclared', backend: backend.id, message: `${backend.id} declares no container port ${target}/${protocol}: nothing would listen there` });
@@ -432,7 +434,7 @@ export function evaluateServiceConnection(
     // A rule written with the Service port instead of the targetPort: the kernel sees the targetPort after DNAT.
     const servicePortNumber = found.via === 'nodePort' ? servicePort.port : port;
     if (!verdict.allowed && servicePortNumber !== target) {
-      const at = sideAllowedAt(compiled, source, destination, servicePortNumber, protocol);
+      const at = sideAllowedAt(compiled, source, destination, servicePortNumber, protocol, viaService);
       const rules = [...(!verdict.egress.allowed && at.egress.allowed ? at.egress.allowedBy : []), ...(!verdict.ingress.allowed && at.ingress.allowed ? at.ingress.allowedBy : [])];
       if (rules.length > 0) {
         backendNotes.push({
@@ -576,7 +578,9 @@ export function computeServiceMatrix(compiled: CompiledCluster, services?: reado
       if (b.endpoint) {
         const m = matrixFor(target, col.port.protocol);
         const d = index.get(b.endpoint)!;
-        for (let i = 0; i < n; i++) if (m.allowed(i, d)) admitted[i * columns.length + j]++;
+        // A pod reaching itself through the Service's address is subject to the admin tiers; headless: its own address.
+        const viaService = !col.service.service.headless;
+        for (let i = 0; i < n; i++) if (viaService ? m.allowedViaService(i, d) : m.allowed(i, d)) admitted[i * columns.length + j]++;
         if (withOutside && col.exposed) {
           const o = outsideAdmission(compiled, b.endpoint, target, col.port.protocol);
           if (o === 'all') admitted[n * columns.length + j]++;
@@ -589,7 +593,7 @@ export function computeServiceMatrix(compiled: CompiledCluster, services?: reado
           const cls = classes.classOf[i];
           let ok = byClass.get(cls);
           if (ok === undefined) {
-            ok = evaluateConnection(compiled, { source: { kind: 'endpoint', endpoint: endpoints[i] }, destination: { kind: 'external', ip: b.address! }, port: target, protocol: col.port.protocol }).allowed;
+            ok = evaluateConnection(compiled, { source: { kind: 'endpoint', endpoint: endpoints[i] }, destination: { kind: 'external', ip: b.address! }, port: target, protocol: col.port.protocol, viaService: true }).allowed;
             byClass.set(cls, ok);
           }
           if (ok) admitted[i * columns.length + j]++;
