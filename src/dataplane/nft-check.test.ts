@@ -16,7 +16,8 @@ import {
   type Case,
 } from '../../test/cases/upstream.js';
 import { compileCluster, type CompiledCluster } from '../engine/index.js';
-import { formatDiagnostic, loadTexts, type Manifest } from '../model/index.js';
+import { formatDiagnostic, loadTexts, type AdminPolicy, type LabelSelector, type Manifest, type Node } from '../model/index.js';
+import { tierCluster, tierInputArb } from '../../test/support/tier-clusters.js';
 import { checkRuleset } from './apply.js';
 import { compileRuleset, type DataplaneOptions } from './compile.js';
 import { exec, MissingProgramError } from './exec.js';
@@ -329,6 +330,94 @@ describe('nft -c accepts the interval sets of overlapping rules (the kernel refu
         await accepts(compiled);
       }),
       { numRuns: 25 },
+    );
+  });
+});
+
+describe('nft -c accepts tables with admin tiers', () => {
+  const sel = (matchLabels: Record<string, string> = {}): LabelSelector => ({ matchLabels, matchExpressions: [] });
+  const pod = (id: string, ips: string[], labels: Record<string, string>, ports: Manifest[] = []): Manifest => {
+    const [namespace, name] = id.split('/');
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { containers: [{ name: 'main', image: 'i', ports }] }, status: { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } };
+  };
+  const objects: Manifest[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a', labels: { team: 'a' } } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'b', labels: { team: 'b' } } },
+    pod('a/web', ['10.0.0.1', 'fd00::1'], { app: 'web' }, [{ name: 'http', containerPort: 8080 }]),
+    pod('a/db', ['10.0.0.2', 'fd00::2'], { app: 'db' }, [{ name: 'sql', containerPort: 5432 }, { name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'stream', containerPort: 9000, protocol: 'SCTP' }]),
+    pod('b/client', ['10.0.1.1', 'fd00:1::1'], { app: 'client' }),
+    pod('b/v6only', ['fd00:1::9'], { app: 'client' }, [{ name: 'sql', containerPort: 3306 }]),
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'db', namespace: 'a' },
+      spec: { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 'sql' }] }] },
+    },
+  ];
+  const admin: AdminPolicy[] = [
+    {
+      kind: 'AdminNetworkPolicy',
+      apiVersion: 'policy.networking.k8s.io/v1alpha1',
+      name: 'every-action',
+      tier: 'Admin',
+      priority: 1,
+      subject: { namespaces: sel({ team: 'a' }) },
+      ingress: [
+        { action: 'Pass', peers: [{ kind: 'pods', pods: { namespaceSelector: sel({ team: 'b' }), podSelector: sel({ app: 'client' }) } }], ports: [{ kind: 'named', name: 'sql' }] },
+        { action: 'Deny', peers: [{ kind: 'namespaces', namespaces: sel({ team: 'b' }) }], ports: [{ kind: 'range', protocol: 'SCTP', start: 9000, end: 9100 }, { kind: 'named', name: 'dns' }] },
+        { action: 'Allow', peers: [{ kind: 'namespaces', namespaces: sel() }], ports: [{ kind: 'number', protocol: 'UDP', port: 53 }] },
+      ],
+      egress: [
+        { action: 'Deny', peers: [{ kind: 'networks', networks: ['192.0.2.0/24', '2001:db8::/32', '0.0.0.0/0'] }], ports: [{ kind: 'number', protocol: 'SCTP', port: 9 }] },
+        { action: 'Allow', peers: [{ kind: 'nodes', nodes: sel() }] },
+        { action: 'Deny', peers: [{ kind: 'pods', pods: { namespaceSelector: sel(), podSelector: sel({ app: 'client' }) } }], ports: [{ kind: 'named', name: 'sql' }] },
+        { action: 'Pass', peers: [{ kind: 'domainNames', domainNames: ['example.com'] }] },
+      ],
+    },
+    {
+      kind: 'ClusterNetworkPolicy',
+      apiVersion: 'policy.networking.k8s.io/v1alpha2',
+      name: 'baseline',
+      tier: 'Baseline',
+      priority: 3,
+      subject: { namespaces: sel() },
+      ingress: [
+        { action: 'Pass', peers: [{ kind: 'namespaces', namespaces: sel({ team: 'a' }) }] },
+        { action: 'Deny', peers: [{ kind: 'namespaces', namespaces: sel() }, { kind: 'networks', networks: ['::/0'] }] },
+      ],
+      egress: [{ action: 'Deny', peers: [{ kind: 'networks', networks: ['10.0.0.0/8', 'fd00::/8'] }], ports: [{ kind: 'range', protocol: 'TCP', start: 1, end: 65535 }] }],
+    },
+    {
+      kind: 'BaselineAdminNetworkPolicy',
+      apiVersion: 'policy.networking.k8s.io/v1alpha1',
+      name: 'default',
+      tier: 'Baseline',
+      subject: { pods: { namespaceSelector: sel(), podSelector: sel({ app: 'client' }) } },
+      ingress: [{ action: 'Deny', peers: [{ kind: 'namespaces', namespaces: sel() }], ports: [{ kind: 'named', name: 'sql' }] }],
+      egress: [],
+    },
+  ];
+  const nodes: Node[] = [{ name: 'n1', labels: {}, addresses: ['172.16.0.1', 'fd16::1'] }];
+  const withTiers = (list: readonly AdminPolicy[]): CompiledCluster => {
+    const built = loadTexts([{ file: 'tiers.yaml', text: textOf(objects) }]);
+    assert.ok(built.cluster, built.diagnostics.map(formatDiagnostic).join('\n'));
+    return compileCluster({ ...built.cluster, adminPolicies: list, nodes });
+  };
+
+  test('every action, peer and port form (SCTP included), dual-stack and IPv6-only pods, a Pass to the NetworkPolicy stage, with and without logging', options, async () => {
+    const compiled = withTiers(admin);
+    const chains = compileRuleset(compiled).chains.map((c) => c.name);
+    assert.ok(chains.includes('in-deny') && chains.includes('eg-deny') && chains.some((c) => /^in-\d+-np$/.test(c)), chains.join(', '));
+    await accepts(compiled);
+    await accepts(compiled, { log: true });
+  });
+
+  test('at random: admin and baseline policies of every kind over a small cluster', options, async () => {
+    await fc.assert(
+      fc.asyncProperty(tierInputArb, async (input) => {
+        await accepts(tierCluster(input));
+      }),
+      { numRuns: 30 },
     );
   });
 });
