@@ -6,6 +6,7 @@ import {
   destinationNotes,
   evaluateConnection,
   evaluateServiceConnection,
+  formatAdminRuleRef,
   formatPolicyRef,
   formatRuleRef,
   formatServicePort,
@@ -13,6 +14,7 @@ import {
   resolveTarget,
   serviceId,
   serviceSources,
+  type AdminRuleRef,
   type BackendVerdict,
   type CompiledCluster,
   type DirectionVerdict,
@@ -39,9 +41,27 @@ function peerName(peer: TrafficPeer): string {
 
 const sideLines = (compiled: CompiledCluster, v: DirectionVerdict, who: string): string[] => describeVerdictSide(compiled, v, who);
 
+/** An admin or baseline rule as data: the policy (kind, name, tier, priority), the rule's index, name and action, and the reason text. */
+export function adminRuleJSON(r: AdminRuleRef): object {
+  return {
+    kind: r.policy.kind,
+    policy: r.policy.name,
+    tier: r.policy.tier,
+    priority: r.policy.priority ?? null,
+    direction: r.direction,
+    rule: r.index,
+    name: r.name ?? null,
+    action: r.action,
+    text: formatAdminRuleRef(r),
+  };
+}
+
 function sideJSON(v: DirectionVerdict): object {
   return {
     allowed: v.allowed,
+    tier: v.tier,
+    decidedBy: v.decidedBy ? adminRuleJSON(v.decidedBy) : null,
+    passedBy: v.passedBy.map(adminRuleJSON),
     subjectToPolicy: v.notSubject === undefined,
     ...(v.notSubject ? { notSubjectReason: v.notSubject } : {}),
     isolated: v.isolated,
@@ -59,6 +79,7 @@ export function verdictToJSON(from: TrafficPeer, to: TrafficPeer, port: number, 
     port,
     protocol,
     allowed: v.allowed,
+    tier: v.tier,
     sourceIP: v.sourceIP ?? null,
     destinationIP: v.destinationIP ?? null,
     egress: sideJSON(v.egress),

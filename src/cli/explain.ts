@@ -4,10 +4,12 @@
 import {
   explainEndpoints,
   explainServices,
+  formatAdminRuleRef,
   formatPolicyRef,
   formatRuleRef,
   formatServicePort,
   resolveTarget,
+  type AdminPolicyExplanation,
   type DirectionExplanation,
   type EndpointExplanation,
   type Reach,
@@ -26,15 +28,31 @@ function formatReach(reach: readonly Reach[]): string {
   return reach.map((r) => `${r.endpoint} (${r.ports.map((p) => `${p.port}/${p.protocol}`).join(', ')})`).join(', ');
 }
 
+function adminLines(policies: readonly AdminPolicyExplanation[], ingress: boolean): string[] {
+  return policies.flatMap((x) => x.rules.map((r) => `    ${formatAdminRuleRef(r.rule)} ${ingress ? 'from' : 'to'} ${r.peers}, on ${r.ports}`));
+}
+
 function directionLines(d: DirectionExplanation, p: Paint): string[] {
   const ingress = d.direction === 'Ingress';
   const lines: string[] = [];
+  if (d.admin.length > 0) {
+    lines.push(`  Admin tier, first (the first matching rule decides; Pass goes on to NetworkPolicy):`);
+    lines.push(...adminLines(d.admin, ingress));
+  }
   if (!d.isolated) {
     lines.push(`${ingress ? 'ingress' : 'egress'}: not isolated: ${ingress ? 'any source may connect' : 'it may connect anywhere'}${ingress ? ', as far as the sources\' egress allows' : ', as far as the destinations\' ingress allows'}`);
   } else {
     lines.push(`${ingress ? 'ingress' : 'egress'}: ${p.bold('isolated')} by ${d.isolatingPolicies.map(formatPolicyRef).join(', ')}`);
     if (d.rules.length === 0) lines.push(`  no ${ingress ? 'ingress' : 'egress'} rules: ${ingress ? 'nothing may connect to it' : 'it may connect nowhere'}`);
     for (const r of d.rules) lines.push(`  ${formatRuleRef(r.rule)} allows ${ingress ? 'from' : 'to'} ${r.peers}, on ${r.ports}`);
+  }
+  if (d.baseline.length > 0) {
+    lines.push(
+      d.isolated
+        ? `  Baseline tier, last: not consulted for ${ingress ? 'ingress' : 'egress'}, since NetworkPolicy isolates it:`
+        : `  Baseline tier, last (decides what the Admin tier passed or left; Pass means allowed):`,
+    );
+    lines.push(...adminLines(d.baseline, ingress));
   }
   const others = formatReach(d.reach);
   lines.push(`  ${ingress ? 'may be reached by' : 'may reach'}: ${others || p.dim('no endpoint on its declared ports')}`);
@@ -65,7 +83,18 @@ export function renderExplanation(x: EndpointExplanation, color: boolean): strin
 }
 
 export function explanationToJSON(x: EndpointExplanation): object {
+  const admin = (policies: readonly AdminPolicyExplanation[]): object[] =>
+    policies.map((x) => ({
+      kind: x.policy.kind,
+      policy: x.policy.name,
+      tier: x.policy.tier,
+      priority: x.policy.priority ?? null,
+      subject: x.subject,
+      rules: x.rules.map((r) => ({ rule: r.rule.index, name: r.rule.name ?? null, action: r.rule.action, peers: r.peers, ports: r.ports, text: formatAdminRuleRef(r.rule) })),
+    }));
+  const tiers = (d: DirectionExplanation): object => (d.admin.length + d.baseline.length > 0 ? { admin: admin(d.admin), baseline: admin(d.baseline) } : {});
   const dir = (d: DirectionExplanation): object => ({
+    ...tiers(d),
     isolated: d.isolated,
     isolatingPolicies: d.isolatingPolicies.map(formatPolicyRef),
     rules: d.rules.map((r) => ({ policy: formatPolicyRef(r.rule.policy), rule: r.rule.index, peers: r.peers, ports: r.ports })),

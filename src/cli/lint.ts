@@ -30,6 +30,9 @@ function failsOn(severity: LintSeverity, failOn: FailOn): boolean {
   return failOn !== 'none' && LINT_SEVERITIES.indexOf(severity) <= LINT_SEVERITIES.indexOf(failOn);
 }
 
+/** Kinds without a namespace: their findings name them by kind and name alone. */
+const CLUSTER_SCOPED: ReadonlySet<string> = new Set(['Namespace', 'Node', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy']);
+
 /**
  * Where a field of an object is: the manifests are parsed again (positions are not kept in the
  * Cluster), each file once, the first time one of its objects is asked about. Standard input cannot
@@ -42,6 +45,7 @@ function manifestLocator(cluster: Cluster, namespace: string): EngineLintOptions
   for (const e of cluster.endpoints) if (e.source) fileOf.set(key(e), e.source.file);
   for (const n of cluster.namespaces) if (n.source) fileOf.set(key({ kind: 'Namespace', name: n.name }), n.source.file);
   for (const s of cluster.services ?? []) if (s.source) fileOf.set(key({ kind: 'Service', namespace: s.namespace, name: s.name }), s.source.file);
+  for (const a of cluster.adminPolicies ?? []) if (a.source) fileOf.set(key({ kind: a.kind, name: a.name }), a.source.file);
   const parsed = new Map<string, Map<string, ManifestObject>>();
   const objectsIn = (file: string): Map<string, ManifestObject> => {
     let index = parsed.get(file);
@@ -58,7 +62,7 @@ function manifestLocator(cluster: Cluster, namespace: string): EngineLintOptions
         const kind = typeof o.value.kind === 'string' ? o.value.kind : '';
         const meta = (o.value.metadata ?? {}) as Record<string, unknown>;
         const name = typeof meta.name === 'string' ? meta.name : '';
-        const ns = kind === 'Namespace' ? undefined : typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : namespace;
+        const ns = CLUSTER_SCOPED.has(kind) ? undefined : typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : namespace;
         const k = key({ kind, namespace: ns, name });
         if (!index.has(k)) index.set(k, o);
       }

@@ -2,11 +2,24 @@
 // are compared class pair by class pair (their old class x new class), so the cost grows with
 // classes, not pods squared; endpoints only one version has are reported as added or removed, not
 // as flows. Each change carries the rules responsible for the verdict before and after.
-import { compareStrings, formatCIDR, type CIDR, type Endpoint, type IPFamily, type Protocol } from '../model/index.js';
+import { compareStrings, type Endpoint, type Protocol } from '../model/index.js';
 import { computeClasses } from './classes.js';
 import type { CompiledCluster, CompiledPolicy, CompiledRule } from './compile.js';
 import { formatPolicyRef, formatRuleRef } from './describe.js';
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
+import {
+  addressCIDRs,
+  addressesIntersect,
+  cidrRange,
+  describeAddresses,
+  isEmptyAddresses,
+  normalizeRanges,
+  subtractAddresses,
+  unionAddresses,
+  ALL_ADDRESSES,
+  NO_ADDRESSES,
+  type AddressSet,
+} from './external.js';
 import { portMatches } from './match.js';
 import { computeMatrix, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
 import type { Direction, DirectionVerdict, NotSubjectReason, RuleRef } from './types.js';
@@ -96,85 +109,12 @@ export interface FlowDiff {
 
 const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 const MAX_PORT = 65535;
-
-// ---------------------------------------------------------------------------------------------
-// Sets of addresses outside the cluster: per family, sorted disjoint inclusive ranges.
-
-type Range = readonly [bigint, bigint];
-interface AddressSet {
-  readonly 4: readonly Range[];
-  readonly 6: readonly Range[];
-}
-const FAMILIES: readonly IPFamily[] = [4, 6];
-const BITS = { 4: 32, 6: 128 } as const;
-const TOP = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n } as const;
-const NO_ADDRESSES: AddressSet = { 4: [], 6: [] };
-const ALL_ADDRESSES: AddressSet = { 4: [[0n, TOP[4]]], 6: [[0n, TOP[6]]] };
-
-function cidrRange(c: CIDR): Range {
-  return [c.network, c.network + (1n << BigInt(BITS[c.family] - c.prefix)) - 1n];
-}
-
-function normalize(ranges: readonly Range[]): Range[] {
-  const sorted = [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const out: [bigint, bigint][] = [];
-  for (const [lo, hi] of sorted) {
-    const last = out[out.length - 1];
-    if (last && lo <= last[1] + 1n) {
-      if (hi > last[1]) last[1] = hi;
-    } else out.push([lo, hi]);
-  }
-  return out;
-}
-
-function subtractRanges(a: readonly Range[], b: readonly Range[]): Range[] {
-  const out: Range[] = [];
-  for (const [lo0, hi] of a) {
-    let lo = lo0;
-    for (const [blo, bhi] of b) {
-      if (bhi < lo || blo > hi) continue;
-      if (blo > lo) out.push([lo, blo - 1n]);
-      lo = bhi + 1n;
-      if (lo > hi) break;
-    }
-    if (lo <= hi) out.push([lo, hi]);
-  }
-  return out;
-}
-
-const union = (a: AddressSet, b: AddressSet): AddressSet => ({ 4: normalize([...a[4], ...b[4]]), 6: normalize([...a[6], ...b[6]]) });
-const subtract = (a: AddressSet, b: AddressSet): AddressSet => ({ 4: subtractRanges(a[4], b[4]), 6: subtractRanges(a[6], b[6]) });
-const isEmpty = (s: AddressSet): boolean => s[4].length === 0 && s[6].length === 0;
-const intersects = (a: AddressSet, b: AddressSet): boolean =>
-  FAMILIES.some((f) => a[f].some(([lo, hi]) => b[f].some(([blo, bhi]) => blo <= hi && bhi >= lo)));
-
-/** The fewest CIDRs covering exactly [lo, hi]. */
-function rangeCIDRs(family: IPFamily, [lo0, hi]: Range): CIDR[] {
-  const out: CIDR[] = [];
-  let lo = lo0;
-  while (lo <= hi) {
-    let size = 0;
-    while (size < BITS[family] && (lo & ((1n << BigInt(size + 1)) - 1n)) === 0n && lo + (1n << BigInt(size + 1)) - 1n <= hi) size++;
-    out.push({ family, network: lo, prefix: BITS[family] - size });
-    lo += 1n << BigInt(size);
-  }
-  return out;
-}
-
-const cidrsOf = (family: IPFamily, ranges: readonly Range[]): string[] => ranges.flatMap((r) => rangeCIDRs(family, r)).map(formatCIDR);
-
-function describeAddresses(s: AddressSet): string {
-  if (s[4].length === 1 && s[6].length === 1 && s[4][0][1] - s[4][0][0] === TOP[4] && s[6][0][1] - s[6][0][0] === TOP[6]) return 'anywhere';
-  const parts: string[] = [];
-  for (const f of FAMILIES) {
-    if (s[f].length === 0) continue;
-    const listed = cidrsOf(f, s[f]);
-    const missing = cidrsOf(f, subtractRanges([[0n, TOP[f]]], s[f]));
-    const all = f === 4 ? '0.0.0.0/0' : '::/0';
-    parts.push(missing.length === 0 ? all : missing.length + 1 < listed.length ? `${all} except ${missing.join(', ')}` : listed.join(', '));
-  }
-  return parts.join('; ');
-}
+const union = unionAddresses;
+const subtract = subtractAddresses;
+const isEmpty = isEmptyAddresses;
+const intersects = addressesIntersect;
+const normalize = normalizeRanges;
+const cidrsOf = addressCIDRs;
 
 /** The outside addresses a rule's peers match: all for a rule without peers, its ipBlocks otherwise. */
 function ruleAddresses(rule: CompiledRule): AddressSet {

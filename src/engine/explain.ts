@@ -2,18 +2,33 @@
 // admit traffic, and the concrete endpoints it may reach and be reached from on declared ports.
 import type { Endpoint, PolicyType } from '../model/index.js';
 import { computeClasses } from './classes.js';
-import { policySelects, type CompiledCluster } from './compile.js';
-import { describeRule } from './describe.js';
-import { isolatingPolicies } from './evaluate.js';
-import { externalAccess } from './external.js';
+import { policySelects, type CompiledAdminPolicy, type CompiledCluster } from './compile.js';
+import { describeAdminRule, describeAdminSubject, describeRule, hasAdminPolicies } from './describe.js';
+import { adminPoliciesSelecting, isolatingPolicies } from './evaluate.js';
+import { cellsAdmission, externalAccess, outsideCells } from './external.js';
 import { computeMatrix, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
-import type { Direction, PolicyRef, RuleRef } from './types.js';
+import type { AdminPolicyRef, AdminRuleRef, Direction, PolicyRef, RuleRef } from './types.js';
 
 export interface RuleExplanation {
   readonly rule: RuleRef;
   /** Who the rule admits, in words. */
   readonly peers: string;
   readonly ports: string;
+}
+
+/** An admin or baseline rule in words. */
+export interface AdminRuleExplanation {
+  readonly rule: AdminRuleRef;
+  readonly peers: string;
+  readonly ports: string;
+}
+
+/** An admin or baseline policy selecting the endpoint, with its rules of one direction in written order. */
+export interface AdminPolicyExplanation {
+  readonly policy: AdminPolicyRef;
+  /** spec.subject in words. */
+  readonly subject: string;
+  readonly rules: readonly AdminRuleExplanation[];
 }
 
 export interface Reach {
@@ -32,6 +47,10 @@ export interface DirectionExplanation {
   readonly reach: readonly Reach[];
   /** Whether traffic from/to outside the cluster may pass on at least some port. */
   readonly external: 'all' | 'some' | 'none';
+  /** Admin-tier policies selecting the endpoint with rules of this direction, in evaluation order (before NetworkPolicy). */
+  readonly admin: readonly AdminPolicyExplanation[];
+  /** Baseline-tier policies likewise (after NetworkPolicy, for a direction no NetworkPolicy isolates). */
+  readonly baseline: readonly AdminPolicyExplanation[];
 }
 
 export interface EndpointExplanation {
@@ -44,6 +63,7 @@ export interface EndpointExplanation {
 
 /** Outside the cluster in one word: everything, some addresses or ports, or nothing. */
 function outsideSummary(compiled: CompiledCluster, endpoint: Endpoint, direction: Direction): 'all' | 'some' | 'none' {
+  if (hasAdminPolicies(compiled)) return cellsAdmission(outsideCells(compiled, endpoint, direction));
   const access = externalAccess(compiled, endpoint, direction);
   if (access.open) return 'all';
   if (access.rules.some((r) => r.peers === 'anywhere' && r.ports === 'all ports')) return 'all';
@@ -78,10 +98,17 @@ export function explainEndpoints(compiled: CompiledCluster, subjects?: readonly 
     return out;
   };
 
+  const explainAdmin = (policies: readonly CompiledAdminPolicy[], direction: Direction): AdminPolicyExplanation[] =>
+    policies
+      .filter((p) => p.rules[direction].length > 0)
+      .map((p) => ({ policy: p.ref, subject: describeAdminSubject(p.policy.subject), rules: p.rules[direction].map((r) => ({ rule: r.ref, ...describeAdminRule(r) })) }));
+
   const explainDirection = (endpoint: Endpoint, direction: Direction): DirectionExplanation => {
     const policies = endpoint.hostNetwork ? [] : isolatingPolicies(compiled, endpoint, direction);
     const rules = policies.flatMap((p) => p.rules[direction]);
     return {
+      admin: explainAdmin(adminPoliciesSelecting(compiled, endpoint, 'Admin'), direction),
+      baseline: explainAdmin(adminPoliciesSelecting(compiled, endpoint, 'Baseline'), direction),
       direction,
       isolated: policies.length > 0,
       isolatingPolicies: policies.map((p) => p.ref),

@@ -18,8 +18,23 @@ export { adminPortMatches, peerMatches, portMatches, ipBlockContains } from './m
 export { adminPoliciesSelecting, evaluateConnection, isHairpin, isolatingPolicies, connectionAddresses, standsForOnePod } from './evaluate.js';
 export { computeClasses, type EndpointClass, type EndpointClasses } from './classes.js';
 export { computeMatrix, computeMatrixPairwise, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
-export { explainEndpoints, type EndpointExplanation, type DirectionExplanation, type Reach, type RuleExplanation } from './explain.js';
-export { describePeer, describePort, describeRule, describeVerdictSide, formatAdminPolicyRef, formatAdminRuleRef, formatPolicyRef, formatRuleRef } from './describe.js';
+export { explainEndpoints, type AdminPolicyExplanation, type AdminRuleExplanation, type EndpointExplanation, type DirectionExplanation, type Reach, type RuleExplanation } from './explain.js';
+export {
+  describeAdminPeer,
+  describeAdminPort,
+  describeAdminRule,
+  describeAdminRuleLine,
+  describeAdminSubject,
+  describePeer,
+  describePort,
+  describeRule,
+  describeVerdictSide,
+  formatAdminPolicyRef,
+  formatAdminRuleRef,
+  formatPolicyRef,
+  formatRuleRef,
+  hasAdminPolicies,
+} from './describe.js';
 export { resolvePeer, resolveTarget, type Resolution, type TargetResolution } from './resolve.js';
 export {
   computeServiceMatrix,
@@ -48,7 +63,7 @@ export {
   type ServicePortColumn,
   type ServicePortExplanation,
 } from './services.js';
-export { externalAccess, openToOutside, outsideAdmission, type ExternalAccess } from './external.js';
+export { cellsAdmission, externalAccess, openToOutside, outsideAdmission, outsideCells, type ExternalAccess, type OutsideCell } from './external.js';
 export { diffClusters, endpointOwner, type EndpointGroup, type FlowChange, type FlowDiff, type FlowGroup, type FlowPeer, type SideReason, type VersionVerdict } from './diff.js';
 export {
   judgeExpectations,

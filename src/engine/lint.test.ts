@@ -2,7 +2,7 @@
 // loaded from manifest text. Findings are compared as `rule object path` lines.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatDiagnostic, loadTexts, type Cluster } from '../model/index.js';
+import { formatDiagnostic, loadTexts, type AdminPeer, type AdminPolicy, type AdminRule, type Cluster, type LabelSelector } from '../model/index.js';
 import { compileCluster, lintCluster, LINT_RULES, type LintFinding, type LintOptions } from './index.js';
 
 interface PodSpec {
@@ -57,14 +57,39 @@ function build(docs: readonly string[]): Cluster {
   return built.cluster!;
 }
 
-function lint(docs: readonly string[], options?: LintOptions): LintFinding[] {
-  return lintCluster(compileCluster(build(docs)), options);
+function lint(docs: readonly string[], options?: LintOptions, admin?: readonly AdminPolicy[]): LintFinding[] {
+  const cluster = build(docs);
+  return lintCluster(compileCluster(admin ? { ...cluster, adminPolicies: admin } : cluster), options);
 }
 
-/** `RULE ns/name path` for the findings of one rule. */
+/** `RULE ns/name path` for the findings of one rule; cluster-scoped objects as `Kind/name`. */
 function found(findings: readonly LintFinding[], id: string): string[] {
-  return findings.filter((f) => f.id === id).map((f) => `${f.severity} ${f.object ? `${f.object.namespace}/${f.object.name}` : '-'} ${f.path ?? '-'}`);
+  const name = (f: LintFinding): string => (!f.object ? '-' : f.object.namespace === undefined ? `${f.object.kind}/${f.object.name}` : `${f.object.namespace}/${f.object.name}`);
+  return findings.filter((f) => f.id === id).map((f) => `${f.severity} ${name(f)} ${f.path ?? '-'}`);
 }
+
+// Admin and baseline policies as the model gives them (the decoder is tested in src/model).
+const sel = (matchLabels: Record<string, string> = {}): LabelSelector => ({ matchLabels, matchExpressions: [] });
+const podsPeer = (pods: Record<string, string>, namespaces: Record<string, string> = {}): AdminPeer => ({ kind: 'pods', pods: { namespaceSelector: sel(namespaces), podSelector: sel(pods) } });
+const nsPeer = (namespaces: Record<string, string> = {}): AdminPeer => ({ kind: 'namespaces', namespaces: sel(namespaces) });
+const rule = (action: AdminRule['action'], peers: AdminPeer[], ports?: AdminRule['ports'], name?: string): AdminRule => ({ action, peers, ...(ports ? { ports } : {}), ...(name ? { name } : {}) });
+function anp(name: string, priority: number, subject: AdminPolicy['subject'], rules: { ingress?: AdminRule[]; egress?: AdminRule[] }, kind: 'AdminNetworkPolicy' | 'ClusterNetworkPolicy' = 'AdminNetworkPolicy'): AdminPolicy {
+  return {
+    kind,
+    apiVersion: kind === 'AdminNetworkPolicy' ? 'policy.networking.k8s.io/v1alpha1' : 'policy.networking.k8s.io/v1alpha2',
+    name,
+    tier: 'Admin',
+    priority,
+    subject,
+    ingress: rules.ingress ?? [],
+    egress: rules.egress ?? [],
+  };
+}
+function banp(subject: AdminPolicy['subject'], rules: { ingress?: AdminRule[]; egress?: AdminRule[] }): AdminPolicy {
+  return { kind: 'BaselineAdminNetworkPolicy', apiVersion: 'policy.networking.k8s.io/v1alpha1', name: 'default', tier: 'Baseline', subject, ingress: rules.ingress ?? [], egress: rules.egress ?? [] };
+}
+const DB_SUBJECT: AdminPolicy['subject'] = { pods: { namespaceSelector: sel(), podSelector: sel({ app: 'db' }) } };
+const ALL_SUBJECT: AdminPolicy['subject'] = { namespaces: sel() };
 
 const DEFAULT_DENY_EGRESS = { podSelector: {}, policyTypes: ['Egress'] };
 const DNS_RULE = {
@@ -79,6 +104,8 @@ interface Case {
   readonly name: string;
   readonly docs: readonly string[];
   readonly options?: LintOptions;
+  /** Admin and baseline policies added to the cluster the docs make. */
+  readonly admin?: readonly AdminPolicy[];
   /** The findings of the rule, as `severity ns/name path`. */
   readonly expect: readonly string[];
 }
@@ -395,13 +422,113 @@ const CASES: Record<string, readonly Case[]> = {
       expect: [],
     },
   ],
+  'PW-ADMIN-SAME-PRIORITY': [
+    {
+      name: 'two Admin-tier policies at one priority selecting the same pod, one denying and one allowing the same sources, are found at the one Podwall evaluates second',
+      docs: SHOP,
+      admin: [
+        anp('deny-web', 5, DB_SUBJECT, { ingress: [rule('Deny', [podsPeer({ app: 'web' })])] }),
+        anp('allow-shop', 5, { namespaces: sel({ team: 'shop' }) }, { ingress: [rule('Allow', [nsPeer({ team: 'shop' })])] }, 'ClusterNetworkPolicy'),
+      ],
+      expect: ['warning ClusterNetworkPolicy/allow-shop spec.priority'],
+    },
+    {
+      name: 'different priorities, disjoint subjects, rules that cannot match the same connection, or the same action are not',
+      docs: SHOP,
+      admin: [
+        anp('a', 5, DB_SUBJECT, { ingress: [rule('Deny', [podsPeer({ app: 'web' })])] }),
+        anp('b', 6, DB_SUBJECT, { ingress: [rule('Allow', [podsPeer({ app: 'web' })])] }),
+        anp('c', 7, DB_SUBJECT, { ingress: [rule('Deny', [podsPeer({ app: 'web' })])] }),
+        anp('d', 7, { pods: { namespaceSelector: sel(), podSelector: sel({ app: 'api' }) } }, { ingress: [rule('Allow', [podsPeer({ app: 'web' })])] }),
+        anp('e', 8, DB_SUBJECT, { ingress: [rule('Deny', [podsPeer({ app: 'web' })], [{ kind: 'number', protocol: 'TCP', port: 80 }])] }),
+        anp('f', 8, DB_SUBJECT, { ingress: [rule('Allow', [podsPeer({ app: 'web' })], [{ kind: 'number', protocol: 'TCP', port: 81 }])] }),
+        anp('g', 9, DB_SUBJECT, { ingress: [rule('Deny', [podsPeer({ app: 'web' })])] }),
+        anp('h', 9, DB_SUBJECT, { ingress: [rule('Allow', [podsPeer({ app: 'api' })])] }),
+        anp('i', 10, DB_SUBJECT, { ingress: [rule('Deny', [podsPeer({ app: 'web' })])] }),
+        anp('j', 10, DB_SUBJECT, { ingress: [rule('Deny', [nsPeer()])] }),
+      ],
+      expect: [],
+    },
+  ],
+  'PW-ADMIN-SUBJECT-SELECTS-NOTHING': [
+    {
+      name: 'a subject no pod of a whole cluster matches is found, as a warning',
+      docs: SHOP,
+      options: { complete: true },
+      admin: [anp('typo', 1, { pods: { namespaceSelector: sel({ team: 'shop' }), podSelector: sel({ app: 'dbb' }) } }, { ingress: [rule('Deny', [nsPeer()])] })],
+      expect: ['warning AdminNetworkPolicy/typo spec.subject'],
+    },
+    {
+      name: 'in manifests, where namespaces the input does not show (kube-system) could match, it is info; a subject selecting a pod is not found',
+      docs: SHOP,
+      admin: [
+        anp('typo', 3, { pods: { namespaceSelector: sel({ team: 'shop' }), podSelector: sel({ app: 'dbb' }) } }, { ingress: [rule('Deny', [nsPeer()])] }),
+        anp('system', 1, { namespaces: sel({ 'kubernetes.io/metadata.name': 'kube-system' }) }, { ingress: [rule('Deny', [nsPeer()])] }),
+        anp('db', 2, DB_SUBJECT, { ingress: [rule('Deny', [nsPeer()])] }),
+      ],
+      expect: ['info AdminNetworkPolicy/system spec.subject', 'info AdminNetworkPolicy/typo spec.subject'],
+    },
+  ],
+  'PW-ADMIN-RULE-SHADOWED': [
+    {
+      name: 'a rule an earlier rule of the same policy matches everything of is found; so is one a policy evaluated earlier with a wider subject decides first',
+      docs: SHOP,
+      admin: [
+        anp('first', 1, ALL_SUBJECT, { egress: [rule('Pass', [nsPeer({ team: 'ops' })])] }),
+        anp('db', 2, DB_SUBJECT, {
+          ingress: [rule('Deny', [nsPeer()]), rule('Allow', [podsPeer({ app: 'api' }, { team: 'shop' })], [{ kind: 'number', protocol: 'TCP', port: 5432 }], 'api')],
+          egress: [rule('Allow', [podsPeer({ app: 'prometheus' }, { team: 'ops' })])],
+        }),
+      ],
+      expect: ['warning AdminNetworkPolicy/db spec.ingress[1]', 'warning AdminNetworkPolicy/db spec.egress[0]'],
+    },
+    {
+      name: 'a rule after a narrower one (other ports, other peers, other addresses) is not',
+      docs: SHOP,
+      admin: [
+        anp('db', 2, DB_SUBJECT, {
+          ingress: [rule('Allow', [podsPeer({ app: 'api' })], [{ kind: 'number', protocol: 'TCP', port: 5432 }]), rule('Deny', [nsPeer()])],
+          egress: [rule('Deny', [{ kind: 'networks', networks: ['10.0.0.0/8'] }]), rule('Allow', [{ kind: 'networks', networks: ['0.0.0.0/0'] }])],
+        }),
+      ],
+      expect: [],
+    },
+  ],
+  'PW-BASELINE-RULES-OVERRIDDEN': [
+    {
+      name: 'baseline rules of a direction every selected pod is isolated for by NetworkPolicy are found',
+      docs: [...SHOP, policy('shop/all', { podSelector: {}, policyTypes: ['Ingress'] })],
+      admin: [banp({ namespaces: sel({ team: 'shop' }) }, { ingress: [rule('Deny', [nsPeer()])], egress: [rule('Deny', [nsPeer({ team: 'ops' })])] })],
+      expect: ['info BaselineAdminNetworkPolicy/default spec.ingress'],
+    },
+    {
+      name: 'where one selected pod is not isolated, they are not',
+      docs: [...SHOP, policy('shop/web', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'] })],
+      admin: [banp({ namespaces: sel({ team: 'shop' }) }, { ingress: [rule('Deny', [nsPeer()])] })],
+      expect: [],
+    },
+  ],
+  'PW-ADMIN-DOMAIN-NAMES': [
+    {
+      name: 'an egress peer by domain names is reported (matched only at run time)',
+      docs: SHOP,
+      admin: [anp('dns', 1, ALL_SUBJECT, { egress: [rule('Accept', [{ kind: 'domainNames', domainNames: ['*.example.com'] }])] }, 'ClusterNetworkPolicy')],
+      expect: ['info ClusterNetworkPolicy/dns spec.egress[0].to[0].domainNames'],
+    },
+    {
+      name: 'networks peers are not',
+      docs: SHOP,
+      admin: [anp('net', 1, ALL_SUBJECT, { egress: [rule('Accept', [{ kind: 'networks', networks: ['192.0.2.0/24'] }])] }, 'ClusterNetworkPolicy')],
+      expect: [],
+    },
+  ],
 };
 
 describe('lint rules: each found where it applies, and not where it does not', () => {
   for (const [rule, cases] of Object.entries(CASES)) {
     for (const c of cases) {
       test(`${rule}: ${c.name}`, () => {
-        const findings = lint(c.docs, c.options);
+        const findings = lint(c.docs, c.options, c.admin);
         assert.deepEqual(found(findings, rule).sort(), [...c.expect].sort());
       });
     }

@@ -2,6 +2,7 @@
 // and judges with the engine's own matching and verdicts; findings come out sorted by object, then
 // position, so the same input always gives the same list.
 import type { CompiledCluster } from './compile.js';
+import { lintAdminPolicies } from './lint/admin.js';
 import { createContext } from './lint/context.js';
 import { lintDNSEgress } from './lint/dns.js';
 import { lintIPBlocks } from './lint/ipblocks.js';
@@ -47,6 +48,7 @@ export function lintCluster(compiled: CompiledCluster, options: LintOptions = {}
     lintNamedPorts(ctx, policy);
     lintIPBlocks(ctx, policy);
   }
+  lintAdminPolicies(ctx);
   lintDNSEgress(ctx);
   lintRedundantRules(ctx);
   lintSummaries(ctx);

@@ -73,6 +73,7 @@ export function createContext(compiled: CompiledCluster, options: LintOptions): 
   for (const e of cluster.endpoints) remember(endpointObject(e), e.source);
   for (const n of cluster.namespaces) remember({ kind: 'Namespace', name: n.name }, n.source);
   for (const s of cluster.services ?? []) remember({ kind: 'Service', namespace: s.namespace, name: s.name }, s.source);
+  for (const a of cluster.adminPolicies ?? []) remember({ kind: a.kind, name: a.name }, a.source);
 
   const locate = (o: LintObjectRef, path: FieldPath): LintLocation | undefined => options.locate?.(o, path) ?? sources.get(key(o));
   const findings: LintFinding[] = [];

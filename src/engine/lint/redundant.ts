@@ -15,7 +15,7 @@ type Interval = readonly [bigint, bigint];
 const EMPTY: LabelSelector = { matchLabels: {}, matchExpressions: [] };
 
 /** Every label set `r` matches, `s` matches too (judged from the requirements alone). */
-function implies(r: LabelSelector, s: LabelSelector): boolean {
+export function implies(r: LabelSelector, s: LabelSelector): boolean {
   const fixed = (key: string): string | undefined => {
     if (Object.hasOwn(r.matchLabels, key)) return r.matchLabels[key];
     const single = r.matchExpressions.find((e) => e.key === key && e.operator === 'In' && e.values.length === 1);
@@ -48,7 +48,7 @@ function implies(r: LabelSelector, s: LabelSelector): boolean {
   return Object.entries(s.matchLabels).every(([k, v]) => fixed(k) === v) && s.matchExpressions.every(requirement);
 }
 
-function podPeerCovers(s: PodPeer, r: PodPeer, namespaceLabels: (ns: string) => Labels | undefined): boolean {
+export function podPeerCovers(s: PodPeer, r: PodPeer, namespaceLabels: (ns: string) => Labels | undefined): boolean {
   let namespaces: boolean;
   if (r.namespace !== undefined) {
     if (s.namespace !== undefined) namespaces = s.namespace === r.namespace;
@@ -62,7 +62,7 @@ function podPeerCovers(s: PodPeer, r: PodPeer, namespaceLabels: (ns: string) => 
   return namespaces && implies(r.podSelector ?? EMPTY, s.podSelector ?? EMPTY);
 }
 
-function blockIntervals(peer: IPBlockPeer): { family: 4 | 6; intervals: Interval[] } {
+export function blockIntervals(peer: IPBlockPeer): { family: 4 | 6; intervals: Interval[] } {
   const bits = peer.cidr.family === 4 ? 32 : 128;
   const range = (network: bigint, prefix: number): Interval => [network, network + (1n << BigInt(bits - prefix)) - 1n];
   let intervals: Interval[] = [range(peer.cidr.network, peer.cidr.prefix)];
@@ -79,7 +79,7 @@ function blockIntervals(peer: IPBlockPeer): { family: 4 | 6; intervals: Interval
   return { family: peer.cidr.family, intervals };
 }
 
-function within(inner: readonly Interval[], outer: readonly Interval[]): boolean {
+export function within(inner: readonly Interval[], outer: readonly Interval[]): boolean {
   const merged = [...outer].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const union: [bigint, bigint][] = [];
   for (const [a, b] of merged) {

@@ -1,8 +1,10 @@
 // Findings about the cluster as a whole, one each: pods no policy selects, pods that admit
 // connections from outside the cluster, and policies that nothing enforces.
 import { policySelects } from '../compile.js';
-import { formatRuleRef } from '../describe.js';
-import { externalAccess } from '../external.js';
+import { formatAdminRuleRef, formatRuleRef, hasAdminPolicies } from '../describe.js';
+import { adminPoliciesSelecting } from '../evaluate.js';
+import { externalAccess, outsideCells } from '../external.js';
+import type { DirectionVerdict } from '../types.js';
 import { endpointObject, listNames, plural, type LintContext } from './context.js';
 
 export function lintSummaries(ctx: LintContext): void {
@@ -15,7 +17,9 @@ export function lintSummaries(ctx: LintContext): void {
     });
   }
   const subject = endpoints.filter((e) => !e.hostNetwork);
-  const unselected = subject.filter((e) => !compiled.policies.some((p) => policySelects(p, e)));
+  const tiers = hasAdminPolicies(compiled);
+  const adminSelected = (e: (typeof endpoints)[number]): boolean => adminPoliciesSelecting(compiled, e, 'Admin').length + adminPoliciesSelecting(compiled, e, 'Baseline').length > 0;
+  const unselected = subject.filter((e) => !compiled.policies.some((p) => policySelects(p, e)) && !(tiers && adminSelected(e)));
   if (unselected.length > 0) {
     ctx.report({
       id: 'PW-UNSELECTED-PODS',
@@ -24,7 +28,23 @@ export function lintSummaries(ctx: LintContext): void {
     });
   }
   const reachable: { id: string; how: string; endpoint: (typeof endpoints)[number] }[] = [];
+  const reasonOf = (v: DirectionVerdict): string[] => (v.decidedBy ? [formatAdminRuleRef(v.decidedBy)] : v.tier === 'NetworkPolicy' ? v.allowedBy.map(formatRuleRef) : ['no tier deciding']);
   for (const e of subject) {
+    if (tiers) {
+      // Tier by tier: every outside address and port judged, the declared ports named.
+      const cells = outsideCells(compiled, e, 'Ingress');
+      const open = cells.filter((c) => c.verdict.allowed);
+      if (open.length === 0) continue;
+      const by = [...new Set(open.flatMap((c) => reasonOf(c.verdict)))].join(', ');
+      if (open.length === cells.length) {
+        reachable.push({ id: e.id, how: `any port and address, ${by}`, endpoint: e });
+        continue;
+      }
+      const declared = e.ports.filter((p) => open.some((c) => c.protocol === p.protocol && c.lo <= p.containerPort && p.containerPort <= c.hi));
+      const ports = [...new Set(declared.map((p) => `${p.containerPort}/${p.protocol}`))].join(', ');
+      reachable.push({ id: e.id, how: `${ports || 'ports it does not declare'}${open.length < cells.length ? ' (some addresses or ports)' : ''} by ${by}`, endpoint: e });
+      continue;
+    }
     const access = externalAccess(compiled, e, 'Ingress');
     if (access.open) reachable.push({ id: e.id, how: 'any port, not isolated for ingress', endpoint: e });
     else if (access.ports.length > 0) {

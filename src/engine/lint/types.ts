@@ -26,7 +26,12 @@ export type LintRuleId =
   | 'PW-UNSELECTED-PODS'
   | 'PW-REACHABLE-FROM-OUTSIDE'
   | 'PW-NOT-ENFORCED'
-  | 'PW-NO-ENDPOINTS';
+  | 'PW-NO-ENDPOINTS'
+  | 'PW-ADMIN-SAME-PRIORITY'
+  | 'PW-ADMIN-SUBJECT-SELECTS-NOTHING'
+  | 'PW-ADMIN-RULE-SHADOWED'
+  | 'PW-BASELINE-RULES-OVERRIDDEN'
+  | 'PW-ADMIN-DOMAIN-NAMES';
 
 /** A Kubernetes object a finding is about or points at. */
 export interface LintObjectRef {
@@ -219,6 +224,41 @@ export const LINT_RULES: readonly LintRule[] = [
     name: 'NoEndpoints',
     summary: 'the input holds no pods or workloads',
     help: 'Without pods, the rules that compare selectors with pods (what a policy or peer selects, named ports, DNS, summaries) cannot run. Lint the policies together with the workloads they govern.',
+  },
+  {
+    id: 'PW-ADMIN-SAME-PRIORITY',
+    severity: 'warning',
+    name: 'AdminSamePriority',
+    summary: 'two admin policies of one tier with the same priority disagree on the same traffic',
+    help: 'Within a tier, policies are evaluated by priority; for equal priorities the API leaves the order undefined, so implementations may decide differently. Reported when the policies select some pod in common and rules of both that do different things can match the same connection. Podwall evaluates them by kind, then name. Give them different priorities.',
+  },
+  {
+    id: 'PW-ADMIN-SUBJECT-SELECTS-NOTHING',
+    severity: 'warning',
+    name: 'AdminSubjectSelectsNothing',
+    summary: 'an admin or baseline policy\'s subject selects no pod',
+    help: 'No pod of the input is in a namespace and has labels the subject asks for (host-network pods are never subjects), so the policy applies to nothing. Reported as info when namespaces the input does not show could match.',
+  },
+  {
+    id: 'PW-ADMIN-RULE-SHADOWED',
+    severity: 'warning',
+    name: 'AdminRuleShadowed',
+    summary: 'an admin or baseline rule an earlier rule always decides first',
+    help: 'Admin and baseline rules are evaluated in order and the first that matches decides (or passes). An earlier rule of the same policy, or of a policy of the same tier evaluated earlier whose subject holds this one\'s, matches every connection this rule matches, so this rule never decides anything. Remove it, or put it first.',
+  },
+  {
+    id: 'PW-BASELINE-RULES-OVERRIDDEN',
+    severity: 'info',
+    name: 'BaselineRulesOverridden',
+    summary: 'baseline rules that NetworkPolicy always overrides',
+    help: 'The Baseline tier decides only for pods no NetworkPolicy isolates in that direction. Every pod this baseline policy selects is isolated by NetworkPolicy, so its rules of this direction apply to none of them (they will, for pods that lose their NetworkPolicy or new pods).',
+  },
+  {
+    id: 'PW-ADMIN-DOMAIN-NAMES',
+    severity: 'info',
+    name: 'AdminDomainNames',
+    summary: 'domainNames peers are matched only at run time',
+    help: 'domainNames (experimental) name destinations the implementation resolves while traffic flows. Podwall matches no address to them, so its answers treat them as matching nothing, and say so where that changes an answer.',
   },
 ];
 
