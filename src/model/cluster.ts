@@ -1,14 +1,30 @@
-// Parsed manifests -> a Cluster: namespaces, endpoints, policies, Services and EndpointSlices, placed the way
-// `kubectl apply -f` would place them, with every problem reported as a positioned diagnostic.
+// Parsed manifests -> a Cluster: namespaces, endpoints, policies, admin policies, Nodes, Services and
+// EndpointSlices, placed the way `kubectl apply -f` would place them, with every problem reported as a
+// positioned diagnostic.
+import { ADMIN_POLICY_API_VERSIONS, ADMIN_POLICY_GROUP, ADMIN_POLICY_KINDS, decodeAdminPolicy } from './adminpolicy.js';
 import type { Json } from './decode.js';
 import { fieldErrorBody, renderFieldPath, type Diagnostic, type FieldError } from './diagnostics.js';
 import { FieldDecoder } from './decode.js';
 import { decodeObjectMeta } from './metadata.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
+import { decodeNode } from './node.js';
 import type { ManifestObject } from './parse.js';
 import { decodeEndpointSlice, decodeService } from './service.js';
 import { checkNamespaceFields } from './status.js';
-import type { Cluster, Endpoint, EndpointKind, EndpointSlice, Labels, Namespace, NetworkPolicy, Service, SourceRef } from './types.js';
+import type {
+  AdminPolicy,
+  AdminPolicyKind,
+  Cluster,
+  Endpoint,
+  EndpointKind,
+  EndpointSlice,
+  Labels,
+  Namespace,
+  NetworkPolicy,
+  Node,
+  Service,
+  SourceRef,
+} from './types.js';
 import { decodePod, decodeWorkload, type DecodedEndpoint } from './workload.js';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -104,6 +120,8 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
   const policies: NetworkPolicy[] = [];
   const services: Service[] = [];
   const endpointSlices: EndpointSlice[] = [];
+  const adminPolicies: AdminPolicy[] = [];
+  const nodes: Node[] = [];
   const pending: PendingEndpoint[] = [];
   const seen = new Map<string, SourceRef>();
 
@@ -185,6 +203,34 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       continue;
     }
 
+    // Cluster-scoped kinds: metadata.namespace means nothing to them, and kubectl drops it.
+    if (group === ADMIN_POLICY_GROUP && (ADMIN_POLICY_KINDS as readonly string[]).includes(kind)) {
+      const object = describe(kind, undefined, rawName);
+      const served = ADMIN_POLICY_API_VERSIONS[kind as AdminPolicyKind];
+      if (apiVersion !== served) {
+        diagnostics.push(unservedVersion(o, object, kind, apiVersion, served));
+        continue;
+      }
+      const decoded = decodeAdminPolicy(o.value, decodeOptions);
+      for (const d of toDiagnostics(o, object, decoded.errors)) diagnostics.push(d);
+      if (decoded.policy && !noteDuplicate(o, `${kind}/${decoded.policy.name}`, object)) {
+        adminPolicies.push({ ...decoded.policy, source: sourceOf(o) });
+      }
+      continue;
+    }
+
+    if (kind === 'Node' && BUILT_IN_GROUPS.includes(group)) {
+      const object = describe(kind, undefined, rawName);
+      if (apiVersion !== 'v1') {
+        diagnostics.push(unservedVersion(o, object, kind, apiVersion, 'v1'));
+        continue;
+      }
+      const decoded = decodeNode(o.value, decodeOptions);
+      for (const d of toDiagnostics(o, object, decoded.errors)) diagnostics.push(d);
+      if (decoded.node && !noteDuplicate(o, `Node/${decoded.node.name}`, object)) nodes.push({ ...decoded.node, source: sourceOf(o) });
+      continue;
+    }
+
     if (kind === 'Namespace' && apiVersion === 'v1') {
       const d = new FieldDecoder(decodeOptions);
       checkNamespaceFields(d, o.value);
@@ -263,6 +309,8 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       policies: policies.sort(byNamespaceAndName),
       services: services.sort(byNamespaceAndName),
       endpointSlices: endpointSlices.sort(byNamespaceAndName),
+      ...(adminPolicies.length > 0 ? { adminPolicies: adminPolicies.sort((a, b) => compareStrings(a.kind, b.kind) || compareStrings(a.name, b.name)) } : {}),
+      ...(nodes.length > 0 ? { nodes: nodes.sort(byName) } : {}),
     },
   };
 }

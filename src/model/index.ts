@@ -13,6 +13,7 @@ export { loadManifests, loadTexts, clusterFromObjects, STDIN, type LoadOptions }
 export { decodeNetworkPolicy } from './networkpolicy.js';
 export { decodeAdminPolicy, ADMIN_POLICY_API_VERSIONS, ADMIN_POLICY_GROUP, ADMIN_POLICY_KINDS, type DecodedAdminPolicy } from './adminpolicy.js';
 export { decodePod } from './workload.js';
+export { decodeNode, type DecodedNode } from './node.js';
 export { decodeService, decodeEndpointSlice, isDNS1035Label, SERVICE_NAME_LABEL, NODE_PORT_RANGE } from './service.js';
 export { networkPolicyManifest, namespaceManifest } from './manifest.js';
 export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';
