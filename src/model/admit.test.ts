@@ -1,8 +1,9 @@
-// Admission of a Service as the lab's API server stores it: ValidateService's errors, unknown
-// fields reported for strict decoding, and SetDefaults_Service written into the stored object.
+// Admission as the lab's API server stores objects: a Service's ValidateService errors, unknown fields
+// reported for strict decoding, SetDefaults_Service written out; admin policies with their CRD defaults, Nodes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { admitObject, defaultService } from './admit.js';
+import { BASELINE_NAME_MESSAGE } from './adminpolicy.js';
+import { admitObject, defaultAdminPolicy, defaultService } from './admit.js';
 import type { Json } from './decode.js';
 
 const service = (spec: Json, extra: Json = {}): Json => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec, ...extra });
@@ -66,5 +67,49 @@ describe('Service admission errors', () => {
   test('unknown fields are reported as Unknown, for strict decoding to refuse', () => {
     const admitted = admitObject('Service', service({ ports: [{ port: 80 }], clusterIp: '10.96.0.1' }), 'default');
     assert.deepEqual(admitted.errors.map((e) => [e.type, e.detail]), [['Unknown', 'unknown field "spec.clusterIp"']]);
+  });
+});
+
+describe('admission of admin policies and Nodes', () => {
+  const anp = (ports: Json[]): Json => ({
+    apiVersion: 'policy.networking.k8s.io/v1alpha1',
+    kind: 'AdminNetworkPolicy',
+    metadata: { name: 'a', namespace: 'ignored' },
+    spec: { priority: 1, subject: { namespaces: {} }, ingress: [{ action: 'Allow', from: [{ namespaces: {} }], ports }] },
+  });
+
+  test('v1alpha1 ports are stored with protocol TCP written out (Port/PortRange.Protocol +kubebuilder:default=TCP); a given protocol stays', () => {
+    const input = anp([{ portNumber: { port: 80 } }, { portRange: { start: 1, end: 9 } }, { portNumber: { protocol: 'UDP', port: 53 } }, { namedPort: 'http' }]);
+    const admitted = admitObject('AdminNetworkPolicy', input, 'default');
+    assert.deepEqual(admitted.errors, []);
+    const ports = ((admitted.object!.spec as Json).ingress as Json[])[0].ports;
+    assert.deepEqual(ports, [{ portNumber: { port: 80, protocol: 'TCP' } }, { portRange: { start: 1, end: 9, protocol: 'TCP' } }, { portNumber: { protocol: 'UDP', port: 53 } }, { namedPort: 'http' }]);
+    assert.deepEqual(defaultAdminPolicy(admitted.object!), admitted.object, 'defaulting twice changes nothing');
+    assert.deepEqual(((input.spec as Json).ingress as Json[])[0].ports, [{ portNumber: { port: 80 } }, { portRange: { start: 1, end: 9 } }, { portNumber: { protocol: 'UDP', port: 53 } }, { namedPort: 'http' }], 'the input is not changed');
+  });
+
+  test('a cluster-scoped object is stored without metadata.namespace (the apiserver clears it)', () => {
+    assert.deepEqual(admitObject('AdminNetworkPolicy', anp([{ portNumber: { port: 80 } }]), 'default').object!.metadata, { name: 'a' });
+    const node = admitObject('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', namespace: 'default' } }, 'default');
+    assert.deepEqual(node, { errors: [], object: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } } });
+  });
+
+  test('a ClusterNetworkPolicy is stored as given: v1alpha2 has no defaults', () => {
+    const cnp: Json = {
+      apiVersion: 'policy.networking.k8s.io/v1alpha2',
+      kind: 'ClusterNetworkPolicy',
+      metadata: { name: 'c' },
+      spec: { tier: 'Admin', priority: 0, subject: { namespaces: {} }, egress: [{ action: 'Deny', to: [{ networks: ['0.0.0.0/0'] }], protocols: [{ tcp: { destinationPort: { number: 25 } } }] }] },
+    };
+    assert.deepEqual(admitObject('ClusterNetworkPolicy', cnp, 'default'), { errors: [], object: cnp });
+  });
+
+  test('an invalid admin policy or Node comes back with its errors and nothing to store', () => {
+    const banp: Json = { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'BaselineAdminNetworkPolicy', metadata: { name: 'other' }, spec: { subject: { namespaces: {} } } };
+    const admitted = admitObject('BaselineAdminNetworkPolicy', banp, 'default');
+    assert.equal(admitted.object, undefined);
+    assert.deepEqual(admitted.errors.map((e) => [e.type, e.path.join('.'), e.detail]), [['Invalid', '', BASELINE_NAME_MESSAGE]]);
+    const node = admitObject('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'N1' } }, 'default');
+    assert.deepEqual(node.errors.map((e) => [e.type, e.path.join('.')]), [['Invalid', 'metadata.name']]);
   });
 });

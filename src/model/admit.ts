@@ -1,19 +1,29 @@
 // Admission for the objects the lab's API server stores: the same validation and defaulting as
 // manifests get from files, applied to one object as a create or an update would see it.
+import { decodeAdminPolicy } from './adminpolicy.js';
 import { FieldDecoder, type Json } from './decode.js';
 import type { FieldError } from './diagnostics.js';
 import { networkPolicyManifest } from './manifest.js';
 import { decodeObjectMeta } from './metadata.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
+import { decodeNode } from './node.js';
 import { decodeService } from './service.js';
 import { checkNamespaceFields } from './status.js';
 import { decodePod } from './workload.js';
 
-export type AdmittedKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Service';
+export type AdmittedKind =
+  | 'Namespace'
+  | 'Pod'
+  | 'NetworkPolicy'
+  | 'Service'
+  | 'AdminNetworkPolicy'
+  | 'BaselineAdminNetworkPolicy'
+  | 'ClusterNetworkPolicy'
+  | 'Node';
 
 export interface Admission {
   readonly errors: readonly FieldError[];
-  /** The object as it is stored: defaults written out (policyTypes, protocol, a Service's type and targetPorts). */
+  /** The object as it is stored: defaults written out (policyTypes, protocol, a Service's type and targetPorts, an admin policy port's protocol). */
   readonly object?: Json;
 }
 
@@ -66,6 +76,37 @@ export function defaultService(obj: Json): Json {
   return out;
 }
 
+/** A cluster-scoped object as stored: the apiserver clears metadata.namespace (rest.BeforeCreate). */
+function withoutNamespace(obj: Json): Json {
+  const out = structuredClone(obj);
+  if (isObject(out.metadata)) delete out.metadata.namespace;
+  return out;
+}
+
+/**
+ * The v1alpha1 CRDs' one default, written into a copy of a policy that validated: Port.Protocol and
+ * PortRange.Protocol `+kubebuilder:default=TCP`. (v1alpha2 names the protocol as a field: nothing to default.)
+ */
+export function defaultAdminPolicy(obj: Json): Json {
+  const out = withoutNamespace(obj);
+  if (out.apiVersion !== 'policy.networking.k8s.io/v1alpha1' || !isObject(out.spec)) return out;
+  for (const direction of ['ingress', 'egress']) {
+    const rules = out.spec[direction];
+    if (!Array.isArray(rules)) continue;
+    for (const rule of rules) {
+      if (!isObject(rule) || !Array.isArray(rule.ports)) continue;
+      for (const port of rule.ports) {
+        if (!isObject(port)) continue;
+        for (const field of ['portNumber', 'portRange']) {
+          const p = port[field];
+          if (isObject(p) && (p.protocol === undefined || p.protocol === null)) p.protocol = 'TCP';
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export function admitObject(kind: AdmittedKind, obj: Json, namespace: string): Admission {
   switch (kind) {
     case 'NetworkPolicy': {
@@ -86,6 +127,16 @@ export function admitObject(kind: AdmittedKind, obj: Json, namespace: string): A
     case 'Service': {
       const decoded = decodeService(obj, namespace);
       return decoded.service ? { errors: [], object: defaultService(obj) } : { errors: decoded.errors };
+    }
+    case 'AdminNetworkPolicy':
+    case 'BaselineAdminNetworkPolicy':
+    case 'ClusterNetworkPolicy': {
+      const decoded = decodeAdminPolicy(obj);
+      return decoded.policy ? { errors: [], object: defaultAdminPolicy(obj) } : { errors: decoded.errors };
+    }
+    case 'Node': {
+      const decoded = decodeNode(obj);
+      return decoded.node ? { errors: [], object: withoutNamespace(obj) } : { errors: decoded.errors };
     }
   }
 }

@@ -17,7 +17,7 @@ export { decodeNode, type DecodedNode } from './node.js';
 export { decodeService, decodeEndpointSlice, isDNS1035Label, SERVICE_NAME_LABEL, NODE_PORT_RANGE } from './service.js';
 export { networkPolicyManifest, namespaceManifest } from './manifest.js';
 export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';
-export { admitObject, type AdmittedKind, type Admission } from './admit.js';
+export { admitObject, defaultAdminPolicy, type AdmittedKind, type Admission } from './admit.js';
 export {
   decodeExpectations,
   expectationDiagnostic,
