@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { BASELINE_NAME_MESSAGE, decodeAdminPolicy } from './adminpolicy.js';
 import type { Json } from './decode.js';
 import { fieldErrorBody, renderFieldPath } from './diagnostics.js';
+import { adminPolicyManifest } from './manifest.js';
 import type { AdminPolicy } from './types.js';
 
 const V1ALPHA1 = 'policy.networking.k8s.io/v1alpha1';
@@ -525,6 +526,26 @@ describe('both API versions decode into the one AdminPolicy shape', () => {
       assert.deepEqual(decoded.policy, c.expect);
     });
   }
+
+  test('adminPolicyManifest renders each policy in its own apiVersion and kind, and it decodes back to the same policy', () => {
+    const valid = [...table.map((c) => c.input), ...cases.filter((c) => c.errors.length === 0 && !c.ignoreUnknownFields).map((c) => c.input)];
+    for (const input of valid) {
+      const policy = decodeAdminPolicy(input).policy!;
+      const manifest = adminPolicyManifest(policy);
+      assert.equal(manifest.apiVersion, input.apiVersion);
+      assert.equal(manifest.kind, input.kind);
+      assert.deepEqual(decodeAdminPolicy(manifest), { errors: [], policy }, JSON.stringify(input));
+    }
+  });
+
+  test('adminPolicyManifest writes v1alpha1 protocols out and v1alpha2 protocols as field names', () => {
+    const [anpPolicy, , cnpPolicy] = table.map((c) => decodeAdminPolicy(c.input).policy!);
+    const anpSpec = adminPolicyManifest(anpPolicy).spec as Json;
+    assert.deepEqual((anpSpec.ingress as Json[])[0].ports, [{ portNumber: { protocol: 'TCP', port: 80 } }, { portRange: { protocol: 'UDP', start: 1000, end: 2000 } }, { namedPort: 'dns' }]);
+    const cnpSpec = adminPolicyManifest(cnpPolicy).spec as Json;
+    assert.equal(cnpSpec.tier, 'Baseline');
+    assert.deepEqual((cnpSpec.egress as Json[])[0].protocols, [{ tcp: { destinationPort: { number: 3306 } } }, { sctp: { destinationPort: { range: { start: 1, end: 9 } } } }, { destinationNamedPort: 'metrics' }]);
+  });
 
   test('a kind in the version of another is refused (ClusterNetworkPolicy is v1alpha2 only)', () => {
     assert.deepEqual(errorsOf({ ...cnp(cnpSpec({})), apiVersion: V1ALPHA1 }), [

@@ -15,7 +15,7 @@ export { decodeAdminPolicy, ADMIN_POLICY_API_VERSIONS, ADMIN_POLICY_GROUP, ADMIN
 export { decodePod } from './workload.js';
 export { decodeNode, type DecodedNode } from './node.js';
 export { decodeService, decodeEndpointSlice, isDNS1035Label, SERVICE_NAME_LABEL, NODE_PORT_RANGE } from './service.js';
-export { networkPolicyManifest, namespaceManifest } from './manifest.js';
+export { networkPolicyManifest, namespaceManifest, adminPolicyManifest } from './manifest.js';
 export { parseLabelSelector, parseFieldSelector, type FieldRequirement } from './selector-parse.js';
 export { admitObject, defaultAdminPolicy, type AdmittedKind, type Admission } from './admit.js';
 export {

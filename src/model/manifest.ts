@@ -1,6 +1,19 @@
 // Typed objects back to manifests (canonical JSON, defaults written out), for stores, exports
 // and anything that hands objects to Kubernetes tooling.
-import type { LabelSelector, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyRule } from './types.js';
+import type {
+  AdminPeer,
+  AdminPolicy,
+  AdminPort,
+  AdminRule,
+  AdminSubject,
+  LabelSelector,
+  Manifest,
+  NamespacedPod,
+  Namespace,
+  NetworkPolicy,
+  NetworkPolicyPeer,
+  NetworkPolicyRule,
+} from './types.js';
 
 function selectorManifest(s: LabelSelector): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -41,4 +54,72 @@ export function networkPolicyManifest(p: NetworkPolicy): Record<string, unknown>
 
 export function namespaceManifest(n: Namespace): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n.name, labels: { ...n.labels } } };
+}
+
+function namespacedPodManifest(p: NamespacedPod): Manifest {
+  return { namespaceSelector: selectorManifest(p.namespaceSelector), podSelector: selectorManifest(p.podSelector) };
+}
+
+function subjectManifest(s: AdminSubject): Manifest {
+  return s.namespaces ? { namespaces: selectorManifest(s.namespaces) } : { pods: namespacedPodManifest(s.pods) };
+}
+
+function adminPeerManifest(p: AdminPeer): Manifest {
+  switch (p.kind) {
+    case 'namespaces':
+      return { namespaces: selectorManifest(p.namespaces) };
+    case 'pods':
+      return { pods: namespacedPodManifest(p.pods) };
+    case 'nodes':
+      return { nodes: selectorManifest(p.nodes) };
+    case 'networks':
+      return { networks: [...p.networks] };
+    case 'domainNames':
+      return { domainNames: [...p.domainNames] };
+  }
+}
+
+/** v1alpha1 AdminNetworkPolicyPort, protocol written out as the CRD defaults it. */
+function portV1alpha1(p: AdminPort): Manifest {
+  switch (p.kind) {
+    case 'number':
+      return { portNumber: { protocol: p.protocol, port: p.port } };
+    case 'range':
+      return { portRange: { protocol: p.protocol, start: p.start, end: p.end } };
+    case 'named':
+      return { namedPort: p.name };
+  }
+}
+
+/** v1alpha2 ClusterNetworkPolicyProtocol: the protocol is the field's name. */
+function protocolV1alpha2(p: AdminPort): Manifest {
+  switch (p.kind) {
+    case 'number':
+      return { [p.protocol.toLowerCase()]: { destinationPort: { number: p.port } } };
+    case 'range':
+      return { [p.protocol.toLowerCase()]: { destinationPort: { range: { start: p.start, end: p.end } } } };
+    case 'named':
+      return { destinationNamedPort: p.name };
+  }
+}
+
+function adminRuleManifest(r: AdminRule, peerField: 'from' | 'to', v1alpha2: boolean): Manifest {
+  const out: Manifest = {};
+  if (r.name !== undefined) out.name = r.name;
+  out.action = r.action;
+  out[peerField] = r.peers.map(adminPeerManifest);
+  if (r.ports) out[v1alpha2 ? 'protocols' : 'ports'] = r.ports.map(v1alpha2 ? protocolV1alpha2 : portV1alpha1);
+  return out;
+}
+
+/** An admin policy in its own apiVersion and kind, as decodeAdminPolicy reads it back. */
+export function adminPolicyManifest(p: AdminPolicy): Manifest {
+  const v1alpha2 = p.kind === 'ClusterNetworkPolicy';
+  const spec: Manifest = {};
+  if (v1alpha2) spec.tier = p.tier;
+  if (p.priority !== undefined) spec.priority = p.priority;
+  spec.subject = subjectManifest(p.subject);
+  if (p.ingress.length > 0) spec.ingress = p.ingress.map((r) => adminRuleManifest(r, 'from', v1alpha2));
+  if (p.egress.length > 0) spec.egress = p.egress.map((r) => adminRuleManifest(r, 'to', v1alpha2));
+  return { apiVersion: p.apiVersion, kind: p.kind, metadata: { name: p.name }, spec };
 }
