@@ -4,6 +4,7 @@
 // rules, in interval sets that hold everything its rules match: peer addresses (pods resolved to
 // their IPs, ipBlocks with `except` cut out) with protocols and port ranges, and named ports resolved per pod.
 import {
+  adminPoliciesSelecting,
   computeClasses,
   isolatingPolicies,
   peerMatches,
@@ -15,7 +16,7 @@ import {
   type CompiledPort,
   type Direction,
 } from '../engine/index.js';
-import { parseCIDR, parseIP, selectorMatches, type AdminTier, type Endpoint, type IPAddress, type Protocol } from '../model/index.js';
+import { parseCIDR, parseIP, type AdminTier, type Endpoint, type IPAddress, type Protocol } from '../model/index.js';
 import { REVOKED_MARK } from './conntrack.js';
 import { cidrRange, formatRange, mergeRanges, subtractRanges, type AddressRange } from './ranges.js';
 import { quote, type Family, type NftChain, type NftCounter, type NftSet, type NftVerdictMap, type Ruleset } from './ruleset.js';
@@ -62,6 +63,7 @@ interface Allowed {
   readonly named: { readonly destination: string; readonly addresses: AddressRange; readonly protocol: string; readonly port: number }[];
 }
 
+const isEmpty = (a: Allowed): boolean => a.anyProtocol.length + a.ports.length + a.named.length === 0;
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const ipKeyword = (f: Family): string => (f === 4 ? 'ip' : 'ip6');
 const addrType = (f: Family): string => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
@@ -320,16 +322,9 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
   const lookupsOf = (rules: readonly TrafficRule[], direction: Direction, members: readonly PodAddresses[], mode: SharedMode, label: string, verdict: string, comment?: string): string[] =>
     lookups({ 4: trafficOf(rules, direction, 4, members, mode), 6: trafficOf(rules, direction, 6, members, mode) }, direction, label, verdict, comment);
 
-  /** The admin or baseline policies whose subject selects the pod and that have rules of `direction`; host-network pods are never subjects. */
+  /** The admin or baseline policies whose subject selects the pod and that have rules of `direction` (never a host-network pod). */
   const subjectOf = (tier: AdminTier, endpoint: Endpoint, direction: Direction): CompiledAdminPolicy[] =>
-    endpoint.hostNetwork
-      ? []
-      : compiled.adminPolicies[tier].filter(
-          (p) =>
-            p.rules[direction].length > 0 &&
-            selectorMatches(p.subject.namespaceSelector, compiled.namespaceLabels.get(endpoint.namespace) ?? {}) &&
-            (p.subject.podSelector === undefined || selectorMatches(p.subject.podSelector, endpoint.labels)),
-        );
+    adminPoliciesSelecting(compiled, endpoint, tier).filter((p) => p.rules[direction].length > 0);
   const adminName = (p: CompiledAdminPolicy): string => `${p.ref.kind}/${p.ref.name}`;
 
   /**
@@ -351,8 +346,11 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     for (const policy of policies) {
       for (const rule of policy.rules[direction]) {
         const verdict = rule.effect === 'accept' ? verdicts.allow : rule.effect === 'deny' ? verdicts.deny : pass;
-        const last = runs[runs.length - 1];
         const traffic = { key: rule, peers: rule.peers, ports: rule.ports };
+        // A rule that matches no traffic here never decides: left out, so that its neighbours may join.
+        const mode = verdict === verdicts.deny ? 'any' : 'every';
+        if (([4, 6] as const).every((f) => isEmpty(trafficOf([traffic], direction, f, members, mode)))) continue;
+        const last = runs[runs.length - 1];
         if (last?.verdict === verdict) last.rules.push(traffic);
         else runs.push({ verdict, rules: [traffic] });
       }
