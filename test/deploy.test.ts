@@ -1,6 +1,6 @@
 // The manifests and image for running `podwall agent` on a real cluster (deploy/, Dockerfile):
 // no cluster and no container engine here, so their essentials are checked as data. RBAC grants
-// exactly what the agent's informers use; the DaemonSet runs the agent on every node in the host's
+// exactly what the agent's streams read (derived from its STREAMS, admin policy kinds included); the DaemonSet runs the agent on every node in the host's
 // network namespace with NET_ADMIN, its node name from the downward API, and probes on its
 // loopback health address; the Dockerfile ships nft and conntrack and runs `agent`.
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { STREAMS } from '../src/agent/index.js';
 import { loadManifests } from '../src/model/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +51,7 @@ describe('deploy/ manifests', () => {
     assert.equal(built.cluster?.policies.length, 0);
   });
 
-  test('RBAC: the service account podwall-agent in kube-system may get, list and watch pods, namespaces and networkpolicies, nothing more', () => {
+  test('RBAC: the service account podwall-agent in kube-system may get, list and watch every resource the agent streams (pods, namespaces, nodes, networkpolicies, the admin policy kinds), nothing more', () => {
     const sa = find('ServiceAccount');
     assert.equal(sa.apiVersion, 'v1');
     assert.equal(sa.metadata.name, 'podwall-agent');
@@ -64,7 +65,16 @@ describe('deploy/ manifests', () => {
       assert.equal(rule.nonResourceURLs, undefined);
       for (const group of rule.apiGroups as string[]) for (const resource of rule.resources as string[]) for (const verb of rule.verbs as string[]) granted.add(`${group}/${resource}:${verb}`);
     }
-    const wanted = ['/pods', '/namespaces', 'networking.k8s.io/networkpolicies'].flatMap((r) => ['get', 'list', 'watch'].map((v) => `${r}:${v}`));
+    // group/resource of each stream the agent lists and watches: /api/v1/pods, /apis/GROUP/VERSION/RESOURCE.
+    const streamed = STREAMS.map((path) => {
+      const parts = path.split('/').filter((p) => p !== '');
+      return parts[0] === 'api' ? `/${parts[2]}` : `${parts[1]}/${parts[3]}`;
+    });
+    assert.deepEqual(
+      [...streamed].sort(),
+      ['/namespaces', '/nodes', '/pods', 'networking.k8s.io/networkpolicies', 'policy.networking.k8s.io/adminnetworkpolicies', 'policy.networking.k8s.io/baselineadminnetworkpolicies', 'policy.networking.k8s.io/clusternetworkpolicies'],
+    );
+    const wanted = streamed.flatMap((r) => ['get', 'list', 'watch'].map((v) => `${r}:${v}`));
     assert.deepEqual([...granted].sort(), wanted.sort());
 
     const binding = find('ClusterRoleBinding');

@@ -2,13 +2,15 @@
 // sync claims the versions of the snapshot it computed from and nothing read later; a waiter needs
 // every stream to have reached its version; bookmarks alone can satisfy it; a failed sync
 // satisfies no one; stopping rejects waiters and never waits on a hung sync; a missing table is
-// put back.
+// put back; the admin policy streams of a cluster without their CRDs read as none.
 import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { renderTable, type ConntrackEntry, type CounterValue, type Ruleset } from '../dataplane/index.js';
 import type { Manifest } from '../model/index.js';
-import { Agent, STREAMS, type AgentDataplane, type AgentOptions, type SyncRecord } from './agent.js';
+import { Agent, OPTIONAL_STREAMS, STREAMS, type AgentDataplane, type AgentOptions, type SyncRecord } from './agent.js';
 import type { ReflectorEvents, Source } from './reflector.js';
 
 /** A stream the test drives by hand: lists, events and bookmarks, each with the version it names. */
@@ -130,6 +132,10 @@ interface Rig {
   readonly namespaces: FakeStream;
   readonly pods: FakeStream;
   readonly policies: FakeStream;
+  /** nodes and the three admin policy kinds. */
+  readonly others: FakeStream[];
+  /** Every stream, in STREAMS order. */
+  readonly all: FakeStream[];
   readonly records: SyncRecord[];
   readonly controller: AbortController;
   readonly running: Promise<void>;
@@ -170,18 +176,22 @@ function rig(options: Partial<AgentOptions> = {}): Rig {
     streams.map((s) => s.path),
     [...STREAMS],
   );
-  const [namespaces, pods, policies] = streams;
-  const r = { agent, kernel, namespaces, pods, policies, records, controller, running };
+  const [namespaces, pods, policies, ...others] = streams;
+  const r = { agent, kernel, namespaces, pods, policies, others, all: streams, records, controller, running };
   rigs.push(r);
   return r;
 }
 
-/** Lists every stream at `version`: the shop namespace, web and db, and the policies given. */
+/** Lists every stream at `version`: the shop namespace, web and db, and the policies given (no nodes, no admin policies). */
 function listAll(r: Rig, version: string, policies: Manifest[] = []): void {
   r.namespaces.list(version, [namespace('shop')]);
   r.pods.list(version, [pod('web', '10.0.0.1'), pod('db', '10.0.0.2')]);
   r.policies.list(version, policies);
+  for (const s of r.others) s.list(version);
 }
+
+/** The versions of a snapshot where every stream stands at `version`. */
+const everyStreamAt = (version: string): string[] => STREAMS.map(() => version);
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -209,25 +219,28 @@ const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve
 const atLeast = (n: number) => (versions: readonly string[]) => versions.every((v) => Number(v) >= n);
 
 describe('agent: convergence is claimed for the snapshot a sync computed from', () => {
-  test('a sync claims one opaque version per stream (namespaces, pods, networkpolicies), exactly as the streams gave them', async () => {
+  test('a sync claims one opaque version per stream (namespaces, pods, networkpolicies, nodes, the three admin policy kinds), exactly as the streams gave them', async () => {
     const r = rig();
     r.namespaces.list('ns/7', [namespace('shop')]);
     r.pods.list('p:0042', [pod('web', '10.0.0.1')]);
     r.policies.list('np-x', []);
+    r.others.forEach((s, i) => s.list(`other-${i}`));
     await until('a sync', () => r.records.length === 1);
-    assert.deepEqual(r.records[0].versions, ['ns/7', 'p:0042', 'np-x']);
+    const claimed = ['ns/7', 'p:0042', 'np-x', 'other-0', 'other-1', 'other-2', 'other-3'];
+    assert.deepEqual(r.records[0].versions, claimed);
     let seen: readonly string[] = [];
     await r.agent.waitForSync((versions) => {
       seen = versions;
       return true;
     });
-    assert.deepEqual(seen, ['ns/7', 'p:0042', 'np-x']);
+    assert.deepEqual(seen, claimed);
   });
 
   test('nothing is enforced before every stream has listed (fail closed)', async () => {
     const r = rig();
     r.namespaces.list('1', [namespace('shop')]);
     r.pods.list('1', [pod('web', '10.0.0.1')]);
+    for (const s of r.others) s.list('1');
     const waiting = tracked(r.agent.waitForSync(() => true));
     const looked = r.policies.looked;
     await until('a sync that finds the policies not listed', () => r.policies.looked > looked);
@@ -246,21 +259,20 @@ describe('agent: convergence is claimed for the snapshot a sync computed from', 
     listAll(r, '1');
     await until('the first apply, held', () => r.kernel.calls === 1);
     r.policies.event('ADDED', policy('db-ingress'), '2');
-    r.namespaces.bookmark('2');
-    r.pods.bookmark('2');
+    for (const s of [r.namespaces, r.pods, ...r.others]) s.bookmark('2');
     const waiting = tracked(r.agent.waitForSync(atLeast(2)));
     release();
     r.kernel.gate = new Promise((resolve) => (release = resolve));
     await until('the first sync', () => r.records.length === 1);
     await flush();
-    assert.deepEqual(r.records[0].versions, ['1', '1', '1'], 'the first sync claims the snapshot it started from');
+    assert.deepEqual(r.records[0].versions, everyStreamAt('1'), 'the first sync claims the snapshot it started from');
     assert.doesNotMatch(renderTable(r.kernel.applies[0].ruleset), /db-ingress/);
     assert.equal(waiting.state(), 'pending', 'versions read after the snapshot are not claimed');
     await until('the second apply, held', () => r.kernel.calls === 2);
     release();
     await until('the waiter', () => waiting.state() === 'resolved');
     const last = r.records[r.records.length - 1];
-    assert.deepEqual(last.versions, ['2', '2', '2']);
+    assert.deepEqual(last.versions, everyStreamAt('2'));
     assert.match(renderTable(r.kernel.applies[r.kernel.applies.length - 1].ruleset), /db-ingress/, 'the ruleset that satisfied it holds the write');
   });
 
@@ -274,6 +286,7 @@ describe('agent: convergence is claimed for the snapshot a sync computed from', 
     await flush();
     assert.equal(waiting.state(), 'pending', 'pods at 100 do not say the policies stream has delivered everything up to 50');
     r.policies.bookmark('60');
+    for (const s of r.others) s.bookmark('60');
     await flush();
     assert.equal(waiting.state(), 'pending', 'namespaces are still at 5');
     r.namespaces.bookmark('61');
@@ -285,7 +298,7 @@ describe('agent: convergence is claimed for the snapshot a sync computed from', 
     listAll(r, '3');
     await until('the first sync', () => r.records.length === 1);
     const waiting = tracked(r.agent.waitForSync(atLeast(9)));
-    for (const s of [r.namespaces, r.pods, r.policies]) s.bookmark('9');
+    for (const s of r.all) s.bookmark('9');
     await until('the waiter', () => waiting.state() === 'resolved');
     assert.equal(r.kernel.calls, 1);
   });
@@ -297,7 +310,7 @@ describe('agent: convergence is claimed for the snapshot a sync computed from', 
     listAll(r, '1');
     await until('the first apply, held', () => r.kernel.calls === 1);
     const waiting = tracked(r.agent.waitForSync(atLeast(4)));
-    for (const s of [r.namespaces, r.pods, r.policies]) s.bookmark('4');
+    for (const s of r.all) s.bookmark('4');
     release();
     await until('the waiter', () => waiting.state() === 'resolved');
     assert.equal(r.kernel.calls, 1, 'no second sync');
@@ -324,10 +337,10 @@ describe('agent: convergence is claimed for the snapshot a sync computed from', 
     r.policies.event('ADDED', policy('db-ingress'), '2');
     await until('the failed sync', () => r.agent.getStatus().errors === 1);
     const waiting = tracked(r.agent.waitForSync(atLeast(3)));
-    for (const s of [r.namespaces, r.pods, r.policies]) s.bookmark('3');
+    for (const s of r.all) s.bookmark('3');
     await flush();
     assert.equal(waiting.state(), 'pending');
-    assert.deepEqual(r.records[0].versions, ['1', '1', '1']);
+    assert.deepEqual(r.records[0].versions, everyStreamAt('1'));
   });
 });
 
@@ -392,7 +405,7 @@ describe('agent: the kernel side', () => {
     await until('a check that finds the table gone', () => r.kernel.checks > checks);
     await flush();
     const waiting = tracked(r.agent.waitForSync(atLeast(2)));
-    for (const s of [r.namespaces, r.pods, r.policies]) s.bookmark('2');
+    for (const s of r.all) s.bookmark('2');
     await flush();
     assert.equal(waiting.state(), 'pending');
   });
@@ -408,5 +421,69 @@ describe('agent: the kernel side', () => {
     assert.ok(Date.now() - t0 < 1000, `stopped after ${Date.now() - t0} ms`);
     assert.equal(r.records.length, 0);
     assert.equal(r.agent.getStatus().synced, false);
+  });
+});
+
+describe('agent: a cluster without the admin policy CRDs', () => {
+  /** A plain-HTTP API that serves the core streams (empty, at version 7) and answers 404 for policy.networking.k8s.io, as a cluster without its CRDs does. */
+  async function apiWithoutCRDs(): Promise<{ kubeconfig: KubeConfig; paths: string[]; close: () => Promise<void> }> {
+    const paths: string[] = [];
+    const open = new Set<ServerResponse>();
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      paths.push(url.pathname);
+      if (url.pathname.startsWith('/apis/policy.networking.k8s.io/')) {
+        res.writeHead(404, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }));
+      } else if (url.searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.flushHeaders();
+        open.add(res);
+      } else {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: '7' }, items: [] }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const kubeconfig = new KubeConfig();
+    kubeconfig.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+      currentContext: 'c',
+    });
+    return {
+      kubeconfig,
+      paths,
+      close: async () => {
+        for (const res of open) res.destroy();
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  test('the admin policy streams answered with 404 read as none: the agent says so once per kind, syncs and enforces, claiming "" for them', async () => {
+    const api = await apiWithoutCRDs();
+    const kernel = new FakeKernel();
+    const logs: string[] = [];
+    const agent = new Agent({ node: 'node-1', kubeconfig: api.kubeconfig, table: 'podwall-test', minSyncIntervalMs: 0, notServedRetryMs: 20, dataplane: kernel, logger: (l) => logs.push(l) });
+    const records: SyncRecord[] = [];
+    agent.onSync = (r) => records.push(r);
+    const controller = new AbortController();
+    const running = agent.run(controller.signal);
+    try {
+      await until('a sync', () => records.length >= 1);
+      assert.deepEqual(records[0].versions, ['7', '7', '7', '7', '', '', '']);
+      await until('each admin kind looked for again', () => [...OPTIONAL_STREAMS].every((path) => api.paths.filter((p) => p === path).length >= 3));
+      const said = logs.filter((l) => /is not served/.test(l));
+      assert.deepEqual(said.map((l) => l.split(' ')[0]).sort(), [...OPTIONAL_STREAMS].sort(), 'once per kind, however often it is looked for');
+      assert.deepEqual(logs.filter((l) => !/is not served/.test(l)), [], 'no errors');
+      assert.equal(agent.getStatus().synced, true);
+    } finally {
+      controller.abort();
+      await running;
+      await api.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
-// The agent: keeps the cluster's Pods, Namespaces and NetworkPolicies in memory through
-// list/watch, and enforces them for this node's pods through the data plane, one atomic
-// transaction per batch of changes. It fails closed: until its first full sync, and whenever the
+// The agent: keeps the cluster's Pods, Namespaces, NetworkPolicies, Nodes and admin policies
+// (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy, when their CRDs are
+// installed) in memory through list/watch, and enforces them for this node's pods through the data
+// plane, one atomic transaction per batch of changes. It fails closed: until its first full sync, and whenever the
 // API server is unreachable, the rules already in the kernel stay as they are. Its table is
 // checked every second: one deleted behind its back is put back within a second or two.
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -66,6 +67,8 @@ export interface AgentOptions {
   readonly stopGraceMs?: number;
   /** Items per list page. */
   readonly pageSize?: number;
+  /** How often a resource the server does not serve (an admin policy kind without its CRD) is looked for again (ms). */
+  readonly notServedRetryMs?: number;
   /** The streams (Reflectors on the kubeconfig by default; fakes in tests). */
   readonly sources?: (path: string, events: ReflectorEvents) => Source;
   readonly dataplane?: AgentDataplane;
@@ -73,7 +76,22 @@ export interface AgentOptions {
 }
 
 /** The streams a sync reads, in this order: their versions make up a snapshot's `versions`. */
-export const STREAMS = ['/api/v1/namespaces', '/api/v1/pods', '/apis/networking.k8s.io/v1/networkpolicies'] as const;
+export const STREAMS = [
+  '/api/v1/namespaces',
+  '/api/v1/pods',
+  '/apis/networking.k8s.io/v1/networkpolicies',
+  '/api/v1/nodes',
+  '/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies',
+  '/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies',
+  '/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies',
+] as const;
+
+/**
+ * The streams of custom resources (network-policy-api's CRDs), which a cluster may not have: while
+ * the server answers 404 they read as empty (version ''), NetworkPolicy is enforced as ever, and
+ * they are looked for again so that a later install is picked up.
+ */
+export const OPTIONAL_STREAMS: ReadonlySet<string> = new Set(STREAMS.filter((path) => path.startsWith('/apis/policy.networking.k8s.io/')));
 
 export interface SyncRecord {
   readonly at: number;
@@ -82,8 +100,9 @@ export interface SyncRecord {
   readonly stats: RulesetStats;
   readonly connectionsCut: number;
   /**
-   * The snapshot this sync computed from: the resourceVersions (opaque) of the namespaces, pods
-   * and networkpolicies streams, read in the same synchronous step as their objects.
+   * The snapshot this sync computed from: the resourceVersions (opaque) of the STREAMS, in that
+   * order, read in the same synchronous step as their objects; '' for a stream whose resource the
+   * server does not serve (it stands for no objects, at any version).
    */
   readonly versions: readonly string[];
   readonly skippedObjects: number;
@@ -143,8 +162,19 @@ export class Agent {
       restarted: () => {
         this.status = { ...this.status, watchRestarts: this.status.watchRestarts + 1 };
       },
+      // Logged when it happens, not on every retry.
+      notServed: () => log(`${path} is not served (its CRD is not installed?): read as none, looking again every ${Math.round((options.notServedRetryMs ?? 60_000) / 1000)} s; NetworkPolicy is enforced as ever`),
+      served: () => log(`${path} is served now`),
     });
-    const source = options.sources ?? ((path, e) => new Reflector(options.kubeconfig, path, e, { watchTimeoutSeconds: options.watchTimeoutSeconds, pageSize: options.pageSize }));
+    const source =
+      options.sources ??
+      ((path, e) =>
+        new Reflector(options.kubeconfig, path, e, {
+          watchTimeoutSeconds: options.watchTimeoutSeconds,
+          pageSize: options.pageSize,
+          optional: OPTIONAL_STREAMS.has(path),
+          notServedRetryMs: options.notServedRetryMs,
+        }));
     this.sources = STREAMS.map((path) => source(path, events(path)));
     this.runner = new CoalescingRunner(() => this.sync(), {
       minIntervalMs: options.minSyncIntervalMs ?? 20,
@@ -187,8 +217,8 @@ export class Agent {
   /**
    * Resolves once the kernel enforces a state whose snapshot satisfies `covered`: a completed sync
    * (ruleset applied, connections no longer allowed cut) that started from a snapshot whose
-   * `versions` (the resourceVersions of the namespaces, pods and networkpolicies streams, in that
-   * order, read in the same synchronous step as the objects it computed from) pass `covered`; or,
+   * `versions` (the resourceVersions of the STREAMS, in that order, read in the same synchronous
+   * step as the objects it computed from; '' for a resource not served) pass `covered`; or,
    * when no object has changed since such a sync started, the versions the streams have reached
    * since (bookmarks), since they stand for the same objects. A failed sync satisfies no one.
    * Versions are opaque to the agent, which never compares them: only the caller, which knows its

@@ -1,6 +1,7 @@
 // The reflector against a scripted fake API server (plain HTTP on loopback): paged lists as one
 // snapshot, watches from the list's version, resuming after a closed watch, re-listing on 410 and
-// on a lost connection, bookmarks, and the watchdog for a watch that went silent.
+// on a lost connection, bookmarks, the watchdog for a watch that went silent, and resources a
+// cluster may not serve (the admin policy CRDs): read as none while they answer 404, picked up later.
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -102,6 +103,8 @@ function start(options: ConstructorParameters<typeof Reflector>[3] = {}): { refl
       changed: (type, o) => events.push(`${type} ${(o.metadata as { name: string }).name}`),
       bookmark: () => events.push('bookmark'),
       restarted: () => events.push('restarted'),
+      notServed: () => events.push('not served'),
+      served: () => events.push('served'),
     },
     { retryMs: 10, ...options },
   );
@@ -235,5 +238,59 @@ describe('reflector', () => {
     controller.abort();
     await running;
     assert.ok(Date.now() - t0 < 500, `stopped after ${Date.now() - t0} ms`);
+  });
+});
+
+describe('reflector: a resource that may not be served (a CRD not installed)', () => {
+  const notFound = { status: 404, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the server could not find the requested resource' } };
+  const listed = (rv: string, items: Manifest[] = []) => ({ status: 200, body: { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: rv }, items } });
+
+  test('an optional resource answered with 404 reads as an empty collection, listed (version ""), said once however often it is looked for; installed later, it is listed and watched', async () => {
+    let installed = false;
+    let lists = 0;
+    api.list = () => {
+      lists++;
+      return installed ? listed('30', [pod('a', '29')]) : notFound;
+    };
+    const { reflector, events } = start({ optional: true, notServedRetryMs: 10 });
+    await until('three lists', () => lists >= 3);
+    assert.equal(reflector.hasSynced, true, 'empty, and complete: a sync may go ahead without it');
+    assert.equal(reflector.version, '');
+    assert.deepEqual(reflector.items(), []);
+    assert.equal(reflector.served, false);
+    assert.equal(reflector.silentFor, 0, 'no watch to go silent: the health check stays green');
+    assert.deepEqual(events, ['not served', 'replaced '], 'said once, replaced once, no errors nor restarts');
+    assert.equal(watchRequests().length, 0);
+    installed = true;
+    await until('a watch', () => api.watches.length === 1);
+    assert.deepEqual(names(reflector), ['a']);
+    assert.equal(reflector.version, '30');
+    assert.equal(watchRequests()[0].query.get('resourceVersion'), '30');
+    assert.deepEqual(events, ['not served', 'replaced ', 'served', 'replaced a']);
+  });
+
+  test('an optional resource that stops being served (its CRD removed: the watch fails, the list answers 404) reads as empty again', async () => {
+    let installed = true;
+    api.list = () => (installed ? listed('5', [pod('a', '4')]) : notFound);
+    const { reflector, events } = start({ optional: true, notServedRetryMs: 10 });
+    await until('a watch', () => api.watches.length === 1);
+    installed = false;
+    api.watches[0].destroy();
+    await until('the resource read as none', () => events.includes('not served') && reflector.items().length === 0);
+    assert.equal(reflector.version, '');
+    assert.equal(events[events.length - 1], 'replaced ');
+  });
+
+  test('a resource that is not optional answers 404 as an error: never listed, so no sync goes ahead on it, and it is retried', async () => {
+    let lists = 0;
+    api.list = () => {
+      lists++;
+      return notFound;
+    };
+    const { reflector, events } = start({ retryMs: 5 });
+    await until('three lists', () => lists >= 3);
+    assert.equal(reflector.hasSynced, false);
+    assert.ok(!events.includes('not served'));
+    assert.ok(events.includes('restarted'));
   });
 });

@@ -3,7 +3,8 @@
 // seen version; on 410 Gone or a lost connection, list again (a full resync). A watchdog restarts
 // a watch that went silent, because a stalled connection would otherwise look like a quiet
 // cluster. The stream's resourceVersion (lists, events, bookmarks) is kept as the opaque string
-// the server gave: only a caller that knows its server may interpret it.
+// the server gave: only a caller that knows its server may interpret it. A resource that may not be
+// served (a CRD's) reads as empty while the server answers 404, and is looked for again.
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
@@ -17,6 +18,10 @@ export interface ReflectorEvents {
   bookmark?(): void;
   error?(err: unknown): void;
   restarted?(): void;
+  /** An optional stream's resource is not served (404: its CRD is not installed); it reads as empty until it is. */
+  notServed?(): void;
+  /** An optional stream that was not served is served again (its CRD was installed). */
+  served?(): void;
 }
 
 const keyOf = (o: Manifest): string => {
@@ -97,6 +102,13 @@ export interface ReflectorOptions {
   readonly maxSilenceMs?: number;
   /** How often the watchdog looks (ms). */
   readonly watchdogIntervalMs?: number;
+  /**
+   * The resource may not be served (a CRD's, not installed): a 404 on its list reads as an empty
+   * collection, and the list is tried again every `notServedRetryMs`, so a later install is picked up.
+   */
+  readonly optional?: boolean;
+  /** How often a resource that is not served is looked for again (ms). */
+  readonly notServedRetryMs?: number;
 }
 
 /** What the agent reads of one stream: a Reflector, or a fake in tests. */
@@ -116,6 +128,7 @@ export class Reflector implements Source {
   private resourceVersion = '';
   private lastActivity = Date.now();
   private synced = false;
+  private notServed = false;
   private current?: AbortController;
 
   constructor(
@@ -130,9 +143,14 @@ export class Reflector implements Source {
     return this.synced;
   }
 
-  /** Milliseconds since the watch last showed signs of life. */
+  /** Milliseconds since the watch last showed signs of life (a resource that is not served has no watch to go silent). */
   get silentFor(): number {
-    return Date.now() - this.lastActivity;
+    return this.notServed ? 0 : Date.now() - this.lastActivity;
+  }
+
+  /** Whether the server answered the last list of an optional resource with 404. */
+  get served(): boolean {
+    return !this.notServed;
   }
 
   items(): Manifest[] {
@@ -152,7 +170,11 @@ export class Reflector implements Source {
     while (!signal.aborted) {
       try {
         if (needList) {
-          const list = await listRaw(this.kc, this.path, { limit: this.options.pageSize, signal });
+          const list = await this.list(signal);
+          if (!list) {
+            await sleep(this.options.notServedRetryMs ?? 60_000, signal);
+            continue;
+          }
           this.objects.clear();
           for (const o of list.items) this.objects.set(keyOf(o), o);
           this.resourceVersion = list.resourceVersion;
@@ -172,6 +194,34 @@ export class Reflector implements Source {
         needList = true;
         await sleep(retry, signal);
       }
+    }
+  }
+
+  /**
+   * Lists the collection; undefined when an optional resource is not served, which then stands
+   * for no objects (the first time, or when it stops being served, the set is replaced by none).
+   */
+  private async list(signal: AbortSignal): Promise<{ items: Manifest[]; resourceVersion: string } | undefined> {
+    try {
+      const list = await listRaw(this.kc, this.path, { limit: this.options.pageSize, signal });
+      if (this.notServed) {
+        this.notServed = false;
+        this.events.served?.();
+      }
+      return list;
+    } catch (err) {
+      if (!(this.options.optional && err instanceof ApiStatusError && err.statusCode === 404)) throw err;
+      const first = !this.notServed;
+      this.notServed = true;
+      this.lastActivity = Date.now();
+      if (first) this.events.notServed?.();
+      if (first || !this.synced || this.objects.size > 0) {
+        this.objects.clear();
+        this.resourceVersion = '';
+        this.synced = true;
+        this.events.replaced([]);
+      }
+      return undefined;
     }
   }
 

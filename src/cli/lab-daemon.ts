@@ -17,6 +17,7 @@ export async function runLabDaemon(options: { name: string; stateDir?: string })
   process.on('SIGINT', stop);
 
   const api = await ctx.startApiServer();
+  ctx.registerNode();
   const kc = new KubeConfig();
   kc.loadFromFile(ctx.kubeconfig);
   const agent = new Agent({

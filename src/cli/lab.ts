@@ -1,5 +1,5 @@
 // `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
-import { dnsAddress, Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport, type ServiceProbeReport } from '../lab/index.js';
+import { dnsAddress, Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport, type ServiceProbeReport, type StoredKind } from '../lab/index.js';
 import { clusterFromObjects, formatLabelSelector } from '../model/index.js';
 import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
@@ -170,33 +170,53 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('   ')).join('\n');
 }
 
+/** What `lab get` takes: kubectl's names and short names, and `adminpolicies` for the three admin policy kinds together. */
+const LAB_GET_KINDS: Record<string, readonly StoredKind[]> = {
+  pods: ['Pod'],
+  pod: ['Pod'],
+  po: ['Pod'],
+  policies: ['NetworkPolicy'],
+  networkpolicies: ['NetworkPolicy'],
+  netpol: ['NetworkPolicy'],
+  namespaces: ['Namespace'],
+  ns: ['Namespace'],
+  adminpolicies: ['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy'],
+  adminnetworkpolicies: ['AdminNetworkPolicy'],
+  anp: ['AdminNetworkPolicy'],
+  baselineadminnetworkpolicies: ['BaselineAdminNetworkPolicy'],
+  banp: ['BaselineAdminNetworkPolicy'],
+  clusternetworkpolicies: ['ClusterNetworkPolicy'],
+  cnp: ['ClusterNetworkPolicy'],
+};
+
 export async function runLabGet(what: string | undefined, options: LabCommonOptions & { output?: string }, io: Output): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
-  const kind = { pods: 'Pod', pod: 'Pod', po: 'Pod', policies: 'NetworkPolicy', networkpolicies: 'NetworkPolicy', netpol: 'NetworkPolicy', namespaces: 'Namespace', ns: 'Namespace' }[
-    what ?? 'pods'
-  ] as 'Pod' | 'NetworkPolicy' | 'Namespace' | undefined;
-  if (!kind) throw new UsageError(`lab get: "${what}" is not pods, policies or namespaces`);
+  const kinds = Object.hasOwn(LAB_GET_KINDS, what ?? 'pods') ? LAB_GET_KINDS[what ?? 'pods'] : undefined;
+  if (!kinds) throw new UsageError(`lab get: "${what}" is not pods, policies, namespaces or adminpolicies (anp, banp, cnp)`);
   const lab = Lab.open(options.name, options.stateDir);
   try {
-    const items = await lab.list(kind);
+    const items = (await Promise.all(kinds.map((k) => lab.list(k)))).flat();
     if (format === 'json') {
       io.out(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2));
       return 0;
     }
     const cluster = clusterFromObjects(items).cluster!;
     let rows: string[][];
-    if (kind === 'Pod') {
+    if (kinds[0] === 'Pod') {
       rows = [['NAMESPACE', 'NAME', 'IP', 'PORTS', 'LABELS']];
       for (const e of cluster.endpoints) {
         const labels = Object.keys(e.labels).sort().map((k) => `${k}=${e.labels[k]}`).join(',');
         rows.push([e.namespace, e.name, e.ips.join(',') || '-', e.ports.map((p) => `${p.containerPort}/${p.protocol}`).join(',') || '-', labels || '-']);
       }
-    } else if (kind === 'NetworkPolicy') {
+    } else if (kinds[0] === 'NetworkPolicy') {
       rows = [['NAMESPACE', 'NAME', 'POD-SELECTOR', 'POLICY-TYPES']];
       for (const p of cluster.policies) rows.push([p.namespace, p.name, formatLabelSelector(p.spec.podSelector) || '<all pods>', p.spec.policyTypes.join(',')]);
-    } else {
+    } else if (kinds[0] === 'Namespace') {
       rows = [['NAME', 'LABELS']];
       for (const n of cluster.namespaces.filter((n) => n.declared)) rows.push([n.name, Object.keys(n.labels).sort().map((k) => `${k}=${n.labels[k]}`).join(',')]);
+    } else {
+      rows = [['KIND', 'NAME', 'TIER', 'PRIORITY', 'INGRESS', 'EGRESS']];
+      for (const p of cluster.adminPolicies ?? []) rows.push([p.kind, p.name, p.tier, p.priority === undefined ? '-' : String(p.priority), String(p.ingress.length), String(p.egress.length)]);
     }
     io.out(rows.length === 1 ? `no ${what ?? 'pods'} in lab "${lab.settings.name}"` : table(rows));
     return 0;

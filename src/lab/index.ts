@@ -21,6 +21,6 @@ export type { ProbeReport, ServiceProbeReport, ServiceColumn } from './probe.js'
 export { OUTSIDE } from './probe.js';
 export { LabApiServer } from './api/server.js';
 export { labCredentials, writeKubeconfig, kubeconfigPath, type Credentials } from './api/credentials.js';
-export { LabStore } from './store.js';
+export { LabStore, type StoredKind } from './store.js';
 export { dnsAddress } from './services.js';
 export { OWNER_ANNOTATION } from './pods.js';

@@ -22,9 +22,10 @@ import {
   type Manifest,
 } from '../model/index.js';
 import { isPrivateAddress, requestedAddressProblem } from './addresses.js';
+import { adminPolicyManifest } from './adminpolicies.js';
 import { LabApiClient } from './api/client.js';
 import { kubeconfigPath, labCredentials, writeKubeconfig, type Credentials } from './api/credentials.js';
-import { LabApiServer } from './api/server.js';
+import { LabApiServer, SERVER_VERSION } from './api/server.js';
 import { applySysctls, bridgeSysctls, checkPrerequisites, LAB_SYSCTLS, overlappingRoutes, restoreSysctls, withHostLock } from './host.js';
 import { checkLabName, DEFAULT_LAB, labNames, type LabNames } from './names.js';
 import { addIPv6Gateway, createBridge, createOutside, createPods, deleteLabObjects, deletePods, findLabObjects, outsideNetns, resolvConf, routeServiceCIDR, writeResolvConfs, type OutsideHost } from './network.js';
@@ -118,7 +119,18 @@ export interface Convergence {
   readonly notReady: readonly { readonly pod: string; readonly reason: string }[];
 }
 
-const COLLECTIONS = { Namespace: '/api/v1/namespaces', Pod: '/api/v1/pods', NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies', Service: '/api/v1/services' } as const;
+const COLLECTIONS: Readonly<Record<StoredKind, string>> = {
+  Namespace: '/api/v1/namespaces',
+  Pod: '/api/v1/pods',
+  NetworkPolicy: '/apis/networking.k8s.io/v1/networkpolicies',
+  Service: '/api/v1/services',
+  Node: '/api/v1/nodes',
+  AdminNetworkPolicy: '/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies',
+  BaselineAdminNetworkPolicy: '/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies',
+  ClusterNetworkPolicy: '/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies',
+};
+/** What `lab apply` reads before it writes (Nodes are the lab's own: the daemon registers its node). */
+const APPLIED_KINDS: readonly StoredKind[] = ['Namespace', 'Pod', 'NetworkPolicy', 'Service', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy'];
 
 /** Running totals of the agent's syncs, so a command can tell what its change did. */
 interface SyncTotals {
@@ -469,7 +481,8 @@ export class Lab {
     let written = 0;
     // What the API holds now, one list per kind, so each object costs a request only if it changes.
     const current = new Map<string, Manifest>();
-    for (const [kind, path] of Object.entries(COLLECTIONS)) {
+    for (const kind of APPLIED_KINDS) {
+      const path = COLLECTIONS[kind];
       const r = await api.call('GET', path);
       if (r.status !== 200) throw new Error(`GET ${path}: ${String(r.body.message ?? r.status)}`);
       for (const m of (r.body.items as Manifest[]) ?? []) current.set(`${kind}/${String(metaOf(m).namespace ?? '')}/${String(metaOf(m).name)}`, m);
@@ -529,6 +542,11 @@ export class Lab {
       ...input.policies.map((p) => {
         const m = networkPolicyManifest(p);
         return namespaced('NetworkPolicy', p.namespace, p.name, m, (c) => JSON.stringify(c.spec) === JSON.stringify(m.spec));
+      }),
+      // Cluster-scoped, in the API version each was written in.
+      ...(input.adminPolicies ?? []).map((p): Write => {
+        const m = adminPolicyManifest(p);
+        return { label: `${p.kind} ${p.name}`, key: `${p.kind}//${p.name}`, collection: COLLECTIONS[p.kind], name: p.name, manifest: m, same: (c) => JSON.stringify(c.spec) === JSON.stringify(m.spec) };
       }),
     ];
     try {
@@ -640,6 +658,12 @@ export class Lab {
         if (!this.store.get('NetworkPolicy', p.namespace, p.name)) continue;
         written = Math.max(written, await this.remove(api, `/apis/networking.k8s.io/v1/namespaces/${p.namespace}/networkpolicies/${p.name}`));
         deleted.push(`NetworkPolicy ${p.namespace}/${p.name}`);
+      }
+      for (const p of input.adminPolicies ?? []) {
+        signal?.throwIfAborted();
+        if (!this.store.get(p.kind, '', p.name)) continue;
+        written = Math.max(written, await this.remove(api, `${COLLECTIONS[p.kind]}/${p.name}`));
+        deleted.push(`${p.kind} ${p.name}`);
       }
       for (const ns of declaredNamespaces) {
         signal?.throwIfAborted();
@@ -786,6 +810,31 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
         recordHostSettings,
       });
     },
+    /**
+     * Registers the lab's Node as a kubelet registers its own: named after the lab (the nodeName its
+     * pods are bound to), labelled as kubelets label theirs, Ready, at the address its pods reach
+     * it at (the gateway), so admin policies' `nodes` peers can select it. Labels others added stay.
+     */
+    registerNode(): void {
+      const existing = store.get('Node', '', name)?.manifest;
+      const labels = { ...((metaOf(existing ?? {}).labels as Record<string, string> | undefined) ?? {}), ...nodeLabels(name) };
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'the lab daemon is running', lastHeartbeatTime: now, lastTransitionTime: now };
+      store.put('Node', '', name, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { ...metaOf(existing ?? {}), name, labels },
+        spec: existing?.spec ?? {},
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: settings.gateways[4] },
+            { type: 'Hostname', address: name },
+          ],
+          conditions: [ready],
+          nodeInfo: { kubeletVersion: `v${SERVER_VERSION.major}.${SERVER_VERSION.minor}.0-podwall`, operatingSystem: 'linux', architecture: goArch() },
+        },
+      });
+    },
     recordSync(record: { applied: boolean; stats: RulesetStats; connectionsCut: number }): void {
       const totals = store.getMeta<SyncTotals>('syncTotals') ?? { syncs: 0, applies: 0, revoked: 0, stats: EMPTY_STATS };
       store.setMeta('syncTotals', {
@@ -802,6 +851,16 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
       lab.close();
     },
   };
+}
+
+/** The labels a kubelet gives its Node (kubernetes.io/hostname, os, arch). */
+function nodeLabels(name: string): Record<string, string> {
+  return { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': goArch() };
+}
+
+/** GOARCH, as Kubernetes names architectures. */
+function goArch(): string {
+  return ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
 }
 
 function overlaps(a: CIDR, b: CIDR): boolean {

@@ -1,13 +1,22 @@
 // The lab's state, kept between commands and restarts in an embedded SQLite database: the
-// objects the lab holds (Namespaces, Pods, NetworkPolicies, as manifests), each pod's network slot
-// and addresses, and the lab's settings. Writes keep metadata the way the apiserver keeps it
+// objects the lab holds (Namespaces, Pods, Services, NetworkPolicies, Nodes and the admin policy
+// kinds, as manifests), each pod's network slot and addresses, and the lab's settings. Writes keep metadata the way the apiserver keeps it
 // (uid, creationTimestamp, generation, a global resourceVersion) and append to an event log that
 // watches resume from; listeners in this process hear every change as it is committed.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
+import type { Manifest } from '../model/index.js';
 
-export type StoredKind = 'Namespace' | 'Pod' | 'NetworkPolicy' | 'Service';
+export type StoredKind =
+  | 'Namespace'
+  | 'Pod'
+  | 'NetworkPolicy'
+  | 'Service'
+  | 'Node'
+  | 'AdminNetworkPolicy'
+  | 'BaselineAdminNetworkPolicy'
+  | 'ClusterNetworkPolicy';
 
 export interface StoredObject {
   readonly kind: StoredKind;
@@ -52,7 +61,6 @@ CREATE TABLE IF NOT EXISTS pod_networks (
 );
 `;
 
-type Manifest = Record<string, unknown>;
 type Meta = Record<string, unknown>;
 
 const metaOf = (m: Manifest): Meta => (m.metadata && typeof m.metadata === 'object' ? (m.metadata as Meta) : {});

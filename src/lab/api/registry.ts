@@ -111,10 +111,12 @@ export interface RegistryOptions {
   readonly serviceCIDR?: string;
 }
 
-/** Kinds whose status a create drops (their strategies' PrepareForCreate). */
-const STATUS_RESET_ON_CREATE: ReadonlySet<string> = new Set(['Pod', 'Service']);
-/** Kinds whose main resource never changes their status (their strategies' PrepareForUpdate). */
-const STATUS_KEPT_ON_UPDATE: ReadonlySet<string> = new Set(['Pod', 'Namespace', 'Service']);
+/**
+ * Kinds whose status a create drops (their strategies' PrepareForCreate; for a custom resource
+ * with a status subresource, customResourceStrategy's "create cannot set status"). A Node keeps
+ * the status it is registered with, as a kubelet registers it.
+ */
+const dropsStatusOnCreate = (r: Resource): boolean => r.kind === 'Pod' || r.kind === 'Service' || r.custom === true;
 
 export class Registry {
   private readonly services: ServiceAllocator;
@@ -238,7 +240,7 @@ export class Registry {
   create(r: Resource, namespace: string, body: unknown, fieldValidation: FieldValidation): Written {
     // podStrategy.PrepareForCreate: a new pod's status is the server's, whatever the client sent;
     // only the lab's pod runner gives a pod its addresses. A new Service has no load balancer yet.
-    const input = STATUS_RESET_ON_CREATE.has(r.kind) && isObject(body) ? withoutStatus(body) : body;
+    const input = dropsStatusOnCreate(r) && isObject(body) ? withoutStatus(body) : body;
     const admitted = this.admit(r, namespace, input, fieldValidation);
     const m = meta(admitted.object);
     const name = String(m.name);
@@ -282,9 +284,13 @@ export class Registry {
       next = { ...existing.manifest, status: body.status };
       if (r.kind === 'Pod') this.checkPodAddresses(r, namespace, name, existing.manifest, next);
     } else {
-      // podStrategy.PrepareForUpdate: the main resource never changes status, whatever the client sent.
+      // podStrategy.PrepareForUpdate (and every strategy of a kind with a status subresource): the
+      // main resource never changes status, whatever the client sent.
       next = { ...body };
-      if (STATUS_KEPT_ON_UPDATE.has(r.kind)) next.status = existing.manifest.status;
+      if (r.status) {
+        if (existing.manifest.status === undefined) delete next.status;
+        else next.status = existing.manifest.status;
+      }
       if (r.kind === 'Pod') next.spec = this.keepNodeName(r, name, existing.manifest, next);
       if (r.kind === 'Service') next = prepareServiceUpdate(next, existing.manifest);
     }

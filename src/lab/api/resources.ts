@@ -1,29 +1,56 @@
 // The resources the lab's API server serves, described once: where they live in the URL space,
-// how discovery names them, and how `kubectl get` prints them (server-side Table columns).
+// how discovery names them, and how `kubectl get` prints them (server-side Table columns; the admin
+// policy kinds with their CRDs' printer columns).
 import { decodeNetworkPolicy, formatLabelSelector, type Manifest } from '../../model/index.js';
 import type { StoredKind } from '../store.js';
+
+/** The API groups served: core, NetworkPolicy's, and the admin policies' (served as their CRDs serve them). */
+export type ApiGroup = '' | 'networking.k8s.io' | 'policy.networking.k8s.io';
+export type ApiVersion = 'v1' | 'v1alpha1' | 'v1alpha2';
 
 export interface Resource {
   readonly kind: StoredKind;
   readonly plural: string;
   readonly singular: string;
-  readonly group: '' | 'networking.k8s.io';
-  readonly version: 'v1';
+  readonly group: ApiGroup;
+  readonly version: ApiVersion;
   readonly namespaced: boolean;
   readonly shortNames: readonly string[];
   /** Field selectors this resource supports besides metadata.name and metadata.namespace. */
   readonly fields: readonly string[];
   /** Discovery categories: `kubectl get all` lists the resources in `all`. */
   readonly categories?: readonly string[];
+  /** Whether it has a `status` subresource (and its main resource never writes the status). */
+  readonly status: boolean;
+  /**
+   * Served as the apiextensions apiserver serves a custom resource: no strategic merge patch (415,
+   * as for every CRD), and a create never sets the status (customResourceStrategy.PrepareForCreate).
+   */
+  readonly custom?: boolean;
 }
 
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
 
+const adminPolicy = (kind: 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'ClusterNetworkPolicy', shortName: string, version: 'v1alpha1' | 'v1alpha2'): Resource => ({
+  kind,
+  plural: `${kind.toLowerCase()}s`.replace(/ys$/, 'ies'),
+  singular: kind.toLowerCase(),
+  group: 'policy.networking.k8s.io',
+  version,
+  namespaced: false,
+  shortNames: [shortName],
+  fields: [],
+  status: true,
+  custom: true,
+});
+
 export const RESOURCES: readonly Resource[] = [
-  { kind: 'Namespace', plural: 'namespaces', singular: 'namespace', group: '', version: 'v1', namespaced: false, shortNames: ['ns'], fields: ['status.phase'] },
-  { kind: 'Pod', plural: 'pods', singular: 'pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], fields: ['spec.nodeName', 'status.phase', 'status.podIP'], categories: ['all'] },
+  { kind: 'Namespace', plural: 'namespaces', singular: 'namespace', group: '', version: 'v1', namespaced: false, shortNames: ['ns'], fields: ['status.phase'], status: true },
+  { kind: 'Pod', plural: 'pods', singular: 'pod', group: '', version: 'v1', namespaced: true, shortNames: ['po'], fields: ['spec.nodeName', 'status.phase', 'status.podIP'], categories: ['all'], status: true },
   // service.SelectableFields: spec.clusterIP (kube-proxy's `spec.clusterIP!=None`) and spec.type.
-  { kind: 'Service', plural: 'services', singular: 'service', group: '', version: 'v1', namespaced: true, shortNames: ['svc'], fields: ['spec.clusterIP', 'spec.type'], categories: ['all'] },
+  { kind: 'Service', plural: 'services', singular: 'service', group: '', version: 'v1', namespaced: true, shortNames: ['svc'], fields: ['spec.clusterIP', 'spec.type'], categories: ['all'], status: true },
+  // node.NodeToSelectableFields: spec.unschedulable besides the metadata.
+  { kind: 'Node', plural: 'nodes', singular: 'node', group: '', version: 'v1', namespaced: false, shortNames: ['no'], fields: ['spec.unschedulable'], status: true },
   {
     kind: 'NetworkPolicy',
     plural: 'networkpolicies',
@@ -33,8 +60,14 @@ export const RESOURCES: readonly Resource[] = [
     namespaced: true,
     shortNames: ['netpol'],
     fields: [],
+    status: false,
   },
+  // The CRDs of kubernetes-sigs/network-policy-api: v1alpha1 (v0.1.7) and v1alpha2 (ClusterNetworkPolicy), cluster-scoped.
+  adminPolicy('AdminNetworkPolicy', 'anp', 'v1alpha1'),
+  adminPolicy('BaselineAdminNetworkPolicy', 'banp', 'v1alpha1'),
+  adminPolicy('ClusterNetworkPolicy', 'cnp', 'v1alpha2'),
 ];
+
 
 export const apiVersionOf = (r: Resource): string => (r.group ? `${r.group}/${r.version}` : r.version);
 
@@ -125,9 +158,38 @@ function formatLabels(labels: Record<string, string> | undefined): string {
   return keys.length > 0 ? keys.map((k) => `${k}=${labels![k]}`).join(',') : '<none>';
 }
 
+const specField = (m: Manifest, field: string): unknown => ((m.spec ?? {}) as Record<string, unknown>)[field];
+
+/** A `string` printer column: the value as JSONPath prints it, or nothing (`<none>`) when the field is absent. */
+const printedString = (v: unknown): string | null => (v === undefined || v === null ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+interface NodeStatusFields {
+  readonly conditions?: { type?: string; status?: string }[];
+  readonly addresses?: { type?: string; address?: string }[];
+  readonly nodeInfo?: { kubeletVersion?: string };
+}
+
+/** kubectl's node printer: the Ready condition (`Ready`, `NotReady`, `Unknown`), `SchedulingDisabled` appended when cordoned. */
+function nodeStatus(m: Manifest): string {
+  const conditions = ((m.status ?? {}) as NodeStatusFields).conditions;
+  const ready = (Array.isArray(conditions) ? conditions : []).find((c) => c?.type === 'Ready');
+  const text = !ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown';
+  return ((m.spec ?? {}) as { unschedulable?: boolean }).unschedulable ? `${text},SchedulingDisabled` : text;
+}
+
+/** findNodeRoles: `node-role.kubernetes.io/<role>` labels and the `kubernetes.io/role` label, sorted; `<none>` without any. */
+function nodeRoles(labels: Record<string, string> | undefined): string {
+  const roles = new Set<string>();
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+    else if (k === 'kubernetes.io/role' && v !== '') roles.add(v);
+  }
+  return roles.size > 0 ? [...roles].sort().join(',') : '<none>';
+}
+
 export interface Column {
   readonly name: string;
-  readonly type: 'string' | 'integer';
+  readonly type: 'string' | 'integer' | 'date';
   readonly format: string;
   readonly description: string;
   /** 0: always shown; 1: only with `-o wide`. */
@@ -146,6 +208,15 @@ export function tableColumns(r: Resource): Column[] {
       return [col('Name', 0, 'name'), col('Status'), col('Age')];
     case 'Service':
       return [col('Name', 0, 'name'), col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), col('Age'), col('Selector', 1)];
+    case 'Node':
+      return [col('Name', 0, 'name'), col('Status'), col('Roles'), col('Age'), col('Version'), col('Internal-IP', 1), col('External-IP', 1)];
+    // The CRDs' additionalPrinterColumns: priority is a `string` column (printed by JSONPath), age a `date`.
+    case 'AdminNetworkPolicy':
+      return [col('Name', 0, 'name'), col('Priority'), col('Age', 0, '', 'date')];
+    case 'BaselineAdminNetworkPolicy':
+      return [col('Name', 0, 'name'), col('Age', 0, '', 'date')];
+    case 'ClusterNetworkPolicy':
+      return [col('Name', 0, 'name'), col('Tier'), col('Priority'), col('Age', 0, '', 'date')];
   }
 }
 
@@ -167,5 +238,16 @@ export function tableCells(r: Resource, m: Manifest): unknown[] {
       const clusterIP = strings(spec.clusterIPs)[0] ?? '<none>';
       return [md.name, spec.type ?? 'ClusterIP', clusterIP, serviceExternalIP(spec, (m.status ?? {}) as Manifest), servicePorts(spec), age(created), formatLabels(spec.selector)];
     }
+    case 'Node': {
+      const status = (m.status ?? {}) as NodeStatusFields;
+      const address = (type: string): string => (Array.isArray(status.addresses) ? status.addresses : []).find((a) => a?.type === type)?.address ?? '<none>';
+      return [md.name, nodeStatus(m), nodeRoles(md.labels as Record<string, string> | undefined), age(created), status.nodeInfo?.kubeletVersion ?? '', address('InternalIP'), address('ExternalIP')];
+    }
+    case 'AdminNetworkPolicy':
+      return [md.name, printedString(specField(m, 'priority')), age(created)];
+    case 'BaselineAdminNetworkPolicy':
+      return [md.name, age(created)];
+    case 'ClusterNetworkPolicy':
+      return [md.name, printedString(specField(m, 'tier')), printedString(specField(m, 'priority')), age(created)];
   }
 }

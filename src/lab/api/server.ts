@@ -1,6 +1,7 @@
 // The lab's Kubernetes API server: HTTPS on loopback, bearer-token authentication, discovery,
-// OpenAPI, and the REST verbs (with watch) for Namespaces, Pods, Services and NetworkPolicies over
-// the lab store, so that plain kubectl and @kubernetes/client-node work against the lab.
+// OpenAPI, and the REST verbs (with watch) for Namespaces, Pods, Services, Nodes, NetworkPolicies
+// and the admin policy kinds (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy,
+// served as their CRDs are) over the lab store, so that plain kubectl and @kubernetes/client-node work.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -8,7 +9,7 @@ import type { Manifest } from '../../model/index.js';
 import type { LabStore } from '../store.js';
 import { bodyLimit, parseBody, readBody } from './body.js';
 import type { Credentials } from './credentials.js';
-import { openAPIv2, openAPIv3, openAPIv3Index } from './openapi.js';
+import { openAPIv2, openAPIv3, openAPIv3Index, patchMediaTypes } from './openapi.js';
 import { encodeOpenAPIv2, OPENAPI_V2_PROTOBUF } from './openapi-proto.js';
 import { ListPager, parseLimit } from './paging.js';
 import { ApiError, Registry, type FieldValidation, type PatchType, type Selectors } from './registry.js';
@@ -34,11 +35,16 @@ function send(res: ServerResponse, code: number, body: unknown, headers: Record<
   res.end(text);
 }
 
-function patchType(contentType: string): PatchType {
+/**
+ * The patch a Content-Type names. A custom resource takes no strategic merge patch: the
+ * apiextensions apiserver answers 415 with the types it accepts (kubectl apply sends custom
+ * resources a JSON merge patch, having found no strategic type among them in the OpenAPI).
+ */
+function patchType(contentType: string, r: Resource): PatchType {
   if (contentType.startsWith('application/merge-patch+json')) return 'merge';
   if (contentType.startsWith('application/json-patch+json')) return 'json';
-  if (contentType.startsWith('application/strategic-merge-patch+json')) return 'strategic';
-  throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+  if (contentType.startsWith('application/strategic-merge-patch+json') && !r.custom) return 'strategic';
+  throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${patchMediaTypes(r).join(', ')}`);
 }
 
 function fieldValidation(query: URLSearchParams): FieldValidation {
@@ -81,27 +87,40 @@ function route(path: string): Route | 'events' | undefined {
     .map((p) => decodeURIComponent(p));
   let rest: string[];
   let group: string;
+  let version: string;
   if (parts[0] === 'api' && parts[1] === 'v1') {
     group = '';
+    version = 'v1';
     rest = parts.slice(2);
   } else if (parts[0] === 'apis' && parts.length >= 3) {
     group = parts[1];
-    if (parts[2] !== 'v1') return undefined;
+    version = parts[2];
     rest = parts.slice(3);
   } else return undefined;
+  const served = RESOURCES.filter((r) => r.group === group && r.version === version);
   let namespace: string | undefined;
   // namespaces/x/pods is a collection in x; namespaces/x/status is namespace x's subresource.
-  if (rest[0] === 'namespaces' && rest.length >= 3 && RESOURCES.some((r) => r.group === group && r.namespaced && r.plural === rest[2])) {
+  if (rest[0] === 'namespaces' && rest.length >= 3 && served.some((r) => r.namespaced && r.plural === rest[2])) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
   if (group === '' && rest[0] === 'events' && rest.length === 1) return 'events';
-  const resource = RESOURCES.find((r) => r.group === group && r.plural === rest[0]);
+  const resource = served.find((r) => r.plural === rest[0]);
   if (!resource || rest.length > 3) return undefined;
   if (namespace !== undefined && !resource.namespaced) return undefined;
   return { resource, namespace, name: rest[1], subresource: rest[2] };
 }
 
+/** The versions of a group, most preferred first (Kubernetes' version priority: v1 before v1alpha2 before v1alpha1). */
+function groupVersions(group: string): string[] {
+  const rank = (v: string): number => (v === 'v1' ? 0 : v === 'v1alpha2' ? 1 : 2);
+  return [...new Set(RESOURCES.filter((r) => r.group === group).map((r) => r.version))].sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * Discovery documents by path. The admin policy kinds are listed as the apiextensions apiserver
+ * lists a CRD's resources: the resource with its short name and every verb, and its status subresource.
+ */
 function discovery(host: string): Record<string, unknown> {
   const resourceList = (gv: string): Manifest => ({
     kind: 'APIResourceList',
@@ -109,20 +128,25 @@ function discovery(host: string): Record<string, unknown> {
     groupVersion: gv,
     resources: RESOURCES.filter((r) => apiVersionOf(r) === gv).flatMap((r) => [
       { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: [...VERBS], shortNames: [...r.shortNames], ...(r.categories ? { categories: [...r.categories] } : {}) },
-      ...(r.kind === 'NetworkPolicy' ? [] : [{ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }]),
+      ...(r.status ? [{ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }] : []),
     ]),
   });
-  const group = { name: 'networking.k8s.io', versions: [{ groupVersion: 'networking.k8s.io/v1', version: 'v1' }], preferredVersion: { groupVersion: 'networking.k8s.io/v1', version: 'v1' } };
-  return {
+  const groups = [...new Set(RESOURCES.map((r) => r.group).filter((g) => g !== ''))].map((name) => {
+    const versions = groupVersions(name).map((version) => ({ groupVersion: `${name}/${version}`, version }));
+    return { name, versions, preferredVersion: versions[0] };
+  });
+  const documents: Record<string, unknown> = {
     '/api': { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: host }] },
-    '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups: [group] },
+    '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups },
     '/api/v1': resourceList('v1'),
-    '/apis/networking.k8s.io': { kind: 'APIGroup', apiVersion: 'v1', ...group },
-    '/apis/networking.k8s.io/v1': resourceList('networking.k8s.io/v1'),
     '/version': SERVER_VERSION,
   };
+  for (const group of groups) {
+    documents[`/apis/${group.name}`] = { kind: 'APIGroup', apiVersion: 'v1', ...group };
+    for (const v of group.versions) documents[`/apis/${v.groupVersion}`] = resourceList(v.groupVersion);
+  }
+  return documents;
 }
-
 
 export class LabApiServer {
   readonly registry: Registry;
@@ -209,7 +233,7 @@ export class LabApiServer {
     if (!target) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const { resource: r, name, subresource } = target;
     const namespace = target.namespace ?? '';
-    if (subresource !== undefined && (subresource !== 'status' || r.kind === 'NetworkPolicy')) {
+    if (subresource !== undefined && (subresource !== 'status' || !r.status)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     const selectors: Selectors = { labelSelector: query.get('labelSelector') ?? undefined, fieldSelector: query.get('fieldSelector') ?? undefined };
@@ -244,7 +268,7 @@ export class LabApiServer {
       case 'PUT':
         return written(200, this.registry.update(r, namespace, name, await body(), fieldValidation(query), status));
       case 'PATCH': {
-        const type = patchType(contentType);
+        const type = patchType(contentType, r);
         return written(200, this.registry.patch(r, namespace, name, type, await body(), fieldValidation(query), status));
       }
       case 'DELETE':
