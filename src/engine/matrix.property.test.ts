@@ -1,12 +1,14 @@
 // Property tests over random small clusters and random valid policies: the class-based matrix
 // equals pairwise evaluation, pairwise evaluation equals a naive model written straight from the
 // API field docs (k8s.io/api/networking/v1/types.go), and adding policies behaves as the
-// documented union semantics require.
+// documented union semantics require. With random admin and baseline tiers (AdminNetworkPolicy,
+// BaselineAdminNetworkPolicy, ClusterNetworkPolicy, as the network-policy-api type docs describe
+// them) the same three agree, and without them verdicts are what NetworkPolicy alone gives.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { formatDiagnostic, loadTexts, type Protocol } from '../model/index.js';
+import { formatDiagnostic, loadTexts, type AdminPeer, type AdminPolicy, type AdminPort, type AdminRuleAction, type Cluster, type LabelSelector, type Node, type Protocol } from '../model/index.js';
 import { compileCluster, computeMatrix, computeMatrixPairwise, evaluateConnection, type CompiledCluster, type PortProtocol } from './index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -311,7 +313,8 @@ function inCidr(ip: string, cidr: string): boolean {
   return addr.kind() === range[0].kind() && addr.match(range);
 }
 
-function referenceAllowed(world: World, s: GenPod, d: GenPod, target: PortProtocol): boolean {
+/** Both sides by NetworkPolicy alone, or only one of them (`only`). */
+function referenceAllowed(world: World, s: GenPod, d: GenPod, target: PortProtocol, only?: 'egress' | 'ingress'): boolean {
   const nsLabels = (name: string): Labels => {
     const ns = world.namespaces.find((n) => n.name === name)!;
     return { ...ns.labels, 'kubernetes.io/metadata.name': name };
@@ -358,6 +361,221 @@ function referenceAllowed(world: World, s: GenPod, d: GenPod, target: PortProtoc
         return portOk && peerOk;
       }),
     );
+  };
+  if (only === 'egress') return side('Egress', s, d, dstIP);
+  if (only === 'ingress') return side('Ingress', d, s, srcIP);
+  return side('Egress', s, d, dstIP) && side('Ingress', d, s, srcIP);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin and baseline tiers: generated as plain data, turned into the model's AdminPolicy, and
+// judged by a second reference written from the network-policy-api type docs.
+
+type AdminKind = AdminPolicy['kind'];
+interface GenNamespacedPod {
+  namespaceSelector: Selector;
+  podSelector: Selector;
+}
+interface GenAdminPeer {
+  namespaces?: Selector;
+  pods?: GenNamespacedPod;
+  networks?: string[];
+  nodes?: Selector;
+  domainNames?: string[];
+}
+type GenAdminPort = { number: { protocol: Protocol; port: number } } | { range: { protocol: Protocol; start: number; end: number } } | { named: string };
+interface GenAdminRule {
+  action: AdminRuleAction;
+  peers: GenAdminPeer[];
+  ports?: GenAdminPort[];
+}
+interface GenAdmin {
+  kind: AdminKind;
+  tier: 'Admin' | 'Baseline';
+  name: string;
+  priority?: number;
+  subject: { namespaces?: Selector; pods?: GenNamespacedPod };
+  ingress: GenAdminRule[];
+  egress: GenAdminRule[];
+}
+
+const NODE_KEYS = ['role', 'zone'];
+const NODE_VALUES = ['cp', 'worker', 'b'];
+/** Nodes at some of the addresses hostNetwork pods (192.168.0.<i+1>) and pods (fd00::<i+1>) have. */
+const NODES: Node[] = [
+  { name: 'n1', labels: { role: 'cp' }, addresses: ['192.168.0.1'] },
+  { name: 'n2', labels: { role: 'worker' }, addresses: ['192.168.0.2', 'fd00::2'] },
+  { name: 'n3', labels: { role: 'worker', zone: 'b' }, addresses: ['192.168.0.5'] },
+];
+const ADMIN_NETWORKS = ['10.0.0.0/8', '10.0.1.0/24', '10.0.0.1/32', '192.168.0.0/24', '0.0.0.0/0', 'fd00::/64', '::/0'];
+
+const namespacedPodArb: fc.Arbitrary<GenNamespacedPod> = fc.record({ namespaceSelector: selectorArb(NS_KEYS, NS_VALUES), podSelector: selectorArb(POD_KEYS, POD_VALUES) });
+
+const adminPeerArb = (direction: 'Ingress' | 'Egress'): fc.Arbitrary<GenAdminPeer> =>
+  fc.oneof(
+    fc.record({ namespaces: selectorArb(NS_KEYS, NS_VALUES) }),
+    fc.record({ pods: namespacedPodArb }),
+    // networks, nodes and domainNames are egress peers only.
+    ...(direction === 'Egress'
+      ? [
+          fc.record({ networks: fc.uniqueArray(fc.constantFrom(...ADMIN_NETWORKS), { minLength: 1, maxLength: 2 }) }),
+          fc.record({ nodes: selectorArb(NODE_KEYS, NODE_VALUES) }),
+          fc.record({ domainNames: fc.constant<string[]>(['*.example.com']) }),
+        ]
+      : []),
+  );
+
+const adminPortArb: fc.Arbitrary<GenAdminPort> = fc.oneof(
+  fc.record({ number: fc.record({ protocol: fc.constantFrom<Protocol>('TCP', 'UDP'), port: fc.constantFrom(...PORT_NUMBERS) }) }),
+  fc
+    .record({ protocol: fc.constantFrom<Protocol>('TCP', 'UDP'), start: fc.constantFrom(...PORT_NUMBERS), width: fc.constantFrom(1, 30, 8000) })
+    .map(({ protocol, start, width }) => ({ range: { protocol, start, end: start + width } })),
+  fc.record({ named: fc.constantFrom(...PORT_NAMES) }),
+);
+
+const ACTIONS: Record<AdminKind, AdminRuleAction[]> = {
+  AdminNetworkPolicy: ['Allow', 'Deny', 'Pass'],
+  BaselineAdminNetworkPolicy: ['Allow', 'Deny'],
+  ClusterNetworkPolicy: ['Accept', 'Deny', 'Pass'],
+};
+
+const adminRuleArb = (direction: 'Ingress' | 'Egress'): fc.Arbitrary<(kind: AdminKind) => GenAdminRule> =>
+  fc
+    .record({ action: fc.nat(2), peers: fc.array(adminPeerArb(direction), { minLength: 1, maxLength: 2 }), ports: opt(fc.array(adminPortArb, { minLength: 1, maxLength: 2 })) })
+    .map(({ action: a, peers: raw, ports: rawPorts }) => (kind: AdminKind): GenAdminRule => {
+      const action = ACTIONS[kind][a % ACTIONS[kind].length];
+      // domainNames only in Accept/Allow rules; named ports never beside networks, nodes or domainNames (the CRDs' rules).
+      let peers = action === 'Allow' || action === 'Accept' ? raw : raw.filter((p) => !p.domainNames);
+      if (peers.length === 0) peers = [{ namespaces: {} }];
+      const addresses = peers.some((p) => p.networks || p.nodes || p.domainNames);
+      const ports = addresses ? rawPorts?.filter((p) => !('named' in p)) : rawPorts;
+      return clean({ action, peers, ports: ports && ports.length > 0 ? ports : undefined });
+    });
+
+const adminArb: fc.Arbitrary<(index: number, banpTaken: boolean) => GenAdmin> = fc
+  .record({
+    kind: fc.constantFrom<AdminKind>('AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy', 'ClusterNetworkPolicy'),
+    cnpTier: fc.constantFrom<'Admin' | 'Baseline'>('Admin', 'Baseline'),
+    priority: fc.integer({ min: 0, max: 3 }),
+    subject: fc.oneof(fc.record({ namespaces: selectorArb(NS_KEYS, NS_VALUES) }), fc.record({ pods: namespacedPodArb })),
+    ingress: fc.array(adminRuleArb('Ingress'), { maxLength: 3 }),
+    egress: fc.array(adminRuleArb('Egress'), { maxLength: 3 }),
+  })
+  .map((g) => (index: number, banpTaken: boolean): GenAdmin => {
+    // One BaselineAdminNetworkPolicy at most (the singleton `default`); others become Baseline ClusterNetworkPolicies.
+    const kind: AdminKind = g.kind === 'BaselineAdminNetworkPolicy' && banpTaken ? 'ClusterNetworkPolicy' : g.kind;
+    const tier = kind === 'AdminNetworkPolicy' ? 'Admin' : kind === 'BaselineAdminNetworkPolicy' ? 'Baseline' : g.kind === 'BaselineAdminNetworkPolicy' ? 'Baseline' : g.cnpTier;
+    return {
+      kind,
+      tier,
+      name: kind === 'BaselineAdminNetworkPolicy' ? 'default' : `${kind === 'AdminNetworkPolicy' ? 'anp' : 'cnp'}-${index}`,
+      priority: kind === 'BaselineAdminNetworkPolicy' ? undefined : g.priority,
+      subject: g.subject,
+      ingress: g.ingress.map((make) => make(kind)),
+      egress: g.egress.map((make) => make(kind)),
+    };
+  });
+
+const adminsArb: fc.Arbitrary<GenAdmin[]> = fc.array(adminArb, { minLength: 1, maxLength: 4 }).map((makes) => {
+  const out: GenAdmin[] = [];
+  for (const make of makes) out.push(make(out.length, out.some((a) => a.kind === 'BaselineAdminNetworkPolicy')));
+  return out;
+});
+
+function toLabelSelector(s: Selector): LabelSelector {
+  return { matchLabels: s.matchLabels ?? {}, matchExpressions: (s.matchExpressions ?? []).map((e) => ({ key: e.key, operator: e.operator, values: e.values ?? [] })) };
+}
+
+function toAdminPolicy(a: GenAdmin): AdminPolicy {
+  const peer = (p: GenAdminPeer): AdminPeer => {
+    if (p.namespaces) return { kind: 'namespaces', namespaces: toLabelSelector(p.namespaces) };
+    if (p.pods) return { kind: 'pods', pods: { namespaceSelector: toLabelSelector(p.pods.namespaceSelector), podSelector: toLabelSelector(p.pods.podSelector) } };
+    if (p.networks) return { kind: 'networks', networks: p.networks };
+    if (p.nodes) return { kind: 'nodes', nodes: toLabelSelector(p.nodes) };
+    return { kind: 'domainNames', domainNames: p.domainNames! };
+  };
+  const port = (p: GenAdminPort): AdminPort => {
+    if ('number' in p) return { kind: 'number', ...p.number };
+    if ('range' in p) return { kind: 'range', ...p.range };
+    return { kind: 'named', name: p.named };
+  };
+  const rules = (rs: GenAdminRule[]): AdminPolicy['ingress'] => rs.map((r) => ({ action: r.action, peers: r.peers.map(peer), ports: r.ports?.map(port) }));
+  const subject: AdminPolicy['subject'] = a.subject.namespaces
+    ? { namespaces: toLabelSelector(a.subject.namespaces) }
+    : { pods: { namespaceSelector: toLabelSelector(a.subject.pods!.namespaceSelector), podSelector: toLabelSelector(a.subject.pods!.podSelector) } };
+  return {
+    kind: a.kind,
+    apiVersion: a.kind === 'ClusterNetworkPolicy' ? 'policy.networking.k8s.io/v1alpha2' : 'policy.networking.k8s.io/v1alpha1',
+    name: a.name,
+    tier: a.tier,
+    priority: a.priority,
+    subject,
+    ingress: rules(a.ingress),
+    egress: rules(a.egress),
+  };
+}
+
+/** The world's cluster with admin and baseline policies and the nodes added (the model's decoder is not needed for the engine's semantics). */
+function compileAdmin(world: World, admins: readonly GenAdmin[], extra: GenPolicy[] = []): CompiledCluster {
+  const base = compile(world, extra).cluster;
+  const cluster: Cluster = { ...base, adminPolicies: admins.map(toAdminPolicy), nodes: NODES };
+  return compileCluster(cluster);
+}
+
+/** A pod of a Deployment (two replicas) reaching the Deployment reaches another replica: only a Pod reaches itself. */
+const isSelf = (s: GenPod, d: GenPod, viaService: boolean): boolean => s === d && !s.deployment && !viaService;
+
+/**
+ * The reference with tiers, per side: the Admin tier's policies selecting the pod by priority (then
+ * kind, then name), rules in written order, the first match deciding (Accept/Allow, Deny) or passing
+ * (Pass); then NetworkPolicy if it isolates the pod; then the Baseline tier (the BANP last); then allowed.
+ */
+function referenceTiers(world: World, admins: readonly GenAdmin[], s: GenPod, d: GenPod, target: PortProtocol, viaService = false): boolean {
+  const nsLabels = (name: string): Labels => ({ ...world.namespaces.find((n) => n.name === name)!.labels, 'kubernetes.io/metadata.name': name });
+  const dstIP: string | undefined = d.ips[0];
+  const srcIP: string | undefined = dstIP === undefined ? s.ips[0] : s.ips.find((ip) => ipaddr.parse(ip).kind() === ipaddr.parse(dstIP).kind());
+  const hairpin = isSelf(s, d, viaService);
+  const order = (a: GenAdmin, b: GenAdmin): number =>
+    (a.priority ?? Infinity) - (b.priority ?? Infinity) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const podOf = (sel: GenNamespacedPod, pod: GenPod): boolean => !pod.hostNetwork && selects(sel.namespaceSelector, nsLabels(pod.namespace)) && selects(sel.podSelector, pod.labels);
+
+  const side = (direction: 'Ingress' | 'Egress', subject: GenPod, other: GenPod, otherIP: string | undefined): boolean => {
+    if (subject.hostNetwork) return true;
+    const destination = direction === 'Ingress' ? subject : other;
+    const selecting = (tier: 'Admin' | 'Baseline'): GenAdmin[] =>
+      admins
+        .filter((a) => a.tier === tier && (a.subject.namespaces ? podOf({ namespaceSelector: a.subject.namespaces, podSelector: {} }, subject) : podOf(a.subject.pods!, subject)))
+        .sort(order);
+    const portOk = (p: GenAdminPort): boolean => {
+      if ('number' in p) return p.number.protocol === target.protocol && p.number.port === target.port;
+      if ('range' in p) return p.range.protocol === target.protocol && target.port >= p.range.start && target.port <= p.range.end;
+      return destination.ports.some((cp) => cp.name === p.named && cp.protocol === target.protocol && cp.containerPort === target.port);
+    };
+    const peerOk = (p: GenAdminPeer): boolean => {
+      if (p.namespaces) return podOf({ namespaceSelector: p.namespaces, podSelector: {} }, other);
+      if (p.pods) return podOf(p.pods, other);
+      if (p.networks) return otherIP !== undefined && p.networks.some((cidr) => inCidr(otherIP, cidr));
+      if (p.nodes) return otherIP !== undefined && NODES.some((n) => selects(p.nodes!, n.labels) && n.addresses.includes(otherIP));
+      return false;
+    };
+    /** 'allow' | 'deny' | 'pass' | undefined (no rule matched). */
+    const tierDecision = (tier: 'Admin' | 'Baseline'): string | undefined => {
+      for (const a of selecting(tier)) {
+        for (const r of direction === 'Ingress' ? a.ingress : a.egress) {
+          if ((r.ports === undefined || r.ports.some(portOk)) && r.peers.some(peerOk)) return r.action === 'Deny' ? 'deny' : r.action === 'Pass' ? 'pass' : 'allow';
+        }
+      }
+      return undefined;
+    };
+    if (!hairpin) {
+      const admin = tierDecision('Admin');
+      if (admin === 'allow') return true;
+      if (admin === 'deny') return false;
+    }
+    const isolating = world.policies.some((p) => p.namespace === subject.namespace && selects(p.podSelector, subject.labels) && policyTypesOf(p).includes(direction));
+    if (isolating) return direction === 'Ingress' ? referenceAllowed(world, other, subject, target, 'ingress') : referenceAllowed(world, subject, other, target, 'egress');
+    if (!hairpin) return tierDecision('Baseline') !== 'deny';
+    return true;
   };
   return side('Egress', s, d, dstIP) && side('Ingress', d, s, srcIP);
 }
@@ -429,6 +647,10 @@ describe('matrix properties over random clusters', () => {
               if (side.isolated) assert.equal(side.allowed, side.allowedBy.length > 0);
               else assert.equal(side.allowed, true);
               assert.equal(side.isolated, side.isolatingPolicies.length > 0);
+              // Without admin policies only NetworkPolicy decides: its tier where it isolates, else the default.
+              assert.equal(side.tier, side.isolated ? 'NetworkPolicy' : 'Default');
+              assert.equal(side.decidedBy, undefined);
+              assert.deepEqual(side.passedBy, []);
             }
           }
         }
@@ -535,6 +757,120 @@ describe('matrix properties over random clusters', () => {
         }
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('matrix properties with admin and baseline tiers', () => {
+  const eachCell = (c: CompiledCluster, world: World, fn: (s: GenPod, d: GenPod, i: number, j: number) => void): void => {
+    const pods = genPodOf(world, c);
+    pods.forEach((s, i) => pods.forEach((d, j) => fn(s, d, i, j)));
+  };
+
+  test('random admin and baseline tiers: the class matrix equals pairwise evaluation, which equals the reference with tiers', () => {
+    fc.assert(
+      fc.property(worldArb, adminsArb, (world, admins) => {
+        const c = compileAdmin(world, admins);
+        for (const target of TARGETS) {
+          const byClass = computeMatrix(c, target);
+          const byPair = computeMatrixPairwise(c, target);
+          eachCell(c, world, (s, d, i, j) => {
+            const cell = describeCell(c, i, j, target);
+            assert.equal(byPair.allowed(i, j), referenceTiers(world, admins, s, d, target), cell);
+            assert.equal(byClass.allowed(i, j), byPair.allowed(i, j), cell);
+            if (i === j) {
+              assert.equal(byPair.allowedViaService(i, i), referenceTiers(world, admins, s, d, target, true), `${cell} through a Service`);
+              assert.equal(byClass.allowedViaService(i, i), byPair.allowedViaService(i, i), `${cell} through a Service`);
+            }
+          });
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a decided side names the rule that decided, in the tier it says, and Pass rules never decide', () => {
+    fc.assert(
+      fc.property(worldArb, adminsArb, fc.constantFrom(...TARGETS), (world, admins, target) => {
+        const c = compileAdmin(world, admins);
+        for (const s of c.cluster.endpoints) {
+          for (const d of c.cluster.endpoints) {
+            const v = evaluateConnection(c, { source: { kind: 'endpoint', endpoint: s }, destination: { kind: 'endpoint', endpoint: d }, ...target });
+            assert.equal(v.allowed, v.egress.allowed && v.ingress.allowed);
+            for (const side of [v.egress, v.ingress]) {
+              if (side.tier === 'Admin' || side.tier === 'Baseline') {
+                assert.equal(side.decidedBy?.policy.tier, side.tier);
+                assert.notEqual(side.decidedBy?.action, 'Pass');
+                assert.equal(side.allowed, side.decidedBy?.action !== 'Deny');
+              } else assert.equal(side.decidedBy, undefined);
+              if (side.tier === 'NetworkPolicy') assert.equal(side.allowed, side.allowedBy.length > 0);
+              if (side.tier === 'Default') assert.equal(side.allowed, true);
+              assert.ok(side.passedBy.every((r) => r.action === 'Pass'));
+              assert.ok(side.passedBy.length <= 2);
+            }
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('an Admin Pass-all policy first changes nothing: the Baseline tier and NetworkPolicy decide as without the Admin tier', () => {
+    // "Pass: instructs the selected traffic to skip any remaining ANP rules".
+    const everyone: GenAdminPeer[] = [{ namespaces: {} }, { networks: ['0.0.0.0/0', '::/0'] }];
+    const passAll = (kind: 'AdminNetworkPolicy' | 'ClusterNetworkPolicy'): GenAdmin => ({
+      kind,
+      tier: 'Admin',
+      name: 'aaa-pass-all',
+      priority: 0,
+      subject: { namespaces: {} },
+      ingress: [{ action: 'Pass', peers: [{ namespaces: {} }] }],
+      egress: [{ action: 'Pass', peers: everyone }],
+    });
+    fc.assert(
+      fc.property(worldArb, adminsArb, fc.constantFrom<'AdminNetworkPolicy' | 'ClusterNetworkPolicy'>('AdminNetworkPolicy', 'ClusterNetworkPolicy'), (world, admins, kind) => {
+        // The Pass matches every pod, and every address: what it does not match (a hostNetwork source, a hostNetwork template) no admin rule can.
+        const reachable = world;
+        const baseline = admins.filter((a) => a.tier === 'Baseline');
+        const without = compileAdmin(reachable, baseline);
+        const withPass = compileAdmin(reachable, [passAll(kind), ...admins.map((a) => (a.tier === 'Admin' ? { ...a, priority: (a.priority ?? 0) + 1 } : a))]);
+        const plain = compile(reachable);
+        for (const target of TARGETS) {
+          const m0 = computeMatrix(without, target);
+          const m1 = computeMatrix(withPass, target);
+          const m2 = computeMatrix(plain, target);
+          const m3 = computeMatrix(compileAdmin(reachable, [passAll(kind)]), target);
+          const n = without.cluster.endpoints.length;
+          for (let i = 0; i < n; i++) {
+            for (let j = 0; j < n; j++) {
+              const cell = describeCell(without, i, j, target);
+              assert.equal(m1.allowed(i, j), m0.allowed(i, j), cell);
+              assert.equal(m1.allowedViaService(i, j), m0.allowedViaService(i, j), `${cell} through a Service`);
+              assert.equal(m3.allowed(i, j), m2.allowed(i, j), `${cell}: Pass-all alone is no admin policy`);
+            }
+          }
+        }
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  test('with no admin policies, verdicts equal NetworkPolicy alone, cell by cell and reason by reason', () => {
+    fc.assert(
+      fc.property(worldArb, (world) => {
+        const plain = compile(world);
+        const empty = compileAdmin(world, []);
+        for (const target of TARGETS) {
+          const m0 = computeMatrix(plain, target);
+          const m1 = computeMatrix(empty, target);
+          eachCell(plain, world, (s, d, i, j) => {
+            assert.equal(m1.allowed(i, j), referenceAllowed(world, s, d, target), describeCell(plain, i, j, target));
+            assert.equal(m1.allowed(i, j), m0.allowed(i, j));
+            assert.equal(m1.allowedViaService(i, j), m0.allowed(i, j), 'without admin policies a Service changes nothing');
+          });
+        }
+      }),
+      { numRuns: 60 },
     );
   });
 });
