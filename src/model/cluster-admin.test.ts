@@ -133,6 +133,16 @@ describe('buildCluster loads admin policies and Nodes', () => {
     ]);
   });
 
+  test('the root rule of a List item names the item, not a dangling path', () => {
+    const text = `apiVersion: v1\nkind: List\nitems:\n- ${BANP.replace('name: default', 'name: baseline').trimEnd().split('\n').join('\n  ')}\n`;
+    const errors = load([{ file: 'l.yaml', text }]).diagnostics;
+    assert.deepEqual(
+      errors.map((d) => d.field),
+      ['items[0]'],
+    );
+    assert.equal(load([{ file: 'b.yaml', text: BANP.replace('name: default', 'name: baseline') }]).diagnostics[0].field, undefined);
+  });
+
   test('an error inside a List item names the item path', () => {
     const text = `apiVersion: v1
 kind: List

@@ -75,7 +75,8 @@ function toDiagnostics(o: ManifestObject, object: string, errors: readonly Field
       line: pos.line,
       column: pos.column,
       object,
-      field: prefix ? `${prefix}.${field}` : field,
+      // A rule at an object's root (BaselineAdminNetworkPolicy's name rule) names no field.
+      field: [prefix, field].filter((f) => f !== '').join('.') || undefined,
       message: fieldErrorBody(e),
     };
   });
