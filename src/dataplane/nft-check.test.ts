@@ -18,6 +18,7 @@ import {
 import { compileCluster, type CompiledCluster } from '../engine/index.js';
 import { formatDiagnostic, loadTexts, type AdminPolicy, type LabelSelector, type Manifest, type Node } from '../model/index.js';
 import { tierCluster, tierInputArb } from '../../test/support/tier-clusters.js';
+import { ADMIN_UPSTREAM_CASES, stepTexts as adminStepTexts } from '../../test/cases/admin-upstream.js';
 import { checkRuleset } from './apply.js';
 import { compileRuleset, type DataplaneOptions } from './compile.js';
 import { exec, MissingProgramError } from './exec.js';
@@ -410,6 +411,17 @@ describe('nft -c accepts tables with admin tiers', () => {
     assert.ok(chains.includes('in-deny') && chains.includes('eg-deny') && chains.some((c) => /^in-\d+-np$/.test(c)), chains.join(', '));
     await accepts(compiled);
     await accepts(compiled, { log: true });
+  });
+
+  test('every step of the network-policy-api conformance suite, both API versions (every other step logged)', options, async () => {
+    let steps = 0;
+    for (const c of ADMIN_UPSTREAM_CASES) {
+      for (let i = 0; i < c.steps.length; i++) {
+        await accepts(load(adminStepTexts(c, i)), { log: i % 2 === 1 });
+        steps++;
+      }
+    }
+    assert.ok(steps > 100, `${steps} steps`);
   });
 
   test('at random: admin and baseline policies of every kind over a small cluster', options, async () => {
