@@ -1,13 +1,14 @@
 // Runs the benchmarks, each in its own process: the engine's, the data plane's, the control
-// plane's (kubectl apply -> enforced), then authoring's (diff and lint against matrix).
+// plane's (kubectl apply -> enforced), authoring's (diff and lint against matrix), then the admin
+// tiers' (the matrix with admin and baseline policies against the same cluster without).
 //
 //   npm run bench                          all of them
-//   npm run bench -- --only engine         one of them (engine | dataplane | controlplane | authoring); other flags go to it
+//   npm run bench -- --only engine         one of them (engine | dataplane | controlplane | authoring | tiers); other flags go to it
 //   npm run bench -- --only dataplane --rounds 9 --trials 20
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts', controlplane: 'controlplane.bench.ts', authoring: 'authoring.bench.ts' } as const;
+const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts', controlplane: 'controlplane.bench.ts', authoring: 'authoring.bench.ts', tiers: 'tiers.bench.ts' } as const;
 type Name = keyof typeof BENCHES;
 
 const args = process.argv.slice(2);
