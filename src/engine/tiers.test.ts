@@ -23,6 +23,7 @@ import type {
 import {
   compileCluster,
   computeMatrix,
+  computeClasses,
   computeMatrixPairwise,
   computeServiceMatrix,
   evaluateConnection,
@@ -513,3 +514,36 @@ describe('admin tiers: reasons', () => {
     assert.equal(check(c, 'x/a', 'z/a').tier, 'Admin', 'the egress side denied');
   });
 });
+
+describe('admin tiers: classes', () => {
+  test('endpoint classes tell apart what only admin policies distinguish: their subjects, their peers by label and by address, their named ports', () => {
+    // Pods q/p1..p5 alike for every NetworkPolicy; each admin policy singles one out.
+    const alike = (name: string, labels: Record<string, string>, ip: string, ports = ['80']): Endpoint => pod(`q/${name}`, { app: 'q', ...labels }, { ip, ports });
+    const endpoints = [
+      alike('p1', {}, '10.1.0.1'),
+      alike('p2', { subject: 'yes' }, '10.1.0.2'),
+      alike('p3', { peer: 'yes' }, '10.1.0.3'),
+      alike('p4', {}, '10.1.9.4'),
+      alike('p5', {}, '10.1.0.5', ['admin-port:80']),
+      alike('p6', {}, '10.1.0.6'),
+    ];
+    const base = { endpoints, policies: [np('q/all', sel({ app: 'q' }), { ingress: [{}] })] };
+    assert.equal(computeClasses(cluster(base)).classes.filter((k) => k.representative.namespace === 'q').length, 1, 'NetworkPolicy alone does not tell them apart');
+    const c = cluster({
+      ...base,
+      nodes: [{ name: 'n', labels: { role: 'special' }, addresses: ['10.1.0.6'] }],
+      admin: [
+        anp('subject', 1, podSubject({ team: 'q' }, { subject: 'yes' }), { ingress: [rule('Deny', [namespaces({ team: 'x' })])] }),
+        cnp('pods-peer', 'Admin', 2, allNamespaces(), { egress: [rule('Deny', [pods({ team: 'q' }, { peer: 'yes' })])] }),
+        cnp('networks-peer', 'Baseline', 3, allNamespaces(), { egress: [rule('Deny', [networks('10.1.9.0/24')])] }),
+        anp('named-port', 4, allNamespaces(), { ingress: [rule('Deny', [namespaces({ team: 'y' })], [named('admin-port')])] }),
+        anp('nodes-peer', 5, allNamespaces(), { egress: [rule('Deny', [nodes({ role: 'special' })])] }),
+      ],
+    });
+    const classes = computeClasses(c);
+    const ofQ = new Set(endpoints.map((e) => classes.classOf[c.cluster.endpoints.findIndex((x) => x.id === e.id)]));
+    assert.equal(ofQ.size, 6, 'every pod of q is a class of its own');
+    assertMatrixAgrees(c);
+  });
+});
+
