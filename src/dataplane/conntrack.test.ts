@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileCluster, type CompiledCluster } from '../engine/index.js';
-import { formatDiagnostic, loadTexts, type Manifest } from '../model/index.js';
+import { formatDiagnostic, loadTexts, type AdminPolicy, type AdminRule, type LabelSelector, type Manifest } from '../model/index.js';
 import { connectionChanges, parseConntrack, REVOKED_MARK, type ConntrackEntry } from './conntrack.js';
 
 // Lines as conntrack-tools 1.4 prints them with `-L -o extended`: the original tuple first, then
@@ -171,4 +171,60 @@ describe('connectionChanges', () => {
     const { revoke } = connectionChanges(STATE, parseConntrack(line), new Set([NODE]));
     assert.deepEqual(revoke, [], 'the ruleset allowed it; revoking it would cut every Service connection of an egress-isolated pod');
   });
+});
+
+describe('connectionChanges covers every tier', () => {
+  const sel = (matchLabels: Record<string, string> = {}): LabelSelector => ({ matchLabels, matchExpressions: [] });
+  const objects = [
+    pod('client', ['10.244.1.1'], { app: 'client' }),
+    pod('db', ['10.244.2.2'], { app: 'db' }),
+    pod('other', ['10.244.3.3'], { app: 'other' }),
+    // NetworkPolicy: db takes 5432 from the client only.
+    policy('db', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'client' } } }], ports: [{ port: 5432 }] }] }),
+  ];
+  const admin = (name: string, priority: number, action: AdminRule['action'], from: Record<string, string>, to: Record<string, string>): AdminPolicy => ({
+    kind: 'AdminNetworkPolicy',
+    apiVersion: 'policy.networking.k8s.io/v1alpha1',
+    name,
+    tier: 'Admin',
+    priority,
+    subject: { pods: { namespaceSelector: sel(), podSelector: sel(to) } },
+    ingress: [{ action, peers: [{ kind: 'pods', pods: { namespaceSelector: sel(), podSelector: sel(from) } }] }],
+    egress: [],
+  });
+  const baselineDeny: AdminPolicy = {
+    kind: 'BaselineAdminNetworkPolicy',
+    apiVersion: 'policy.networking.k8s.io/v1alpha1',
+    name: 'default',
+    tier: 'Baseline',
+    subject: { namespaces: sel() },
+    ingress: [{ action: 'Deny', peers: [{ kind: 'namespaces', namespaces: sel() }] }],
+    egress: [],
+  };
+  const withAdmin = (adminPolicies: readonly AdminPolicy[]): CompiledCluster => {
+    const built = loadTexts([{ file: 'test.yaml', text: objects.map((o) => `---\n${JSON.stringify(o)}\n`).join('') }]);
+    assert.ok(built.cluster, built.diagnostics.map(formatDiagnostic).join('\n'));
+    return compileCluster({ ...built.cluster, adminPolicies });
+  };
+  const clientToDb = entry('TCP', '10.244.1.1', 41000, '10.244.2.2', 5432);
+  const otherToDb = entry('TCP', '10.244.3.3', 41000, '10.244.2.2', 5432);
+  const otherToClient = entry('TCP', '10.244.3.3', 41000, '10.244.1.1', 80);
+  // db reaching itself through its Service's ClusterIP: DNATed back to its own address.
+  const dbToItself = entry('TCP', '10.244.2.2', 41000, '10.96.0.20', 5432, false, '10.244.2.2', 5432);
+  const cases: { name: string; state: AdminPolicy[]; entry: ConntrackEntry; expect: 'revoke' | 'restore' | 'none' }[] = [
+    { name: 'an admin Deny added revokes a flow NetworkPolicy allows', state: [admin('deny', 1, 'Deny', { app: 'client' }, { app: 'db' })], entry: clientToDb, expect: 'revoke' },
+    { name: 'the admin Deny removed restores it', state: [], entry: { ...clientToDb, revoked: true }, expect: 'restore' },
+    { name: 'an admin Allow keeps open a flow NetworkPolicy denies', state: [admin('allow', 1, 'Allow', { app: 'other' }, { app: 'db' })], entry: otherToDb, expect: 'none' },
+    { name: 'the admin Allow removed revokes it', state: [], entry: otherToDb, expect: 'revoke' },
+    { name: 'an admin Pass hands the flow to NetworkPolicy, which denies it', state: [admin('pass', 1, 'Pass', { app: 'other' }, { app: 'db' }), admin('allow', 2, 'Allow', { app: 'other' }, { app: 'db' })], entry: otherToDb, expect: 'revoke' },
+    { name: 'a baseline Deny revokes flows into pods NetworkPolicy does not isolate', state: [baselineDeny], entry: otherToClient, expect: 'revoke' },
+    { name: 'a baseline Deny leaves alone flows into pods NetworkPolicy isolates and allows', state: [baselineDeny], entry: clientToDb, expect: 'none' },
+    { name: 'a pod reaching itself through a Service is judged with the admin tiers (an admin Deny revokes it)', state: [admin('deny-self', 1, 'Deny', { app: 'db' }, { app: 'db' })], entry: { ...dbToItself, destinationPort: 5432 }, expect: 'revoke' },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const { revoke, restore } = connectionChanges(withAdmin(c.state), [c.entry], new Set([NODE]));
+      assert.equal(revoke.length > 0 ? 'revoke' : restore.length > 0 ? 'restore' : 'none', c.expect);
+    });
+  }
 });

@@ -1,8 +1,9 @@
 // Existing connections: the ruleset judges a connection when it starts, so after a change the
 // conntrack entries of connections the new state no longer allows are marked revoked (one bit of
 // the ct mark); the ruleset rejects every packet of a revoked connection, in both directions, so
-// it ends at once. (Deleting the entry instead would let the first packet of either direction
-// start a new entry, and a reply-direction packet could reopen it.) A revoked flow that a later
+// it ends at once, whichever tier (admin, NetworkPolicy, baseline) now denies it. (Deleting the
+// entry instead would let the first packet of either direction start a new entry, and a
+// reply-direction packet could reopen it.) A revoked flow that a later
 // change allows again is unmarked. Anchors disagree here (Calico keeps such connections open,
 // Cilium cuts them); Podwall cuts them as soon as the change is applied.
 import { evaluateConnection, resolvePeer, type CompiledCluster } from '../engine/index.js';
@@ -103,7 +104,8 @@ export function connectionChanges(
     const allowed =
       !shared.has(e.source) &&
       !shared.has(e.target) &&
-      evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.targetPort, protocol: e.protocol }).allowed;
+      // Every tier, as the ruleset judged it; DNATed (through a Service), a pod reaching itself is subject to the admin tiers.
+      evaluateConnection(compiled, { source: source.peer, destination: destination.peer, port: e.targetPort, protocol: e.protocol, viaService: e.target !== e.destination }).allowed;
     if (!allowed && !e.revoked) revoke.push(e);
     else if (allowed && e.revoked) restore.push(e);
   }
