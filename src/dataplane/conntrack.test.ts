@@ -209,8 +209,8 @@ describe('connectionChanges covers every tier', () => {
   const clientToDb = entry('TCP', '10.244.1.1', 41000, '10.244.2.2', 5432);
   const otherToDb = entry('TCP', '10.244.3.3', 41000, '10.244.2.2', 5432);
   const otherToClient = entry('TCP', '10.244.3.3', 41000, '10.244.1.1', 80);
-  // db reaching itself through its Service's ClusterIP: DNATed back to its own address.
-  const dbToItself = entry('TCP', '10.244.2.2', 41000, '10.96.0.20', 5432, false, '10.244.2.2', 5432);
+  // The client (not isolated) reaching itself through its Service's ClusterIP: DNATed back to its own address.
+  const clientToItself = entry('TCP', '10.244.1.1', 41000, '10.96.0.21', 80, false, '10.244.1.1', 8080);
   const cases: { name: string; state: AdminPolicy[]; entry: ConntrackEntry; expect: 'revoke' | 'restore' | 'none' }[] = [
     { name: 'an admin Deny added revokes a flow NetworkPolicy allows', state: [admin('deny', 1, 'Deny', { app: 'client' }, { app: 'db' })], entry: clientToDb, expect: 'revoke' },
     { name: 'the admin Deny removed restores it', state: [], entry: { ...clientToDb, revoked: true }, expect: 'restore' },
@@ -219,7 +219,8 @@ describe('connectionChanges covers every tier', () => {
     { name: 'an admin Pass hands the flow to NetworkPolicy, which denies it', state: [admin('pass', 1, 'Pass', { app: 'other' }, { app: 'db' }), admin('allow', 2, 'Allow', { app: 'other' }, { app: 'db' })], entry: otherToDb, expect: 'revoke' },
     { name: 'a baseline Deny revokes flows into pods NetworkPolicy does not isolate', state: [baselineDeny], entry: otherToClient, expect: 'revoke' },
     { name: 'a baseline Deny leaves alone flows into pods NetworkPolicy isolates and allows', state: [baselineDeny], entry: clientToDb, expect: 'none' },
-    { name: 'a pod reaching itself through a Service is judged with the admin tiers (an admin Deny revokes it)', state: [admin('deny-self', 1, 'Deny', { app: 'db' }, { app: 'db' })], entry: { ...dbToItself, destinationPort: 5432 }, expect: 'revoke' },
+    { name: 'a pod reaching itself through a Service is judged with the admin tiers (an admin Deny revokes it)', state: [admin('deny-self', 1, 'Deny', { app: 'client' }, { app: 'client' })], entry: clientToItself, expect: 'revoke' },
+    { name: 'the same flow without the admin Deny is left alone', state: [], entry: clientToItself, expect: 'none' },
   ];
   for (const c of cases) {
     test(c.name, () => {
