@@ -41,10 +41,20 @@ export function isolatingPolicies(compiled: CompiledCluster, endpoint: Endpoint,
   return inNamespace.filter((p) => p.isolates[direction] && policySelects(p, endpoint));
 }
 
+/** Per compiled cluster, per endpoint: the admin policies selecting it (a compiled cluster never changes, so the answers are kept). */
+const selectingCache = new WeakMap<CompiledCluster, WeakMap<Endpoint, Readonly<Record<AdminTier, readonly CompiledAdminPolicy[]>>>>();
+
 /** The admin (or baseline) policies of a tier whose subject selects the endpoint, in evaluation order. */
 export function adminPoliciesSelecting(compiled: CompiledCluster, endpoint: Endpoint, tier: AdminTier): CompiledAdminPolicy[] {
-  const all = compiled.adminPolicies[tier];
-  return all.length === 0 ? [] : all.filter((p) => adminPolicySelects(compiled, p, endpoint));
+  if (compiled.adminPolicies.Admin.length + compiled.adminPolicies.Baseline.length === 0) return [];
+  let byEndpoint = selectingCache.get(compiled);
+  if (!byEndpoint) selectingCache.set(compiled, (byEndpoint = new WeakMap()));
+  let found = byEndpoint.get(endpoint);
+  if (!found) {
+    const select = (t: AdminTier): readonly CompiledAdminPolicy[] => compiled.adminPolicies[t].filter((p) => adminPolicySelects(compiled, p, endpoint));
+    byEndpoint.set(endpoint, (found = { Admin: select('Admin'), Baseline: select('Baseline') }));
+  }
+  return [...found[tier]];
 }
 
 /** Whether the endpoint stands for a single pod (a Pod, or a workload of one replica), so that a connection to itself is a pod to itself. */
