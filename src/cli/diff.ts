@@ -139,9 +139,13 @@ function sideText(s: SideReason): string | undefined {
   const name = s.direction === 'Egress' ? 'egress' : 'ingress';
   if (s.notSubject === 'external') return undefined;
   if (s.notSubject === 'hostNetwork') return `${name}: hostNetwork, not subject to NetworkPolicy`;
+  // With admin or baseline policies: the rule that decided, and the Pass rules on the way.
+  const passed = s.passedBy && s.passedBy.length > 0 ? ` (after ${s.passedBy.join(', ')})` : '';
+  if (s.decidedBy) return `${name} by ${s.decidedBy}${passed}`;
+  if (s.tier === 'Default') return `${name} not isolated, no admin or baseline rule decides${passed}`;
   if (!s.isolated) return `${name} not isolated`;
-  if (s.allowed) return `${name} by ${s.allowedBy.join(', ')}`;
-  return `${name} isolated by ${s.isolatingPolicies.join(', ')}: no rule allows it`;
+  if (s.allowed) return `${name} by ${s.allowedBy.join(', ')}${passed}`;
+  return `${name} isolated by ${s.isolatingPolicies.join(', ')}: no rule allows it${passed}`;
 }
 
 /** A version's verdict in one line: allowed by which rules, or denied by which isolation. */

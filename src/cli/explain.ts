@@ -4,6 +4,7 @@
 import {
   explainEndpoints,
   explainServices,
+  formatAdminPolicyRef,
   formatAdminRuleRef,
   formatPolicyRef,
   formatRuleRef,
@@ -35,14 +36,19 @@ function adminLines(policies: readonly AdminPolicyExplanation[], ingress: boolea
 function directionLines(d: DirectionExplanation, p: Paint): string[] {
   const ingress = d.direction === 'Ingress';
   const lines: string[] = [];
-  if (d.admin.length > 0) {
+  const admin = (): void => {
+    if (d.admin.length === 0) return;
     lines.push(`  Admin tier, first (the first matching rule decides; Pass goes on to NetworkPolicy):`);
     lines.push(...adminLines(d.admin, ingress));
-  }
+  };
   if (!d.isolated) {
-    lines.push(`${ingress ? 'ingress' : 'egress'}: not isolated: ${ingress ? 'any source may connect' : 'it may connect anywhere'}${ingress ? ', as far as the sources\' egress allows' : ', as far as the destinations\' ingress allows'}`);
+    const tiers = d.admin.length + d.baseline.length > 0;
+    const open = tiers ? 'as far as its admin and baseline policies below and ' : 'as far as ';
+    lines.push(`${ingress ? 'ingress' : 'egress'}: not isolated: ${ingress ? 'any source may connect' : 'it may connect anywhere'}${ingress ? `, ${open}the sources' egress allow${tiers ? '' : 's'}` : `, ${open}the destinations' ingress allow${tiers ? '' : 's'}`}`);
+    admin();
   } else {
     lines.push(`${ingress ? 'ingress' : 'egress'}: ${p.bold('isolated')} by ${d.isolatingPolicies.map(formatPolicyRef).join(', ')}`);
+    admin();
     if (d.rules.length === 0) lines.push(`  no ${ingress ? 'ingress' : 'egress'} rules: ${ingress ? 'nothing may connect to it' : 'it may connect nowhere'}`);
     for (const r of d.rules) lines.push(`  ${formatRuleRef(r.rule)} allows ${ingress ? 'from' : 'to'} ${r.peers}, on ${r.ports}`);
   }
@@ -78,6 +84,8 @@ export function renderExplanation(x: EndpointExplanation, color: boolean): strin
   }
   const selected = x.selectedBy.map((s) => `${formatPolicyRef(s.policy)} [${s.policyTypes.join(', ')}]`).join(', ');
   lines.push(`  selected by: ${selected || 'no policy'}`);
+  const tiers = [...new Map([...x.ingress.admin, ...x.egress.admin, ...x.ingress.baseline, ...x.egress.baseline].map((a) => [formatAdminPolicyRef(a.policy), a])).keys()];
+  if (tiers.length > 0) lines.push(`  admin and baseline policies selecting it: ${tiers.join(', ')}`);
   for (const d of [x.ingress, x.egress]) lines.push(...directionLines(d, p).map((l) => `  ${l}`));
   return lines.join('\n');
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import { stringify } from 'yaml';
-import { fixConnection, formatRuleRef, type AskedFlow, type DirectionVerdict, type FixAnswer, type FlowGroup, type PolicyChange } from '../engine/index.js';
+import { fixConnection, formatAdminRuleRef, formatRuleRef, type AskedFlow, type DirectionVerdict, type FixAnswer, type FlowGroup, type PolicyChange } from '../engine/index.js';
 import { parseManifests, STDIN, type Cluster, type Manifest } from '../model/index.js';
 import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, wantsLiveCluster, type AnalysisInputOptions } from './input.js';
 import { UsageError, type Output } from './output.js';
@@ -88,9 +88,11 @@ function sideLine(v: DirectionVerdict, who: string): string {
   const dir = v.direction === 'Egress' ? 'egress' : 'ingress';
   const head = `${dir} ${v.direction === 'Egress' ? 'from' : 'to'} ${who}`;
   if (v.notSubject) return `${head}: not subject to NetworkPolicy`;
-  if (!v.isolated) return `${head}: not isolated, allowed`;
+  const passed = v.passedBy.length > 0 ? `passed on by ${v.passedBy.map(formatAdminRuleRef).join(', then ')}; ` : '';
+  if (v.decidedBy) return `${head}: ${passed}${formatAdminRuleRef(v.decidedBy)}, ${v.allowed ? 'allowed' : 'denied'}`;
+  if (!v.isolated) return `${head}: ${passed}not isolated, allowed`;
   const by = v.isolatingPolicies.map((r) => `${r.namespace}/${r.name}`).join(', ');
-  return v.allowed ? `${head}: allowed by ${v.allowedBy.map(formatRuleRef).join(', ')}` : `${head}: isolated by ${by}; no ${dir} rule allows it`;
+  return v.allowed ? `${head}: ${passed}allowed by ${v.allowedBy.map(formatRuleRef).join(', ')}` : `${head}: ${passed}isolated by ${by}; no ${dir} rule allows it`;
 }
 
 function flowLines(f: AskedFlow): string[] {
@@ -114,12 +116,15 @@ function explanation(a: FixAnswer): string[] {
     for (const r of c.rules) lines.push(`    ${r.text}`);
   }
   if (a.status === 'fixed') {
+    lines.push(...a.reasons);
     if (a.opened.length > 0) lines.push('verified: applying this allows the connection, closes nothing, and opens exactly:', ...a.opened.map((g) => `  ${groupLine(g)}`));
     else lines.push('verified: applying this allows the connection, closes nothing, and opens no flow to a declared port (the destination declares none for it: nothing would listen there)');
   } else {
     lines.push(...a.reasons.map((r) => `NOT EXACT: ${r}`));
     lines.push('this change opens the asked flow:', ...a.opened.map((g) => `  ${groupLine(g)}`));
-    lines.push('and also:', ...a.extra.map((g) => `  ${groupLine(g)}`));
+    if (a.extra.length > 0) lines.push('and also:', ...a.extra.map((g) => `  ${groupLine(g)}`));
+    const closed = a.diff?.closed ?? [];
+    if (closed.length > 0) lines.push('and closes:', ...closed.map((g) => `  ${groupLine(g)}`));
   }
   for (const n of a.notes) lines.push(`note [${n.code}]: ${n.message}`);
   return lines;
@@ -141,6 +146,7 @@ function answerJSON(a: FixAnswer, objects: ReadonlyMap<PolicyChange, Manifest>):
       ...(f.portName ? { portName: f.portName } : {}),
       allowedBefore: f.before.allowed,
       blocked: [...(f.before.egress.allowed ? [] : ['egress']), ...(f.before.ingress.allowed ? [] : ['ingress'])],
+      deniedBy: [f.before.egress, f.before.ingress].filter((v) => !v.allowed).map((v) => ({ direction: v.direction, tier: v.tier, rule: v.decidedBy ? formatAdminRuleRef(v.decidedBy) : null })),
     })),
     changes: a.changes.map((c) => ({
       policy: `${c.policy.namespace}/${c.policy.name}`,
@@ -151,6 +157,7 @@ function answerJSON(a: FixAnswer, objects: ReadonlyMap<PolicyChange, Manifest>):
     })),
     opened: a.opened.map(groupJSON),
     extra: a.extra.map(groupJSON),
+    closed: (a.diff?.closed ?? []).map(groupJSON),
     reasons: a.reasons,
     notes: a.notes.map((n) => ({ code: n.code, message: n.message })),
   };

@@ -318,3 +318,60 @@ ingress:
     assert.deepEqual(lines(d), ['opened default/client -> default/web 8080/TCP(http) 1']);
   });
 });
+
+describe('diff: admin and baseline tiers', () => {
+  const DENY_WEB_TO_DB = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: no-web-to-db}
+spec:
+  priority: 5
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {role: db}}}}
+  ingress:
+  - name: never-web
+    action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {role: web}}}}]
+`;
+  const OPEN_DB = policy('db-open', `
+podSelector: {matchLabels: {role: db}}
+ingress:
+- from: [{podSelector: {}}]`);
+
+  test('a flow an admin Deny closes says, after, which rule of which tier decided (and before, the NetworkPolicy rule)', () => {
+    const before = build(WEB, API, DB, OPEN_DB);
+    const after = build(WEB, API, DB, OPEN_DB, DENY_WEB_TO_DB);
+    const d = diffClusters(before, after);
+    assert.deepEqual(lines(d), ['closed default/web -> default/db 3306/TCP(mysql) 1']);
+    const g = d.closed[0];
+    assert.deepEqual(g.before.ingress.allowedBy, ['default/db-open ingress[0]']);
+    assert.equal(g.before.ingress.tier, undefined, 'a version without admin policies has no tier fields');
+    assert.equal(g.after.ingress.tier, 'Admin');
+    assert.equal(g.after.ingress.decidedBy, 'AdminNetworkPolicy/no-web-to-db (Admin tier, priority 5) ingress[0] "never-web": Deny');
+    assert.deepEqual(d.policies.added, ['AdminNetworkPolicy/no-web-to-db']);
+    assert.deepEqual(pairwiseDiff(before, after), { opened: [], closed: ['default/web -> default/db 3306/TCP'] });
+  });
+
+  test('an admin policy added without any NetworkPolicy change is not skipped as "nothing changed" for the endpoints it selects', () => {
+    const before = build(WEB, API, DB);
+    const after = build(WEB, API, DB, DENY_WEB_TO_DB);
+    assert.deepEqual(pairs(diffClusters(before, after).closed), pairwiseDiff(before, after).closed);
+    assert.equal(pairwiseDiff(before, after).closed.length, 1);
+  });
+
+  test('egress to outside closed by an admin networks Deny names exactly those addresses and the rule', () => {
+    const cnp = `apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: no-docs}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {role: api}}}}
+  egress:
+  - name: doc
+    action: Deny
+    to: [{networks: [203.0.113.0/24]}]
+`;
+    const d = diffClusters(build(WEB, API, DB), build(WEB, API, DB, cnp));
+    assert.deepEqual(lines(d), ['closed default/api -> outside(203.0.113.0/24) 1-65535/SCTP 1', 'closed default/api -> outside(203.0.113.0/24) 1-65535/TCP 1', 'closed default/api -> outside(203.0.113.0/24) 1-65535/UDP 1']);
+    assert.equal(d.closed[0].after.egress.decidedBy, 'ClusterNetworkPolicy/no-docs (Admin tier, priority 1) egress[0] "doc": Deny');
+  });
+});

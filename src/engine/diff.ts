@@ -5,7 +5,7 @@
 import { compareStrings, type Endpoint, type Protocol } from '../model/index.js';
 import { computeClasses } from './classes.js';
 import type { CompiledCluster, CompiledPolicy, CompiledRule } from './compile.js';
-import { formatPolicyRef, formatRuleRef } from './describe.js';
+import { formatAdminRuleRef, formatPolicyRef, formatRuleRef, hasAdminPolicies } from './describe.js';
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import {
   addressCIDRs,
@@ -16,13 +16,15 @@ import {
   normalizeRanges,
   subtractAddresses,
   unionAddresses,
+  outsideCells,
   ALL_ADDRESSES,
   NO_ADDRESSES,
   type AddressSet,
+  type OutsideCell,
 } from './external.js';
 import { portMatches } from './match.js';
 import { computeMatrix, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
-import type { Direction, DirectionVerdict, NotSubjectReason, RuleRef } from './types.js';
+import type { Direction, DirectionVerdict, NotSubjectReason, RuleRef, Tier } from './types.js';
 
 export type FlowChange = 'opened' | 'closed';
 
@@ -37,6 +39,12 @@ export interface SideReason {
   readonly isolatingPolicies: readonly string[];
   /** `ns/name ingress[i]` of the rules allowing it (where allowed). */
   readonly allowedBy: readonly string[];
+  /** With admin or baseline policies in this version only: the tier whose decision stands. */
+  readonly tier?: Tier;
+  /** The admin or baseline rule that decided (formatAdminRuleRef), when `tier` is Admin or Baseline. */
+  readonly decidedBy?: string;
+  /** The Pass rules on the way, in order. */
+  readonly passedBy?: readonly string[];
 }
 
 /** A flow's verdict in one version. */
@@ -163,14 +171,18 @@ export function endpointOwner(e: Endpoint): string {
 // ---------------------------------------------------------------------------------------------
 // Verdicts with reasons.
 
-function sideReason(v: DirectionVerdict): SideReason {
+/** A side's reasons; the tier fields only where the version has admin or baseline policies (`tiers`). */
+function sideReason(v: DirectionVerdict, tiers: boolean): SideReason {
   return {
     direction: v.direction,
     allowed: v.allowed,
     isolated: v.isolated,
     ...(v.notSubject ? { notSubject: v.notSubject } : {}),
     isolatingPolicies: v.isolatingPolicies.map(formatPolicyRef),
-    allowedBy: v.allowedBy.map(formatRuleRef),
+    allowedBy: v.tier === 'NetworkPolicy' ? v.allowedBy.map(formatRuleRef) : [],
+    ...(tiers && v.notSubject === undefined
+      ? { tier: v.tier, ...(v.decidedBy ? { decidedBy: formatAdminRuleRef(v.decidedBy) } : {}), passedBy: v.passedBy.map(formatAdminRuleRef) }
+      : {}),
   };
 }
 
@@ -178,7 +190,8 @@ const OUTSIDE_SIDE = (direction: Direction): SideReason => ({ direction, allowed
 
 function endpointVerdict(compiled: CompiledCluster, from: Endpoint, to: Endpoint, target: PortProtocol, declared: boolean): VersionVerdict {
   const v = evaluateConnection(compiled, { source: { kind: 'endpoint', endpoint: from }, destination: { kind: 'endpoint', endpoint: to }, port: target.port, protocol: target.protocol });
-  return { allowed: declared && v.allowed, declared, egress: sideReason(v.egress), ingress: sideReason(v.ingress) };
+  const tiers = hasAdminPolicies(compiled);
+  return { allowed: declared && v.allowed, declared, egress: sideReason(v.egress, tiers), ingress: sideReason(v.ingress, tiers) };
 }
 
 /** One rule's admission of outside addresses: on which protocol and ports, to or from which addresses. */
@@ -310,7 +323,12 @@ function compareGroups(a: FlowGroup, b: FlowGroup): number {
 }
 
 function policyChanges(before: CompiledCluster, after: CompiledCluster): FlowDiff['policies'] {
-  const specs = (c: CompiledCluster): Map<string, string> => new Map(c.cluster.policies.map((p) => [formatPolicyRef(p), JSON.stringify(p.spec)]));
+  // Admin and baseline policies are cluster-scoped: named `Kind/name`.
+  const specs = (c: CompiledCluster): Map<string, string> =>
+    new Map([
+      ...c.cluster.policies.map((p): [string, string] => [formatPolicyRef(p), JSON.stringify(p.spec)]),
+      ...(c.cluster.adminPolicies ?? []).map((p): [string, string] => [`${p.kind}/${p.name}`, JSON.stringify({ ...p, source: undefined })]),
+    ]);
   const a = specs(before);
   const b = specs(after);
   const sorted = (xs: Iterable<string>): string[] => [...xs].sort(compareStrings);
@@ -339,6 +357,11 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
     return key;
   };
   const policiesKey = (ps: readonly CompiledPolicy[]): string => ps.map(contentOf).sort().join('\u0001');
+  // Admin and baseline policies (and the nodes their peers name) reach across namespaces: when they
+  // differ at all, any endpoint's verdicts may have changed.
+  const adminKey = (c: CompiledCluster): string =>
+    JSON.stringify([(c.cluster.adminPolicies ?? []).map((p) => ({ ...p, source: undefined })), (c.cluster.nodes ?? []).map((n) => ({ ...n, source: undefined }))]);
+  const sameAdmin = adminKey(before) === adminKey(after);
   const facts = (c: CompiledCluster, e: Endpoint): string => JSON.stringify([e.labels, c.namespaceLabels.get(e.namespace) ?? {}, e.ips, e.ports, e.hostNetwork]);
 
   // Joint classes: same old class, same new class, same declared ports in each version.
@@ -359,7 +382,7 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
   const joints: Joint[] = [...building.values()].map((j) => {
     const oldClass = oldClasses.classes[oldClasses.classOf[j.oldIndex]];
     const newClass = newClasses.classes[newClasses.classOf[j.newIndex]];
-    const sameEndpoint = facts(before, j.old) === facts(after, j.new);
+    const sameEndpoint = sameAdmin && facts(before, j.old) === facts(after, j.new);
     return {
       ...j,
       owners: [...j.owners.entries()].map(([o, ids]) => [o, ids.sort(compareStrings)] as const).sort(([a], [b]) => compareStrings(a, b)),
@@ -420,6 +443,10 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
 
   // With the outside: into each joint class on its declared ports, and out of it on any port
   // (where its ingress, or its egress, may have changed).
+  if (hasAdminPolicies(before) || hasAdminPolicies(after)) {
+    outsideByTiers(before, after, joints, emit);
+    return finish(before, after, ports, opened, closed, oldIds, newIndex);
+  }
   for (const j of joints.filter((x) => !x.sameIngress)) {
     const inOld = outsideAccess(before, j.old, 'Ingress');
     const inNew = outsideAccess(after, j.new, 'Ingress');
@@ -509,10 +536,22 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
     }
   }
 
+  return finish(before, after, ports, opened, closed, oldIds, newIndex);
+}
+
+function finish(
+  before: CompiledCluster,
+  after: CompiledCluster,
+  ports: readonly PortProtocol[],
+  opened: FlowGroup[],
+  closed: FlowGroup[],
+  oldIds: ReadonlySet<string>,
+  newIndex: ReadonlyMap<string, number>,
+): FlowDiff {
   opened.sort(compareGroups);
   closed.sort(compareGroups);
-  const added = endpointGroups(after, newEndpoints.filter((e) => !oldIds.has(e.id)));
-  const removed = endpointGroups(before, oldEndpoints.filter((e) => !newIndex.has(e.id)));
+  const added = endpointGroups(after, after.cluster.endpoints.filter((e) => !oldIds.has(e.id)));
+  const removed = endpointGroups(before, before.cluster.endpoints.filter((e) => !newIndex.has(e.id)));
   return {
     ports,
     opened,
@@ -522,4 +561,111 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
     policies: policyChanges(before, after),
     changed: opened.length + closed.length + added.length + removed.length > 0,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// With the outside, tier by tier: admin rules' networks and nodes peers, and the order of the tiers,
+// make the NetworkPolicy-only address arithmetic above insufficient, so each version's side is
+// judged per address atom and port segment (outsideCells) and the two are compared piece by piece.
+
+const intersect = (a: AddressSet, b: AddressSet): AddressSet => subtract(a, subtract(a, b));
+
+function outsideByTiers(before: CompiledCluster, after: CompiledCluster, joints: readonly Joint[], emit: (g: FlowGroup) => void): void {
+  const tiersOld = hasAdminPolicies(before);
+  const tiersNew = hasAdminPolicies(after);
+  const peer = (a: AddressSet): FlowPeer => ({ kind: 'outside', addresses: [...cidrsOf(4, a[4]), ...cidrsOf(6, a[6])], text: describeAddresses(a) });
+
+  /** Pieces of (segment, addresses) whose verdict differs, grouped by the reasons before and after. */
+  const compare = (
+    oldCells: readonly OutsideCell[],
+    newCells: readonly OutsideCell[],
+    protocol: Protocol,
+    declared: { old: boolean; new: boolean },
+  ): { lo: number; hi: number; change: FlowChange; addresses: AddressSet; old: SideReason; new: SideReason; key: string }[] => {
+    const ofProtocol = (cells: readonly OutsideCell[]): OutsideCell[] => cells.filter((c) => c.protocol === protocol);
+    const o = ofProtocol(oldCells);
+    const n = ofProtocol(newCells);
+    const cuts = new Set<number>();
+    for (const c of [...o, ...n]) cuts.add(c.lo).add(c.hi + 1);
+    const bounds = [...cuts].sort((a, b) => a - b);
+    const out: { lo: number; hi: number; change: FlowChange; addresses: AddressSet; old: SideReason; new: SideReason; key: string }[] = [];
+    for (let k = 0; k + 1 < bounds.length; k++) {
+      const lo = bounds[k];
+      const hi = bounds[k + 1] - 1;
+      const oldAt = o.filter((c) => c.lo <= lo && hi <= c.hi);
+      const newAt = n.filter((c) => c.lo <= lo && hi <= c.hi);
+      if (oldAt.length === 0 && newAt.length === 0) continue;
+      const pieces = new Map<string, { change: FlowChange; addresses: AddressSet; old: SideReason; new: SideReason }>();
+      for (const x of oldAt) {
+        for (const y of newAt) {
+          const was = declared.old && x.verdict.allowed;
+          const is = declared.new && y.verdict.allowed;
+          if (was === is) continue;
+          const addresses = intersect(x.addresses, y.addresses);
+          if (isEmpty(addresses)) continue;
+          const oldSide = sideReason(x.verdict, tiersOld);
+          const newSide = sideReason(y.verdict, tiersNew);
+          const key = JSON.stringify([is, oldSide, newSide]);
+          const found = pieces.get(key);
+          if (found) pieces.set(key, { ...found, addresses: union(found.addresses, addresses) });
+          else pieces.set(key, { change: is ? 'opened' : 'closed', addresses, old: oldSide, new: newSide });
+        }
+      }
+      for (const [key, piece] of pieces) out.push({ lo, hi, ...piece, key: `${key}|${describeAddresses(piece.addresses)}` });
+    }
+    // Neighbouring segments that change the same addresses for the same reasons read as one range.
+    const merged: typeof out = [];
+    for (const piece of out) {
+      const last = merged.find((m) => m.key === piece.key && m.hi + 1 === piece.lo);
+      if (last) merged[merged.indexOf(last)] = { ...last, hi: piece.hi };
+      else merged.push(piece);
+    }
+    return merged;
+  };
+
+  for (const j of joints.filter((x) => !x.sameIngress)) {
+    for (const key of [...new Set([...j.oldPorts.keys(), ...j.newPorts.keys()])]) {
+      const [portText, protocol] = key.split('/') as [string, Protocol];
+      const target = { port: Number(portText), protocol };
+      const declared = { old: j.oldPorts.has(key), new: j.newPorts.has(key) };
+      const portName = j.newPorts.get(key) ?? j.oldPorts.get(key);
+      const pieces = compare(outsideCells(before, j.old, 'Ingress', target), outsideCells(after, j.new, 'Ingress', target), protocol, declared);
+      for (const piece of pieces) {
+        for (const [to, dests] of j.owners) {
+          emit({
+            change: piece.change,
+            from: peer(piece.addresses),
+            to: { kind: 'endpoints', group: to, endpoints: dests },
+            protocol,
+            port: target.port,
+            ...(portName ? { portName } : {}),
+            flows: dests.length,
+            before: { allowed: declared.old && piece.old.allowed, declared: declared.old, egress: OUTSIDE_SIDE('Egress'), ingress: piece.old },
+            after: { allowed: declared.new && piece.new.allowed, declared: declared.new, egress: OUTSIDE_SIDE('Egress'), ingress: piece.new },
+          });
+        }
+      }
+    }
+  }
+  for (const j of joints.filter((x) => !x.sameEgress)) {
+    const oldCells = outsideCells(before, j.old, 'Egress');
+    const newCells = outsideCells(after, j.new, 'Egress');
+    for (const protocol of PROTOCOLS) {
+      for (const piece of compare(oldCells, newCells, protocol, { old: true, new: true })) {
+        for (const [from, sources] of j.owners) {
+          emit({
+            change: piece.change,
+            from: { kind: 'endpoints', group: from, endpoints: sources },
+            to: peer(piece.addresses),
+            protocol,
+            port: piece.lo,
+            ...(piece.hi !== piece.lo ? { endPort: piece.hi } : {}),
+            flows: sources.length,
+            before: { allowed: piece.old.allowed, declared: true, egress: piece.old, ingress: OUTSIDE_SIDE('Ingress') },
+            after: { allowed: piece.new.allowed, declared: true, egress: piece.new, ingress: OUTSIDE_SIDE('Ingress') },
+          });
+        }
+      }
+    }
+  }
 }

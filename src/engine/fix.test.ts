@@ -348,3 +348,71 @@ spec: { selector: { role: db }, ports: [{ port: 3306 }] }`);
     }
   });
 });
+
+describe('fix: admin and baseline tiers', () => {
+  const ADMIN_DENY = `
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: { name: no-web-to-db }
+spec:
+  priority: 5
+  subject: { pods: { namespaceSelector: {}, podSelector: { matchLabels: { role: db } } } }
+  ingress:
+  - name: never-web
+    action: Deny
+    from: [{ pods: { namespaceSelector: {}, podSelector: { matchLabels: { role: web } } } }]
+---`;
+  // The cluster's default for pods without egress NetworkPolicy: nothing out at all.
+  const BASELINE_NO_EGRESS = `
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: { name: default }
+spec:
+  subject: { namespaces: {} }
+  egress:
+  - name: default-deny
+    action: Deny
+    to: [{ namespaces: {} }, { networks: [0.0.0.0/0, '::/0'] }]
+---`;
+
+  test('an Admin-tier Deny makes fix impossible: no NetworkPolicy is proposed, the reason names the rule and the cluster administrator', () => {
+    const a = fix(cluster(THREE_TIER + ADMIN_DENY), { from: 'web', to: 'db', port: 3306 });
+    assert.equal(a.status, 'impossible');
+    assert.deepEqual(a.changes, []);
+    assert.equal(a.reasons.length, 1);
+    assert.match(a.reasons[0], /denied by AdminNetworkPolicy\/no-web-to-db \(Admin tier, priority 5\) ingress\[0\] "never-web": Deny/);
+    assert.match(a.reasons[0], /only a cluster administrator can change/);
+  });
+
+  test('a baseline Deny on a pod no NetworkPolicy isolates is fixed by a NetworkPolicy selecting it (NetworkPolicy then decides), verified tier by tier', () => {
+    const c = cluster(THREE_TIER + BASELINE_NO_EGRESS);
+    assert.ok(!allowed(c, 'api', 'db', 3306), 'the baseline denies api egress');
+    const a = fix(c, { from: 'api', to: 'db', port: 3306 });
+    assert.equal(a.status, 'fixed', a.reasons.join('\n'));
+    assert.deepEqual(
+      a.changes.map((x) => [x.policy.name, x.created, x.rules.map((r) => `${r.rule.direction}[${r.rule.index}]`)]),
+      [['allow-api-to-db-3306', true, ['Egress[0]']]],
+    );
+    assert.ok(allowed(applied(c, a), 'api', 'db', 3306));
+    assert.deepEqual(opened(c, a), { opened: ['default/api -> default/db 3306/TCP'], closed: [] });
+    assert.match(a.reasons.join('\n'), /BaselineAdminNetworkPolicy\/default \(Baseline tier\) egress\[0\] "default-deny": Deny; the Baseline tier applies only where no NetworkPolicy isolates the pod/);
+  });
+
+  test('where isolating the pod closes what the baseline did not deny, the fix is inexact and the closed flows are in its diff', () => {
+    const baselineIngress = `
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: { name: default }
+spec:
+  subject: { namespaces: {} }
+  ingress:
+  - action: Deny
+    from: [{ namespaces: {} }]
+---`;
+    const c = cluster(THREE_TIER + baselineIngress);
+    const a = fix(c, { from: 'web', to: 'api', port: 5000 });
+    assert.equal(a.status, 'inexact');
+    assert.deepEqual(a.diff!.closed.map(groupText), ['0.0.0.0/0,::/0 -> default/api 5000/TCP']);
+    assert.ok(allowed(applied(c, a), 'web', 'api', 5000));
+  });
+});

@@ -18,7 +18,7 @@ import {
 } from '../model/index.js';
 import { computeClasses } from './classes.js';
 import { compileCluster, type CompiledCluster } from './compile.js';
-import { describeRule, formatRuleRef } from './describe.js';
+import { describeRule, formatAdminRuleRef, formatRuleRef } from './describe.js';
 import { diffClusters, endpointOwner, type FlowDiff, type FlowGroup } from './diff.js';
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { computeMatrix, type Matrix, type PortProtocol } from './matrix.js';
@@ -261,7 +261,7 @@ function shortName(p: TrafficPeer): string {
  * subject (narrowest first), then a new policy selecting the subject by its narrowest labels among
  * pods already isolated this way (so that nothing new is isolated and nothing closes).
  */
-function sideOptions(compiled: CompiledCluster, flow: AskedFlow, direction: Direction, usage: ReadonlyMap<string, number>, newName: string): SideOption[] {
+function sideOptions(compiled: CompiledCluster, flow: AskedFlow, direction: Direction, usage: ReadonlyMap<string, number>, newName: string, baseline = false): SideOption[] {
   const subject = direction === 'Egress' ? flow.source : flow.destination;
   const other = direction === 'Egress' ? flow.destination : flow.source;
   if (subject.kind !== 'endpoint') return [];
@@ -284,8 +284,10 @@ function sideOptions(compiled: CompiledCluster, flow: AskedFlow, direction: Dire
     .map((p) => ({ ref: p.ref, count: selectedCount(p.ref) }))
     .sort((a, b) => a.count - b.count || compareStrings(a.ref.name, b.ref.name))
     .map((p): SideOption['target'] => ({ kind: 'existing', policy: p.ref }));
+  // Where the Baseline tier denied (the subject is not isolated), the new policy must isolate it: then
+  // NetworkPolicy decides instead of the baseline, which may close flows the baseline let through.
   const created = selectorChoices(compiled, e, usage)
-    .filter((c) => c.matched.every((x) => isolatingPolicies(compiled, x, direction).length > 0))
+    .filter((c) => baseline || c.matched.every((x) => isolatingPolicies(compiled, x, direction).length > 0))
     .map((c): SideOption['target'] => ({ kind: 'new', namespace: e.namespace, podSelector: c.labels, name: newName }));
   const targets = [...existing, ...created];
 
@@ -598,16 +600,42 @@ export function fixConnection(compiled: CompiledCluster, question: FixQuestion):
   const reasons: string[] = [];
   let exact = true;
 
+  // The Admin tier decides before NetworkPolicy: no NetworkPolicy change can undo its Deny.
+  for (const flow of denied) {
+    const blocked = [flow.before.egress, flow.before.ingress].find((v) => !v.allowed && v.tier === 'Admin' && v.decidedBy);
+    if (!blocked) continue;
+    const side = blocked.direction === 'Egress' ? `the egress of ${peerName(flow.source)}` : `the ingress of ${peerName(flow.destination)}`;
+    const kind = blocked.decidedBy!.policy.kind;
+    return {
+      ...base,
+      ...none,
+      status: 'impossible',
+      reasons: [
+        `${peerName(flow.source)} -> ${peerName(flow.destination)} on ${flow.port}/${flow.protocol}: ${side} is denied by ${formatAdminRuleRef(blocked.decidedBy!)}. The Admin tier decides before NetworkPolicy, so no NetworkPolicy change can allow it: only a cluster administrator can change the ${kind} (or give the connection an earlier Allow/Accept or Pass rule)`,
+      ],
+    };
+  }
+
+  let isolatedByFix = false;
   for (const flow of denied) {
     const verdict = evaluateConnection(current, { source: flow.source, destination: flow.destination, port: flow.port, protocol: flow.protocol });
     if (verdict.allowed) continue;
+    const baselineSides = [verdict.egress, verdict.ingress].filter((v) => !v.allowed && v.tier === 'Baseline' && v.decidedBy);
+    for (const v of baselineSides) {
+      const who = v.direction === 'Egress' ? `the egress of ${peerName(flow.source)}` : `the ingress of ${peerName(flow.destination)}`;
+      reasons.push(
+        `${who} is denied by ${formatAdminRuleRef(v.decidedBy!)}; the Baseline tier applies only where no NetworkPolicy isolates the pod, so a NetworkPolicy that selects it and allows the connection makes NetworkPolicy decide instead`,
+      );
+    }
+    const baselineEgress = !verdict.egress.allowed && verdict.egress.tier === 'Baseline';
+    const baselineIngress = !verdict.ingress.allowed && verdict.ingress.tier === 'Baseline';
     const name = `allow-${shortName(flow.source)}-to-${shortName(flow.destination)}-${flow.portName ?? flow.port}`;
     const ingressName = uniqueName(cluster, draft, flow.destination.kind === 'endpoint' ? flow.destination.endpoint.namespace : '', name);
     const egressNamespace = flow.source.kind === 'endpoint' ? flow.source.endpoint.namespace : '';
     const sameNamespace = flow.destination.kind === 'endpoint' && flow.destination.endpoint.namespace === egressNamespace;
     const egressName = uniqueName(cluster, draft, egressNamespace, sameNamespace && !verdict.ingress.allowed ? `${name}-egress` : name);
-    const egress: (SideOption | undefined)[] = verdict.egress.allowed ? [undefined] : sideOptions(current, flow, 'Egress', usage, egressName);
-    const ingress: (SideOption | undefined)[] = verdict.ingress.allowed ? [undefined] : sideOptions(current, flow, 'Ingress', usage, ingressName);
+    const egress: (SideOption | undefined)[] = verdict.egress.allowed ? [undefined] : sideOptions(current, flow, 'Egress', usage, egressName, baselineEgress);
+    const ingress: (SideOption | undefined)[] = verdict.ingress.allowed ? [undefined] : sideOptions(current, flow, 'Ingress', usage, ingressName, baselineIngress);
     if (egress.length === 0 || ingress.length === 0) {
       const [side, end] = egress.length === 0 ? [`the egress of ${peerName(flow.source)}`, peerName(flow.destination)] : [`the ingress of ${peerName(flow.destination)}`, peerName(flow.source)];
       return { ...base, ...none, status: 'impossible', reasons: [`no rule in ${side} can match ${end}: a hostNetwork pod without an address is matched by neither labels nor an ipBlock`] };
@@ -618,20 +646,23 @@ export function fixConnection(compiled: CompiledCluster, question: FixQuestion):
 
     const ports = portsOfRule(cluster, flow.portName !== undefined && flow.destination.kind === 'endpoint' ? flow.portName : flow.port, flow.protocol);
     const baseMatrices = new Map<string, Matrix>();
-    let best: { draft: Draft; compiled: CompiledCluster; extras: number } | undefined;
+    let best: { draft: Draft; compiled: CompiledCluster; extras: number; closes: number } | undefined;
     for (const combo of combos.slice(0, MAX_CANDIDATES)) {
       const candidateDraft = applyOptions(cluster, draft, combo.options);
       const candidate = compileCluster(clusterWith(cluster, candidateDraft));
       if (!evaluateConnection(candidate, { source: flow.source, destination: flow.destination, port: flow.port, protocol: flow.protocol }).allowed) continue;
       const extras = countExtras(current, baseMatrices, candidate, ports, acceptance);
-      if (!best || extras < best.extras) best = { draft: candidateDraft, compiled: candidate, extras };
-      if (extras === 0) break;
+      // Isolating a pod the baseline judged can close what the baseline (or no tier) allowed: fewest closures first.
+      const closes = baselineEgress || baselineIngress ? diffClusters(current, candidate).closed.reduce((n, g) => n + g.flows, 0) : 0;
+      if (!best || closes < best.closes || (closes === best.closes && extras < best.extras)) best = { draft: candidateDraft, compiled: candidate, extras, closes };
+      if (extras === 0 && closes === 0) break;
     }
     if (!best) return { ...base, ...none, status: 'impossible', reasons: [`no rule found that allows ${peerName(flow.source)} -> ${peerName(flow.destination)} on ${flow.port}/${flow.protocol}`] };
     if (best.extras > 0) {
       exact = false;
       reasons.push(`no label set selects the ends of ${peerName(flow.source)} -> ${peerName(flow.destination)} on ${flow.port}/${flow.protocol} without also allowing other connections that were denied; the narrowest change (below) also opens ${best.extras} other connection${best.extras === 1 ? '' : 's'}`);
     }
+    if (best.closes > 0) isolatedByFix = true;
     draft = best.draft;
     current = best.compiled;
   }
@@ -639,21 +670,26 @@ export function fixConnection(compiled: CompiledCluster, question: FixQuestion):
   // Verify: the fixed cluster allows every asked connection, closes nothing, and opens only the asked flows.
   const diff = diffClusters(compiled, current);
   const stillDenied = asked.flows.filter((f) => !evaluateConnection(current, { source: f.source, destination: f.destination, port: f.port, protocol: f.protocol }).allowed);
-  if (stillDenied.length > 0 || diff.closed.length > 0 || diff.added.length + diff.removed.length > 0) {
+  if (stillDenied.length > 0 || (diff.closed.length > 0 && !isolatedByFix) || diff.added.length + diff.removed.length > 0) {
     throw new Error(`fix verification failed for ${asked.from} -> ${asked.to}: ${stillDenied.length} asked connection(s) still denied, ${diff.closed.length} flow group(s) closed`);
   }
   const owners = new Map(cluster.endpoints.map((e) => [e.id, endpointOwner(e)]));
   const opened = diff.opened.filter((g) => withinAsked(g, acceptance, owners));
   const extra = diff.opened.filter((g) => !withinAsked(g, acceptance, owners));
+  if (diff.closed.length > 0) {
+    exact = false;
+    const flows = diff.closed.reduce((n, g) => n + g.flows, 0);
+    reasons.push(`the new policy isolates pods the Baseline tier judged, so NetworkPolicy decides for them now: it also closes ${flows} flow${flows === 1 ? '' : 's'} the baseline did not deny (listed below); allow them in the new policy if they are needed`);
+  }
   if (exact && extra.length > 0) throw new Error(`fix verification failed for ${asked.from} -> ${asked.to}: the change opens ${extra.length} flow group(s) beyond the asked ones`);
   // The diff is the judge: extra connections the search counted but the diff does not show (none listen) open nothing.
   return {
     ...base,
-    status: extra.length > 0 ? 'inexact' : 'fixed',
+    status: extra.length > 0 || diff.closed.length > 0 ? 'inexact' : 'fixed',
     changes: changesOf(cluster, current, draft),
     diff,
     opened,
     extra,
-    reasons: extra.length > 0 ? [...reasons, ...extra.map((g) => whyExtra(g, asked.flows))] : [],
+    reasons: extra.length > 0 || diff.closed.length > 0 ? [...reasons, ...extra.map((g) => whyExtra(g, asked.flows))] : reasons.filter((r) => r.includes('the Baseline tier applies only')),
   };
 }
