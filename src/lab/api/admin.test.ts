@@ -115,6 +115,71 @@ describe('OpenAPI for the admin policy kinds', () => {
   });
 });
 
+/** Every field path of a value, objects' keys only (list items share their list's path). */
+function fieldPaths(value: unknown, path: string[] = []): string[][] {
+  if (Array.isArray(value)) return value.flatMap((v) => fieldPaths(v, path));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value as Manifest).flatMap(([k, v]) => [[...path, k], ...fieldPaths(v, [...path, k])]);
+}
+
+/** Whether a swagger 2.0 schema declares a field path (through $refs, array items and additionalProperties maps). */
+function declares(definitions: Record<string, Manifest>, schema: Manifest, path: readonly string[]): boolean {
+  let s: Manifest | undefined = schema;
+  for (const key of path) {
+    while (s && (s.$ref || s.items)) s = s.$ref ? definitions[String(s.$ref).replace('#/definitions/', '')] : (s.items as Manifest);
+    if (!s) return false;
+    if (s.additionalProperties) s = s.additionalProperties as Manifest;
+    else if (s['x-kubernetes-preserve-unknown-fields']) return true;
+    else s = (s.properties as Record<string, Manifest> | undefined)?.[key];
+  }
+  return s !== undefined;
+}
+
+describe('OpenAPI v2 declares every field of the admin policy kinds (kubectl 1.20 validates against it on the client)', () => {
+  const port = (p: Manifest): Manifest[] => [p];
+  const selector = { matchLabels: { a: 'b' }, matchExpressions: [{ key: 'k', operator: 'In', values: ['v'] }] };
+  const pods = { namespaceSelector: selector, podSelector: selector };
+  const everyField: Manifest[] = [
+    {
+      ...anp('every-field'),
+      spec: {
+        priority: 1,
+        subject: { pods },
+        ingress: [{ name: 'i', action: 'Pass', from: [{ namespaces: selector }, { pods }], ports: [...port({ portNumber: { protocol: 'TCP', port: 80 } }), { namedPort: 'http' }, { portRange: { protocol: 'UDP', start: 1, end: 2 } }] }],
+        egress: [{ name: 'e', action: 'Allow', to: [{ namespaces: selector }, { pods }, { nodes: selector }, { networks: ['10.0.0.0/8'] }, { domainNames: ['example.com'] }], ports: [{ namedPort: 'dns' }] }],
+      },
+      status,
+    },
+    { ...banp(), spec: { subject: { namespaces: selector }, ingress: [{ name: 'i', action: 'Allow', from: [{ pods }] }], egress: [{ name: 'e', action: 'Deny', to: [{ nodes: selector }, { networks: ['::/0'] }], ports: [{ portNumber: { protocol: 'SCTP', port: 9 } }] }] } },
+    {
+      ...cnp('every-field'),
+      spec: {
+        tier: 'Baseline',
+        priority: 2,
+        subject: { namespaces: selector },
+        ingress: [{ name: 'i', action: 'Deny', from: [{ pods }], protocols: [{ tcp: { destinationPort: { number: 1 } } }, { udp: { destinationPort: { range: { start: 1, end: 9 } } } }, { sctp: { destinationPort: { number: 3 } } }, { destinationNamedPort: 'x' }] }],
+        egress: [{ name: 'e', action: 'Accept', to: [{ domainNames: ['*.example.com'] }, { networks: ['10.0.0.0/8'] }, { nodes: selector }] }],
+      },
+    },
+  ];
+  for (const object of everyField) {
+    test(`${String(object.kind)}: every field of a policy that uses every field is in the schema`, async () => {
+      const definitions = (await t.api.call('GET', '/openapi/v2')).body.definitions as Record<string, Manifest>;
+      const schema = Object.values(definitions).find((d) => (d['x-kubernetes-group-version-kind'] as { kind: string }[] | undefined)?.[0]?.kind === object.kind)!;
+      const missing = fieldPaths(object).filter((p) => !declares(definitions, schema, p));
+      assert.deepEqual(missing.map((p) => p.join('.')), []);
+    });
+  }
+
+  test('a field the kinds do not have is not declared (the check can fail)', async () => {
+    const definitions = (await t.api.call('GET', '/openapi/v2')).body.definitions as Record<string, Manifest>;
+    const banpSchema = definitions['io.k8s.networking.policy.v1alpha1.BaselineAdminNetworkPolicy'];
+    assert.equal(declares(definitions, banpSchema, ['spec', 'priority']), false);
+    assert.equal(declares(definitions, banpSchema, ['spec', 'egress', 'to', 'domainNames']), false);
+    assert.equal(declares(definitions, banpSchema, ['spec', 'egress', 'to', 'networks']), true);
+  });
+});
+
 describe('the verbs on cluster-scoped admin policies', () => {
   test('create, get, list, update and delete an AdminNetworkPolicy; it is cluster-scoped (no namespace kept)', async () => {
     const created = await t.api.call('POST', ANP, anp('crud', 3, { metadata: { name: 'crud', namespace: 'ignored' } }));

@@ -78,14 +78,14 @@ function adminPolicySchemas(ref: (name: string) => Schema): Record<'AdminNetwork
     { maxItems: 100 },
   );
   const cidrs = described('CIDRs; they match any address, pod addresses included.', arrayOf(str, { 'x-kubernetes-list-type': 'set', minItems: 1, maxItems: 25 }));
-  const peer = (egress: boolean, v1alpha2: boolean): Schema =>
+  const peer = (egress: boolean, domainNames: boolean): Schema =>
     described('Exactly one field set.', {
       type: 'object',
       properties: {
         namespaces: selector('Every pod in the namespaces this selector matches.'),
         pods: namespacedPod,
         ...(egress ? { nodes: selector('The addresses of the Nodes this selector matches (experimental).'), networks: cidrs } : {}),
-        ...(egress && v1alpha2 ? { domainNames: described('Domain names, resolved at run time (experimental; Accept only).', arrayOf(str, { 'x-kubernetes-list-type': 'set', minItems: 1, maxItems: 25 })) } : {}),
+        ...(egress && domainNames ? { domainNames: described('Domain names, resolved at run time (experimental; Accept only).', arrayOf(str, { 'x-kubernetes-list-type': 'set', minItems: 1, maxItems: 25 })) } : {}),
       },
     });
   const portMatch = { type: 'object', properties: { number: int32Range(1, 65535), range: { type: 'object', required: ['start', 'end'], properties: { start: int32Range(1, 65535), end: int32Range(1, 65535) } } } };
@@ -101,7 +101,8 @@ function adminPolicySchemas(ref: (name: string) => Schema): Record<'AdminNetwork
     }),
     { maxItems: 25 },
   );
-  const rule = (direction: 'ingress' | 'egress', actions: string[], v1alpha2: boolean, max: number): Schema =>
+  /** A rule list; only BaselineAdminNetworkPolicy's egress peers have no domainNames. */
+  const rule = (direction: 'ingress' | 'egress', actions: string[], v1alpha2: boolean, max: number, domainNames = true): Schema =>
     arrayOf(
       {
         type: 'object',
@@ -109,7 +110,7 @@ function adminPolicySchemas(ref: (name: string) => Schema): Record<'AdminNetwork
         properties: {
           name: described('Shown in every reason that names this rule.', { type: 'string', maxLength: 100 }),
           action: described(`What a match does: ${actions.join(', ')}.`, { type: 'string', enum: actions }),
-          [direction === 'ingress' ? 'from' : 'to']: arrayOf(peer(direction === 'egress', v1alpha2), { minItems: 1, maxItems: 100 }),
+          [direction === 'ingress' ? 'from' : 'to']: arrayOf(peer(direction === 'egress', domainNames), { minItems: 1, maxItems: 100 }),
           ...(v1alpha2 ? { protocols } : { ports: v1alpha1Ports }),
         },
       },
@@ -136,7 +137,7 @@ function adminPolicySchemas(ref: (name: string) => Schema): Record<'AdminNetwork
     BaselineAdminNetworkPolicy: top('The cluster-wide default, evaluated after NetworkPolicy; named `default`.', {
       type: 'object',
       required: ['subject'],
-      properties: { subject, ingress: rule('ingress', ['Allow', 'Deny'], false, 100), egress: rule('egress', ['Allow', 'Deny'], false, 100) },
+      properties: { subject, ingress: rule('ingress', ['Allow', 'Deny'], false, 100), egress: rule('egress', ['Allow', 'Deny'], false, 100, false) },
     }),
     ClusterNetworkPolicy: top('A cluster-wide policy in the Admin tier (before NetworkPolicy) or the Baseline tier (after it).', {
       type: 'object',
