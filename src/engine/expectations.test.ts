@@ -251,3 +251,50 @@ describe('cases that name what does not exist are bad input, with the field that
     assert.equal(r.cases.length, 1);
   });
 });
+
+describe('admin and baseline tiers', () => {
+  const ADMIN = `
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: guard}
+spec:
+  tier: Admin
+  priority: 2
+  subject: {namespaces: {matchLabels: {team: a}}}
+  ingress:
+  - name: no-client
+    action: Deny
+    from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: other}}}]
+  egress:
+  - name: no-docs
+    action: Deny
+    to: [{networks: [198.51.100.0/24]}]
+`;
+  const tiered = loadTexts([{ file: 'cluster.yaml', text: MANIFESTS + ADMIN }]);
+  assert.ok(tiered.cluster, tiered.diagnostics.map((d) => d.message).join('\n'));
+  const judge = (yamlCase: string): CaseResult => {
+    const r = judgeExpectations(compileCluster(tiered.cluster!), expectations(yamlCase));
+    assert.deepEqual(r.problems, []);
+    return r.cases[0];
+  };
+
+  test('an allow case failing on an admin Deny names the rule that decided', () => {
+    const r = judge('- allow: {from: other/client, to: web, port: 80}');
+    assert.equal(r.passed, false);
+    assert.deepEqual(r.checks[0].reasons, [
+      'egress from other/client: not isolated for egress (no policy selects it for Egress) and no admin or baseline rule matches: no tier decided, so allowed',
+      'ingress to prod/web: ClusterNetworkPolicy/guard (Admin tier, priority 2) ingress[0] "no-client": Deny, so denied (the Admin tier decides before NetworkPolicy)',
+    ]);
+  });
+
+  test('every outside address from a pod is judged tier by tier: an admin networks Deny makes it partly, with the reasons per address set', () => {
+    const r = judge('- allow: {from: web, to: outside, port: 443}');
+    assert.equal(r.passed, false);
+    assert.equal(r.checks[0].engine, 'partly');
+    assert.ok(
+      r.checks[0].reasons.some((l) => l.startsWith('for 198.51.100.0/24: egress from prod/web: ClusterNetworkPolicy/guard (Admin tier, priority 2) egress[0] "no-docs": Deny, so denied')),
+      r.checks[0].reasons.join('\n'),
+    );
+  });
+});

@@ -16,7 +16,8 @@ import {
   type Service,
 } from '../model/index.js';
 import type { CompiledCluster } from './compile.js';
-import { describePeer, describeVerdictSide, formatPolicyRef, formatRuleRef } from './describe.js';
+import { describePeer, describeVerdictSide, formatPolicyRef, formatRuleRef, hasAdminPolicies } from './describe.js';
+import { cellsAdmission, describeAddresses, outsideCells, unionAddresses, NO_ADDRESSES, type AddressSet } from './external.js';
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { portMatches } from './match.js';
 import { resolveTarget } from './resolve.js';
@@ -208,6 +209,7 @@ function outsideSide(compiled: CompiledCluster, endpoint: Endpoint, direction: D
   const dir = direction === 'Egress' ? 'egress' : 'ingress';
   const head = `${dir} ${direction === 'Egress' ? 'from' : 'to'} ${endpoint.id}`;
   if (endpoint.hostNetwork) return { verdict: 'allowed', reasons: [`${head}: hostNetwork pod, not subject to NetworkPolicy (its traffic is the node's)`] };
+  if (hasAdminPolicies(compiled)) return outsideSideByTiers(compiled, endpoint, direction, port, protocol);
   const policies = isolatingPolicies(compiled, endpoint, direction);
   if (policies.length === 0) return { verdict: 'allowed', reasons: [`${head}: not isolated for ${dir} (no policy selects it for ${direction}), so allowed`] };
   const by = policies.map((p) => formatPolicyRef(p.ref)).join(', ');
@@ -229,6 +231,26 @@ function outsideSide(compiled: CompiledCluster, endpoint: Endpoint, direction: D
   if (all.length > 0) return { verdict: 'allowed', reasons: [`${head}: isolated by ${by}; every outside address allowed by ${all.map(formatRuleRef).join(', ')}`] };
   if (some.length > 0) return { verdict: 'partly', reasons: [`${head}: isolated by ${by}; only some outside addresses: ${some.join('; ')} (name an address to ask about one)`] };
   return { verdict: 'denied', reasons: [`${head}: isolated by ${by}; no ${dir} rule admits addresses outside the cluster`] };
+}
+
+/**
+ * The same, tier by tier: admin and baseline rules match outside addresses by their networks and
+ * nodes peers, so every address atom is judged (outsideCells) and the reasons are said per set of
+ * addresses they hold for.
+ */
+function outsideSideByTiers(compiled: CompiledCluster, endpoint: Endpoint, direction: Direction, port: number, protocol: Protocol): Judgement {
+  const cells = outsideCells(compiled, endpoint, direction, { port, protocol });
+  const admission = cellsAdmission(cells);
+  const byReason = new Map<string, AddressSet>();
+  for (const c of cells) {
+    const text = describeVerdictSide(compiled, c.verdict, endpoint.id, '  ').join('\n');
+    byReason.set(text, unionAddresses(byReason.get(text) ?? NO_ADDRESSES, c.addresses));
+  }
+  const reasons = [...byReason].flatMap(([text, addresses]) => {
+    const lines = text.split('\n');
+    return byReason.size === 1 ? lines : [`for ${describeAddresses(addresses)}: ${lines[0]}`, ...lines.slice(1)];
+  });
+  return { verdict: admission === 'all' ? 'allowed' : admission === 'none' ? 'denied' : 'partly', reasons };
 }
 
 function combine(verdicts: readonly FlowVerdict[]): FlowVerdict {
