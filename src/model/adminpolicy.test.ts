@@ -229,11 +229,11 @@ const cases: readonly Case[] = [
     errors: ['spec.ingress[0].from[0].networks: unknown field "spec.ingress[0].from[0].networks"'],
   },
   {
-    name: 'with unknown fields ignored, an ingress nodes peer is pruned and the peer is empty',
-    cites: 'structural pruning, then AdminNetworkPolicyIngressPeer MinProperties=1',
-    input: anp(anpSpec(ingress({ from: [{ nodes: {} }] }))),
+    name: 'with unknown fields ignored, a subject of unknown fields only is pruned to an empty subject',
+    cites: 'structural pruning, then AdminNetworkPolicySubject MinProperties=1',
+    input: anp(anpSpec({ subject: { serviceAccounts: {} } })),
     ignoreUnknownFields: true,
-    errors: ['spec.ingress[0].from[0]: Invalid value: 0: spec.ingress[0].from[0] in body should have at least 1 properties'],
+    errors: ['spec.subject: Invalid value: 0: spec.subject in body should have at least 1 properties'],
   },
   {
     name: 'BaselineAdminNetworkPolicy egress peers have no domainNames',
@@ -437,6 +437,54 @@ describe('decodeAdminPolicy validates as the CRDs do', () => {
       assert.equal(decodeAdminPolicy(c.input, { ignoreUnknownFields: c.ignoreUnknownFields }).policy === undefined, c.errors.length > 0, 'a policy exactly when valid');
     });
   }
+});
+
+describe('a peer or port of unknown fields only fails closed when unknown fields are ignored (objects a newer CRD accepted)', () => {
+  // The peer types' doc: "For "Allow" rules, "fail closed" means: "treat the rule as matching no
+  // traffic". For "Deny" and "Pass" rules, "fail closed" means: "treat the rule as a 'Deny all' rule"."
+  const allPeers = [
+    { kind: 'namespaces', namespaces: { matchLabels: {}, matchExpressions: [] } },
+    { kind: 'networks', networks: ['0.0.0.0/0', '::/0'] },
+  ];
+  const table: { name: string; input: Json; rule: Json; notice: string }[] = [
+    {
+      name: 'an Allow rule with an unknown peer matches no traffic',
+      input: anp(anpSpec(ingress({ name: 'r', action: 'Allow', from: [ALL_NAMESPACES, { serviceAccounts: { name: 'x' } }] }))),
+      rule: { name: 'r', action: 'Allow', peers: [] },
+      notice: 'spec.ingress[0].from[1]: sets no field Podwall knows (a newer CRD?): fails closed, the rule matches no traffic',
+    },
+    {
+      name: 'a Deny rule with an unknown peer denies all traffic',
+      input: cnp(cnpSpec(egress({ action: 'Deny', to: [{ services: {} }], protocols: [{ tcp: { destinationPort: { number: 80 } } }] }))),
+      rule: { action: 'Deny', peers: allPeers },
+      notice: 'spec.egress[0].to[0]: sets no field Podwall knows (a newer CRD?): fails closed, the rule denies all traffic',
+    },
+    {
+      name: 'a Pass rule with an unknown port denies all traffic',
+      input: cnp(cnpSpec(ingress({ action: 'Pass', protocols: [{ icmp: { type: 8 } }] }))),
+      rule: { action: 'Deny', peers: allPeers },
+      notice: 'spec.ingress[0].protocols[0]: sets no field Podwall knows (a newer CRD?): fails closed, the rule denies all traffic',
+    },
+    {
+      name: 'an Accept rule with a protocol of unknown fields only matches no traffic',
+      input: cnp(cnpSpec(ingress({ action: 'Accept', protocols: [{ tcp: { sourcePort: { number: 1 } } }] }))),
+      rule: { action: 'Accept', peers: [] },
+      notice: 'spec.ingress[0].protocols[0].tcp: sets no field Podwall knows (a newer CRD?): fails closed, the rule matches no traffic',
+    },
+  ];
+  for (const c of table) {
+    test(c.name, () => {
+      const decoded = decodeAdminPolicy(c.input, { ignoreUnknownFields: true });
+      assert.deepEqual(decoded.errors, []);
+      const policy = decoded.policy!;
+      assert.deepEqual([...policy.ingress, ...policy.egress], [c.rule]);
+      assert.deepEqual(decoded.notices?.map((n) => `${renderFieldPath(n.path)}: ${n.message}`), [c.notice]);
+    });
+  }
+
+  test('under strict field validation the same peer is an unknown-field error, not a policy', () => {
+    assert.deepEqual(errorsOf(anp(anpSpec(ingress({ from: [{ serviceAccounts: {} }] })))), ['spec.ingress[0].from[0].serviceAccounts: unknown field "spec.ingress[0].from[0].serviceAccounts"']);
+  });
 });
 
 describe('both API versions decode into the one AdminPolicy shape', () => {

@@ -120,6 +120,8 @@ export interface DecodedAdminPolicy {
   /** Present only when there are no errors. */
   readonly policy?: AdminPolicy;
   readonly errors: readonly FieldError[];
+  /** Rules that failed closed (unknown fields ignored only): each at the peer or port it could not read. */
+  readonly notices?: readonly AdminPolicyNotice[];
 }
 
 const present = (v: unknown): boolean => v !== undefined && v !== null;
@@ -128,9 +130,18 @@ const isPlainObject = (v: unknown): v is Json => typeof v === 'object' && v !== 
 /** kube-openapi names the field in its messages: `spec.priority in body should be ...`. */
 const inBody = (path: FieldPath): string => `${renderFieldPath(path)} in body`;
 
+/** Something Podwall did to an object that is not an error: a rule failing closed. */
+export interface AdminPolicyNotice {
+  readonly path: FieldPath;
+  readonly message: string;
+}
+
 /** A FieldDecoder that knows whether unknown fields are refused (strict) or pruned. */
 class CRDDecoder extends FieldDecoder {
   readonly strict: boolean;
+  /** Peers and ports that set only fields Podwall does not know (pruned: not strict). */
+  readonly unknown: FieldPath[] = [];
+  readonly notices: AdminPolicyNotice[] = [];
   constructor(options: DecodeOptions) {
     super(options);
     this.strict = options.ignoreUnknownFields !== true;
@@ -209,11 +220,18 @@ function checkItems(d: CRDDecoder, path: FieldPath, list: readonly unknown[], mi
 /**
  * MinProperties=1 and MaxProperties=1 over the fields the schema knows: unknown ones are pruned
  * first. Under strict field validation an unknown field is refused before the schema is checked, so
- * an object holding only unknown fields gets that error alone.
+ * an object holding only unknown fields gets that error alone. A peer or port holding only unknown
+ * fields, in an object an apiserver accepted, comes from a newer CRD: it is recorded, for its rule
+ * to fail closed (`mayFailClosed`), instead of failing the whole policy.
  */
-function checkOneOf(d: CRDDecoder, path: FieldPath, obj: Json, fields: readonly string[]): void {
+function checkOneOf(d: CRDDecoder, path: FieldPath, obj: Json, fields: readonly string[], mayFailClosed = false): void {
   const count = fields.filter((f) => present(obj[f])).length;
-  if (count === 0 && d.strict && Object.keys(obj).some((k) => !fields.includes(k))) return;
+  const onlyUnknown = count === 0 && Object.keys(obj).some((k) => !fields.includes(k) && present(obj[k]));
+  if (onlyUnknown && d.strict) return;
+  if (onlyUnknown && mayFailClosed) {
+    d.unknown.push(path);
+    return;
+  }
   if (count === 0) d.invalid(path, 0, `${inBody(path)} should have at least 1 properties`);
   else if (count > 1) tooMany(d, path, count, 1);
 }
@@ -290,7 +308,7 @@ function decodePeer(d: CRDDecoder, raw: unknown, path: FieldPath, fields: readon
   const obj = readItem(d, raw, path);
   if (!obj) return undefined;
   d.knownFields(obj, fields, path);
-  checkOneOf(d, path, obj, fields);
+  checkOneOf(d, path, obj, fields, true);
   const peers: AdminPeer[] = [];
   for (const field of fields) {
     if (!present(obj[field])) continue;
@@ -344,7 +362,7 @@ function decodePortV1alpha1(d: CRDDecoder, raw: unknown, path: FieldPath): Admin
   if (!obj) return undefined;
   const fields = ['portNumber', 'namedPort', 'portRange'];
   d.knownFields(obj, fields, path);
-  checkOneOf(d, path, obj, fields);
+  checkOneOf(d, path, obj, fields, true);
   if (present(obj.portNumber)) {
     const p = [...path, 'portNumber'];
     const o = readObject(d, obj.portNumber, p);
@@ -381,7 +399,7 @@ function decodeDestinationPort(d: CRDDecoder, raw: unknown, path: FieldPath, pro
   const obj = readObject(d, raw, path);
   if (!obj) return undefined;
   d.knownFields(obj, ['number', 'range'], path);
-  checkOneOf(d, path, obj, ['number', 'range']);
+  checkOneOf(d, path, obj, ['number', 'range'], true);
   if (present(obj.number)) {
     const port = readInteger(d, obj.number, [...path, 'number'], 1, 65535);
     return port === undefined ? undefined : { kind: 'number', protocol, port };
@@ -408,7 +426,7 @@ function decodeProtocolV1alpha2(d: CRDDecoder, raw: unknown, path: FieldPath): A
   if (!obj) return undefined;
   const fields = ['tcp', 'udp', 'sctp', 'destinationNamedPort'];
   d.knownFields(obj, fields, path);
-  checkOneOf(d, path, obj, fields);
+  checkOneOf(d, path, obj, fields, true);
   for (const [field, protocol] of [['tcp', 'TCP'], ['udp', 'UDP'], ['sctp', 'SCTP']] as const) {
     if (!present(obj[field])) continue;
     const p = [...path, field];
@@ -416,10 +434,8 @@ function decodeProtocolV1alpha2(d: CRDDecoder, raw: unknown, path: FieldPath): A
     if (!o) return undefined;
     d.knownFields(o, ['destinationPort'], p);
     // MinProperties=1: a protocol alone cannot be written.
-    if (!present(o.destinationPort)) {
-      d.invalid(p, 0, `${inBody(p)} should have at least 1 properties`);
-      return undefined;
-    }
+    if (!present(o.destinationPort)) checkOneOf(d, p, o, ['destinationPort'], true);
+    if (!present(o.destinationPort)) return undefined;
     return decodeDestinationPort(d, o.destinationPort, [...p, 'destinationPort'], protocol);
   }
   if (present(obj.destinationNamedPort)) {
@@ -446,6 +462,7 @@ function decodeRule(d: CRDDecoder, raw: unknown, path: FieldPath, crd: CRD, dire
     else action = text as AdminRuleAction | undefined;
   }
 
+  const unknownBefore = d.unknown.length;
   const peers: AdminPeer[] = [];
   const rawPeers: Json[] = [];
   if (required(d, obj, peerField, path)) {
@@ -482,7 +499,30 @@ function decodeRule(d: CRDDecoder, raw: unknown, path: FieldPath, crd: CRD, dire
   }
 
   if (action === undefined) return undefined;
-  return { ...(name !== undefined && name !== '' ? { name } : {}), action, peers, ...(ports ? { ports } : {}) };
+  const named = name !== undefined && name !== '' ? { name } : {};
+  const unknown = d.unknown.slice(unknownBefore);
+  if (unknown.length > 0) return failClosed(d, unknown, named, action);
+  return { ...named, action, peers, ...(ports ? { ports } : {}) };
+}
+
+/** Every address and every pod: the peers of a rule that denies all traffic. */
+const ALL_PEERS: readonly AdminPeer[] = [
+  { kind: 'namespaces', namespaces: { matchLabels: {}, matchExpressions: [] } },
+  { kind: 'networks', networks: ['0.0.0.0/0', '::/0'] },
+];
+
+/**
+ * A rule with a peer or port that sets no field Podwall knows, from a CRD newer than Podwall: "If an
+ * implementation sees no fields are set then it can infer that the deployed CRD is of an incompatible
+ * version with an unknown field. In that case it should fail closed. For "Allow" rules, "fail closed"
+ * means: "treat the rule as matching no traffic". For "Deny" and "Pass" rules, "fail closed" means:
+ * "treat the rule as a 'Deny all' rule"." (the peer types' doc, both versions; applied to ports alike).
+ */
+function failClosed(d: CRDDecoder, unknown: readonly FieldPath[], named: { name?: string }, action: AdminRuleAction): AdminRule {
+  const allow = action === 'Allow' || action === 'Accept';
+  const effect = allow ? 'the rule matches no traffic' : 'the rule denies all traffic';
+  for (const path of unknown) d.notices.push({ path, message: `sets no field Podwall knows (a newer CRD?): fails closed, ${effect}` });
+  return allow ? { ...named, action, peers: [] } : { ...named, action: 'Deny', peers: ALL_PEERS };
 }
 
 function decodeRules(d: CRDDecoder, spec: Json, crd: CRD, direction: 'ingress' | 'egress'): AdminRule[] {
@@ -546,6 +586,7 @@ export function decodeAdminPolicy(obj: Json, options: DecodeOptions = {}): Decod
   if (d.errors.length > 0 || !subject) return { errors: d.errors };
   return {
     errors: [],
+    ...(d.notices.length > 0 ? { notices: d.notices } : {}),
     policy: { kind, apiVersion, name: meta.name, tier, ...(priority !== undefined ? { priority } : {}), subject, ingress, egress },
   };
 }

@@ -219,6 +219,17 @@ describe('decodeNode', () => {
 });
 
 describe('clusterFromObjects keeps valid admin policies and Nodes', () => {
+  test('a rule that fails closed is kept and reported as a notice naming the peer', () => {
+    const built = clusterFromObjects([
+      { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'AdminNetworkPolicy', metadata: { name: 'a' }, spec: { priority: 1, subject: { namespaces: {} }, egress: [{ action: 'Deny', to: [{ serviceAccounts: {} }] }] } },
+    ]);
+    assert.equal(built.cluster!.adminPolicies![0].egress[0].action, 'Deny');
+    assert.deepEqual(
+      built.diagnostics.map((d) => [d.severity, d.object, d.field, d.message]),
+      [['notice', 'AdminNetworkPolicy a', 'spec.egress[0].to[0]', 'sets no field Podwall knows (a newer CRD?): fails closed, the rule denies all traffic']],
+    );
+  });
+
   test('a valid admin policy and Node survive beside an invalid one, which is reported; unknown fields are pruned', () => {
     const built = clusterFromObjects([
       { apiVersion: 'policy.networking.k8s.io/v1alpha2', kind: 'ClusterNetworkPolicy', metadata: { name: 'ok' }, spec: { tier: 'Admin', priority: 1, subject: { namespaces: {} }, futureField: true } },

@@ -214,6 +214,10 @@ export function buildCluster(objects: readonly ManifestObject[], defaultNamespac
       }
       const decoded = decodeAdminPolicy(o.value, decodeOptions);
       for (const d of toDiagnostics(o, object, decoded.errors)) diagnostics.push(d);
+      for (const n of decoded.notices ?? []) {
+        const field = renderFieldPath([...o.prefix, ...n.path]);
+        diagnostics.push({ severity: 'notice', file: o.file, document: o.multiDocument ? o.document : undefined, ...o.locate(n.path), object, field, message: n.message });
+      }
       if (decoded.policy && !noteDuplicate(o, `${kind}/${decoded.policy.name}`, object)) {
         adminPolicies.push({ ...decoded.policy, source: sourceOf(o) });
       }

@@ -11,7 +11,7 @@ export { isDNS1123Label } from './names.js';
 export { TOTAL_ANNOTATION_SIZE_LIMIT_B } from './metadata.js';
 export { loadManifests, loadTexts, clusterFromObjects, STDIN, type LoadOptions } from './load.js';
 export { decodeNetworkPolicy } from './networkpolicy.js';
-export { decodeAdminPolicy, ADMIN_POLICY_API_VERSIONS, ADMIN_POLICY_GROUP, ADMIN_POLICY_KINDS, type DecodedAdminPolicy } from './adminpolicy.js';
+export { decodeAdminPolicy, ADMIN_POLICY_API_VERSIONS, ADMIN_POLICY_GROUP, ADMIN_POLICY_KINDS, type AdminPolicyNotice, type DecodedAdminPolicy } from './adminpolicy.js';
 export { decodePod } from './workload.js';
 export { decodeNode, type DecodedNode } from './node.js';
 export { decodeService, decodeEndpointSlice, isDNS1035Label, SERVICE_NAME_LABEL, NODE_PORT_RANGE } from './service.js';
