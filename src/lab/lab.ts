@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { compileServices, deleteTable, exec, readCounters, RulesetApplier, tableExists, type CounterValue, type RulesetStats } from '../dataplane/index.js';
 import { compileCluster, declaredPorts, type PortProtocol } from '../engine/index.js';
 import {
+  adminPolicyManifest,
   cidrContains,
   clusterFromObjects,
   formatIP,
@@ -22,7 +23,6 @@ import {
   type Manifest,
 } from '../model/index.js';
 import { isPrivateAddress, requestedAddressProblem } from './addresses.js';
-import { adminPolicyManifest } from './adminpolicies.js';
 import { LabApiClient } from './api/client.js';
 import { kubeconfigPath, labCredentials, writeKubeconfig, type Credentials } from './api/credentials.js';
 import { LabApiServer, SERVER_VERSION } from './api/server.js';
