@@ -1,6 +1,7 @@
 // The lab's control plane driven by a real kubectl, as the seed drives a cluster: `kubectl create -f
 // db-policy.yaml`, then apply, get, describe, label, delete and get -w; after each change the
-// kernel (a real probe) must follow within a few seconds. Invalid and mistyped policies are
+// kernel (a real probe) must follow within a few seconds. The lab's Node and the admin policy kinds
+// are there as on a cluster with the network-policy-api CRDs (test/lab-admin.test.ts enforces them). Invalid and mistyped policies are
 // refused the way a real apiserver (or kubectl's own validation) refuses them.
 //
 // kubectl: $PODWALL_KUBECTL, else `kubectl` on PATH (CI installs Debian's kubernetes-client, 1.20;
@@ -303,6 +304,27 @@ spec:
     const r = spawnSync(KUBECTL, ['--cache-dir', join(scratch, 'kube-cache-2'), '--kubeconfig', noToken, 'get', 'pods'], { encoding: 'utf8', env: { ...process.env, HOME: scratch } });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /Unauthorized|provide credentials/);
+  });
+
+  test("kubectl get nodes shows the lab's Node, registered as a kubelet registers its own: Ready, at the address its pods reach it at", () => {
+    const nodes = ok(['get', 'nodes', '-o', 'wide']);
+    assert.match(nodes, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+EXTERNAL-IP/m);
+    assert.match(nodes, new RegExp(`^${LAB}\\s+Ready\\s+<none>\\s+\\S+\\s+v1\\.\\d+\\.\\d+-podwall\\s+${lab.settings.gateways[4].replace(/\./g, '\\.')}\\s+<none>$`, 'm'));
+    assert.match(ok(['get', 'node', LAB, '--show-labels']), new RegExp(`kubernetes\\.io/hostname=${LAB}`));
+  });
+
+  test('kubectl api-resources lists the admin policy kinds with their short names, and kubectl get anp,banp,cnp answers (none yet)', () => {
+    const resources = ok(['api-resources', '--api-group=policy.networking.k8s.io']);
+    for (const [plural, short, kind] of [
+      ['adminnetworkpolicies', 'anp', 'AdminNetworkPolicy'],
+      ['baselineadminnetworkpolicies', 'banp', 'BaselineAdminNetworkPolicy'],
+      ['clusternetworkpolicies', 'cnp', 'ClusterNetworkPolicy'],
+    ]) {
+      assert.match(resources, new RegExp(`^${plural}\\s+${short}\\s+policy\\.networking\\.k8s\\.io/v1alpha\\d\\s+false\\s+${kind}$`, 'm'));
+    }
+    const none = kubectl(['get', 'anp,banp,cnp']);
+    assert.equal(none.code, 0, none.err);
+    assert.match(none.err, /No resources found/);
   });
 
   test('Lab.down leaves nothing behind', async () => {
