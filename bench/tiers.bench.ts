@@ -7,6 +7,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { loadTexts, type AdminPeer, type AdminPolicy, type AdminPort, type AdminRule, type AdminSubject, type Cluster, type LabelSelector, type Node, type Protocol } from '../src/model/index.js';
 import { compileCluster, computeClasses, computeMatrix, evaluateConnection, type CompiledCluster, type EndpointClasses, type Matrix, type PortProtocol } from '../src/engine/index.js';
 import { generateCluster, Rng } from './generate.js';
@@ -252,4 +253,5 @@ function main(): void {
   if (!ok) process.exitCode = 1;
 }
 
-main();
+// generateAdminPolicies is also for other benchmarks (the data plane's with tiers): run only when started itself.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
