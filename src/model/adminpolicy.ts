@@ -17,7 +17,6 @@ import {
   type AdminRuleAction,
   type AdminSubject,
   type AdminTier,
-  type LabelSelector,
   type NamespacedPod,
   type Protocol,
 } from './types.js';
@@ -252,10 +251,6 @@ export function isCIDR(text: string): boolean {
   return Number(bits) <= (ip.family === 4 ? 32 : 128);
 }
 
-function decodeSelector(d: CRDDecoder, value: unknown, path: FieldPath): LabelSelector {
-  return decodeLabelSelector(d, value, path);
-}
-
 function decodeNamespacedPod(d: CRDDecoder, raw: unknown, path: FieldPath, crd: CRD): NamespacedPod | undefined {
   const obj = readObject(d, raw, path);
   if (!obj) return undefined;
@@ -263,8 +258,8 @@ function decodeNamespacedPod(d: CRDDecoder, raw: unknown, path: FieldPath, crd: 
   if (crd.namespaceSelectorRequired) required(d, obj, 'namespaceSelector', path);
   required(d, obj, 'podSelector', path);
   return {
-    namespaceSelector: decodeSelector(d, obj.namespaceSelector, [...path, 'namespaceSelector']),
-    podSelector: decodeSelector(d, obj.podSelector, [...path, 'podSelector']),
+    namespaceSelector: decodeLabelSelector(d, obj.namespaceSelector, [...path, 'namespaceSelector']),
+    podSelector: decodeLabelSelector(d, obj.podSelector, [...path, 'podSelector']),
   };
 }
 
@@ -275,7 +270,7 @@ function decodeSubject(d: CRDDecoder, spec: Json, crd: CRD): AdminSubject | unde
   if (!obj) return undefined;
   d.knownFields(obj, ['namespaces', 'pods'], path);
   checkOneOf(d, path, obj, ['namespaces', 'pods']);
-  if (present(obj.namespaces)) return { namespaces: decodeSelector(d, obj.namespaces, [...path, 'namespaces']) };
+  if (present(obj.namespaces)) return { namespaces: decodeLabelSelector(d, obj.namespaces, [...path, 'namespaces']) };
   if (present(obj.pods)) {
     const pods = decodeNamespacedPod(d, obj.pods, [...path, 'pods'], crd);
     return pods ? { pods } : undefined;
@@ -315,10 +310,10 @@ function decodePeer(d: CRDDecoder, raw: unknown, path: FieldPath, fields: readon
     const fieldPath = [...path, field];
     switch (field) {
       case 'namespaces':
-        peers.push({ kind: 'namespaces', namespaces: decodeSelector(d, obj.namespaces, fieldPath) });
+        peers.push({ kind: 'namespaces', namespaces: decodeLabelSelector(d, obj.namespaces, fieldPath) });
         break;
       case 'nodes':
-        peers.push({ kind: 'nodes', nodes: decodeSelector(d, obj.nodes, fieldPath) });
+        peers.push({ kind: 'nodes', nodes: decodeLabelSelector(d, obj.nodes, fieldPath) });
         break;
       case 'pods': {
         const pods = decodeNamespacedPod(d, obj.pods, fieldPath, crd);
