@@ -153,15 +153,17 @@ function decideSide(compiled: CompiledCluster, direction: Direction, subject: Si
     return { direction, allowed, tier, decidedBy: rule.ref, passedBy, ...isolation, allowedBy: [], notes: notes(allowed) };
   };
   const hairpinNotes: string[] = [];
+  // Without admin or baseline policies only NetworkPolicy can decide, as before the tiers.
+  const tiers = compiled.adminPolicies.Admin.length + compiled.adminPolicies.Baseline.length > 0;
 
-  if (!hairpin) {
+  if (tiers && !hairpin) {
     // Admin tier: "If Admin tier has made a final decision (Accept or Deny) on a connection, then no further evaluation is done."
     const walk = walkTier(compiled, adminPoliciesSelecting(compiled, endpoint, 'Admin'), direction, other, destination, connection);
     walks.push(walk);
     if (walk.matched && walk.matched.effect !== 'pass') return decided('Admin', walk.matched);
     // Pass: "Skips all further ClusterNetworkPolicy rules in the current tier ... and passes evaluation to the next tier."
     if (walk.matched) passedBy.push(walk.matched.ref);
-  } else {
+  } else if (tiers) {
     const selecting = [...adminPoliciesSelecting(compiled, endpoint, 'Admin'), ...adminPoliciesSelecting(compiled, endpoint, 'Baseline')];
     if (selecting.some((p) => p.rules[direction].length > 0)) {
       hairpinNotes.push('a pod connecting to its own pod IP is not subject to admin and baseline policies (they are enforced outside the pod); through a Service address it would be');
@@ -190,7 +192,7 @@ function decideSide(compiled: CompiledCluster, direction: Direction, subject: Si
     return { direction, allowed, tier: 'NetworkPolicy', passedBy, ...isolation, allowedBy, notes: notes(allowed, more) };
   }
 
-  if (!hairpin) {
+  if (tiers && !hairpin) {
     // Baseline tier: "Further evaluation only happens for Pods not selected by a v1.NetworkPolicy."
     const walk = walkTier(compiled, adminPoliciesSelecting(compiled, endpoint, 'Baseline'), direction, other, destination, connection);
     walks.push(walk);
