@@ -3,7 +3,7 @@
 // 3 an internal failure (never 1: a crash must not read as a verdict).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -475,5 +475,143 @@ describe('matrix output streams', () => {
       if (format === 'json') assert.equal((JSON.parse(text) as { allowed: boolean[][] }[])[0].allowed.length, 600);
       else assert.ok(text.endsWith('\n') && !text.endsWith('\n\n'), format);
     }
+  });
+});
+
+describe('admin tiers through the CLI (AdminNetworkPolicy, ClusterNetworkPolicy, BaselineAdminNetworkPolicy)', () => {
+  // The seed's three tiers, plus: an admin Deny of api -> db whatever the teams write, an admin
+  // Pass of web's egress to api (NetworkPolicy decides), and a baseline that denies pods' ingress
+  // from other pods where no NetworkPolicy isolates it (the debug pod).
+  const ADMIN = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: no-api-to-db
+spec:
+  priority: 5
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: db-pod}}}}
+  ingress:
+  - name: block-api
+    action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: api-pod}}}}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata:
+  name: web-pass
+spec:
+  tier: Admin
+  priority: 1
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: web-pod}}}}
+  egress:
+  - name: to-api
+    action: Pass
+    to: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: api-pod}}}}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata:
+  name: default
+spec:
+  subject: {namespaces: {}}
+  ingress:
+  - name: no-pods
+    action: Deny
+    from: [{namespaces: {}}]
+`;
+  const DEBUG = `apiVersion: v1
+kind: Pod
+metadata: {name: debug, labels: {role: debug}}
+spec: {containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
+`;
+  const threeTierFiles = Object.fromEntries(readdirSync(threeTier).map((n) => [n, readFileSync(join(threeTier, n), 'utf8')]));
+  const tiers = dir('admin-tiers', { ...threeTierFiles, 'admin.yaml': ADMIN, 'debug.yaml': DEBUG });
+  const plain = dir('admin-tiers-before', { ...threeTierFiles, 'debug.yaml': DEBUG });
+  const DENY = 'AdminNetworkPolicy/no-api-to-db (Admin tier, priority 5) ingress[0] "block-api": Deny';
+
+  test('check: a side an Admin-tier Deny decides exits 1 and names the rule, and that NetworkPolicy was not consulted', async () => {
+    const r = await run(['check', '-f', tiers, '--from', 'api', '--to', 'db', '--port', '3306']);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /DENIED/);
+    assert.ok(r.out.includes(`ingress to default/db: ${DENY}, so denied (the Admin tier decides before NetworkPolicy: default/db-policy isolating it is not consulted)`), r.out);
+    assert.match(r.out, /egress from default\/api: isolated by default\/api-policy; allowed by default\/api-policy egress\[0\]/);
+  });
+
+  test('check: a Pass on the way to NetworkPolicy is said before the NetworkPolicy rule that decided; exit 0', async () => {
+    const r = await run(['check', '-f', tiers, '--from', 'web', '--to', 'api', '--port', '5000']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(r.out.includes('egress from default/web: passed on by ClusterNetworkPolicy/web-pass (Admin tier, priority 1) egress[0] "to-api": Pass; isolated by default/web-policy; allowed by default/web-policy egress[0]'), r.out);
+  });
+
+  test('check: the Baseline tier decides for a pod no NetworkPolicy isolates, and a side no tier decides says so', async () => {
+    const r = await run(['check', '-f', tiers, '--from', 'db', '--to', 'debug', '--port', '8080']);
+    assert.equal(r.code, 1, r.err);
+    assert.ok(r.out.includes('ingress to default/debug: not isolated for ingress by NetworkPolicy, so the Baseline tier decides: BaselineAdminNetworkPolicy/default (Baseline tier) ingress[0] "no-pods": Deny, so denied'), r.out);
+    assert.ok(r.out.includes('egress from default/db: not isolated for egress (no policy selects it for Egress) and no admin or baseline rule matches: no tier decided, so allowed'), r.out);
+  });
+
+  test('check -o json carries the tier, the deciding rule and the Pass rules of each side', async () => {
+    const denied = JSON.parse((await run(['check', '-f', tiers, '--from', 'api', '--to', 'db', '--port', '3306', '-o', 'json'])).out);
+    assert.equal(denied.tier, 'Admin');
+    assert.equal(denied.ingress.tier, 'Admin');
+    assert.deepEqual(denied.ingress.decidedBy, { kind: 'AdminNetworkPolicy', policy: 'no-api-to-db', tier: 'Admin', priority: 5, direction: 'Ingress', rule: 0, name: 'block-api', action: 'Deny', text: DENY });
+    assert.equal(denied.egress.tier, 'NetworkPolicy');
+    const passed = JSON.parse((await run(['check', '-f', tiers, '--from', 'web', '--to', 'api', '--port', '5000', '-o', 'json'])).out);
+    assert.deepEqual(passed.egress.passedBy.map((p: { text: string }) => p.text), ['ClusterNetworkPolicy/web-pass (Admin tier, priority 1) egress[0] "to-api": Pass']);
+    assert.equal(passed.egress.decidedBy, null);
+  });
+
+  test('explain lists, per direction, the admin policies selecting the endpoint before its NetworkPolicy rules, and the baseline after', async () => {
+    const r = await run(['explain', '-f', tiers, 'db']);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    const at = (text: string): number => lines.findIndex((l) => l.includes(text));
+    assert.ok(at('admin and baseline policies selecting it: AdminNetworkPolicy/no-api-to-db (Admin tier, priority 5), BaselineAdminNetworkPolicy/default (Baseline tier)') > 0, r.out);
+    assert.ok(at('ingress: isolated by default/db-policy') < at(`${DENY} from pods with name=api-pod in all namespaces, on all ports`), r.out);
+    assert.ok(at(`${DENY} from`) < at('default/db-policy ingress[0] allows from'), r.out);
+    assert.ok(at('default/db-policy ingress[0] allows from') < at('Baseline tier, last: not consulted for ingress, since NetworkPolicy isolates it:'), r.out);
+    const json = JSON.parse((await run(['explain', '-f', tiers, 'db', '-o', 'json'])).out)[0];
+    assert.deepEqual(json.ingress.admin.map((p: { kind: string; policy: string; rules: { text: string }[] }) => [p.kind, p.policy, p.rules.map((x) => x.text)]), [['AdminNetworkPolicy', 'no-api-to-db', [DENY]]]);
+    assert.deepEqual(json.ingress.baseline.map((p: { policy: string }) => p.policy), ['default']);
+  });
+
+  test('explain without admin policies has no tier lines or fields', async () => {
+    const r = await run(['explain', '-f', threeTier, 'db']);
+    assert.ok(!/tier/i.test(r.out), r.out);
+    assert.equal(JSON.parse((await run(['explain', '-f', threeTier, 'db', '-o', 'json'])).out)[0].ingress.admin, undefined);
+  });
+
+  test('matrix marks the cells an Admin-tier rule denies, and --summary counts the pairs per deciding tier', async () => {
+    const grid = await run(['matrix', '-f', tiers, '--port', '3306']);
+    assert.match(grid.out, /⊘ denied by an Admin-tier rule \(before NetworkPolicy\)/);
+    assert.match(grid.out, /^default\/api\s+· ⊘ · ·$/m);
+    const summary = await run(['matrix', '-f', tiers, '--port', '3306', '--summary']);
+    assert.match(summary.out, /decided by: Admin tier 1 pair \(1 denied\); NetworkPolicy \d+ pairs/);
+    const json = JSON.parse((await run(['matrix', '-f', tiers, '--port', '3306', '--summary', '-o', 'json'])).out);
+    assert.deepEqual(json.decidedBy.Admin, { allowed: 0, denied: 1 });
+    const without = await run(['matrix', '-f', threeTier, '--port', '3306', '--summary']);
+    assert.ok(!without.out.includes('decided by'), 'no tier counts without admin policies');
+  });
+
+  test('diff: a flow an admin policy closes says which rule decided after; the admin policies are listed by kind; exit 1', async () => {
+    const r = await run(['diff', plain, tiers]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /policies added: AdminNetworkPolicy\/no-api-to-db, BaselineAdminNetworkPolicy\/default, ClusterNetworkPolicy\/web-pass/);
+    assert.ok(r.out.includes(`after:  denied: ingress by ${DENY}`), r.out);
+    assert.ok(r.out.includes('after:  denied: ingress by BaselineAdminNetworkPolicy/default (Baseline tier) ingress[0] "no-pods": Deny'), r.out);
+  });
+
+  test('fix: where an Admin-tier Deny decides, no NetworkPolicy is proposed and the answer says only a cluster administrator can change it; exit 1', async () => {
+    const r = await run(['fix', '-f', tiers, '--from', 'api', '--to', 'db', '--port', '3306']);
+    assert.equal(r.code, 1, r.err);
+    assert.ok(r.out.includes(`the ingress of default/db is denied by ${DENY}`), r.out);
+    assert.match(r.out, /only a cluster administrator can change the AdminNetworkPolicy/);
+    assert.ok(!r.out.includes('kind: NetworkPolicy'), 'no policy proposed');
+  });
+
+  test('test --expect: a case an admin rule breaks fails (exit 1) with the rule among its reasons', async () => {
+    const expect = file('admin-expect.yaml', 'apiVersion: podwall.dev/v1alpha1\nkind: Expectations\ncases:\n- allow: {from: api, to: db, port: 3306}\n');
+    const r = await run(['test', '-f', tiers, '--expect', expect]);
+    assert.equal(r.code, 1, r.err);
+    assert.ok(r.out.includes(DENY), r.out);
   });
 });

@@ -7,12 +7,16 @@ import {
   computeMatrix,
   computeServiceMatrix,
   declaredPorts,
+  evaluateConnection,
+  hasAdminPolicies,
   outsideAdmission,
   OUTSIDE_ROW,
   type CompiledCluster,
   type EndpointClasses,
   type PortProtocol,
   type ServiceMatrix,
+  type Tier,
+  type Verdict,
 } from '../engine/index.js';
 import type { Endpoint } from '../model/index.js';
 import { loadAnalysisInput, parseFormat, parsePort, parseProtocol, type AnalysisInputOptions } from './input.js';
@@ -65,6 +69,65 @@ export interface MatrixGrid extends PortProtocol {
   /** How many endpoints may connect to endpoints[j]. */
   readonly sources: Int32Array;
   readonly summary: GridSummary;
+  /** With admin or baseline policies only: the pairs per deciding tier, and which cells an Admin-tier rule denies. */
+  readonly tiers?: GridTiers;
+}
+
+/** Pairs (a pod with itself included) per tier whose decision stands: that of the side that denied, else the ingress side's. */
+export type TierCounts = Record<Tier, { allowed: number; denied: number }>;
+
+export type GridTiers =
+  | { readonly counted: true; readonly counts: TierCounts; adminDenied(i: number, j: number): boolean }
+  | { readonly counted: false; readonly classes: number };
+
+/** Class pairs past which the deciding tier is not counted (each pair is one evaluation): about a second of work. */
+const MAX_TIER_PAIRS = 40_000;
+
+/**
+ * The deciding tier of every cell, per pair of classes (one evaluation each; within one class, a
+ * pod with itself is judged apart, as the hairpin rule exempts it from the admin tiers).
+ */
+function gridTiers(compiled: CompiledCluster, target: PortProtocol, classes: EndpointClasses, order: readonly number[]): GridTiers | undefined {
+  if (!hasAdminPolicies(compiled)) return undefined;
+  const { classes: list, classOf } = classes;
+  if (list.length * list.length > MAX_TIER_PAIRS) return { counted: false, classes: list.length };
+  const all = compiled.cluster.endpoints;
+  const counts: TierCounts = { Admin: { allowed: 0, denied: 0 }, NetworkPolicy: { allowed: 0, denied: 0 }, Baseline: { allowed: 0, denied: 0 }, Default: { allowed: 0, denied: 0 } };
+  const n = list.length;
+  const adminDenied = new Uint8Array(n * n);
+  const selfAdminDenied = new Uint8Array(n);
+  const judge = (a: number, b: number): Verdict =>
+    evaluateConnection(compiled, { source: { kind: 'endpoint', endpoint: all[a] }, destination: { kind: 'endpoint', endpoint: all[b] }, ...target });
+  const count = (v: Verdict, times: number): void => void (counts[v.tier][v.allowed ? 'allowed' : 'denied'] += times);
+  for (const a of list) {
+    for (const b of list) {
+      const size = a.members.length * b.members.length;
+      if (a === b) {
+        // Each member with itself (hairpin), and with the others of its class.
+        const self = judge(a.members[0], a.members[0]);
+        count(self, a.members.length);
+        if (!self.allowed && self.tier === 'Admin') selfAdminDenied[a.id] = 1;
+        if (a.members.length > 1) {
+          const other = judge(a.members[0], a.members[1]);
+          count(other, size - a.members.length);
+          if (!other.allowed && other.tier === 'Admin') adminDenied[a.id * n + a.id] = 1;
+        }
+        continue;
+      }
+      const v = judge(a.members[0], b.members[0]);
+      count(v, size);
+      if (!v.allowed && v.tier === 'Admin') adminDenied[a.id * n + b.id] = 1;
+    }
+  }
+  return {
+    counted: true,
+    counts,
+    adminDenied: (i, j) => {
+      const a = classOf[order[i]];
+      const b = classOf[order[j]];
+      return order[i] === order[j] ? selfAdminDenied[a] === 1 : adminDenied[a * n + b] === 1;
+    },
+  };
 }
 
 function declares(e: Endpoint, target: PortProtocol): boolean {
@@ -104,6 +167,7 @@ export function matrixGrid(compiled: CompiledCluster, target: PortProtocol, clas
     if (c.ingressPolicies.length > 0) isolated.ingress += c.members.length;
     if (c.egressPolicies.length > 0) isolated.egress += c.members.length;
   }
+  const tiers = gridTiers(compiled, target, classes, order);
   return {
     port: target.port,
     protocol: target.protocol,
@@ -113,6 +177,7 @@ export function matrixGrid(compiled: CompiledCluster, target: PortProtocol, clas
     outside,
     sources,
     summary: { endpoints: n, isolated, pairs: n * n, allowed, allowedListening, outside: outsideCount, outsideListening },
+    ...(tiers ? { tiers } : {}),
   };
 }
 
@@ -130,6 +195,22 @@ export function summaryLine(g: MatrixGrid): string {
     `${count(s.allowed)} of ${plural(s.pairs, 'pair')} allowed, ${count(s.allowedListening)} to an endpoint declaring ${port}; ` +
     `outside may reach ${plural(s.outside, 'endpoint')}, ${count(s.outsideListening)} declaring it`
   );
+}
+
+const TIER_WORDS: Record<Tier, string> = { Admin: 'Admin tier', NetworkPolicy: 'NetworkPolicy', Baseline: 'Baseline tier', Default: 'no tier (default allow)' };
+
+/** `decided by: Admin tier 2 (2 denied), NetworkPolicy 5 (1 allowed, 4 denied), ...`: the pairs per deciding tier. */
+export function tierLine(g: MatrixGrid): string | undefined {
+  const t = g.tiers;
+  if (!t) return undefined;
+  if (!t.counted) return `  decided by: not counted (${plural(t.classes, 'endpoint class', 'endpoint classes')}: one evaluation per pair of classes would be too slow; check names the deciding rule of a flow)`;
+  const parts = (['Admin', 'NetworkPolicy', 'Baseline', 'Default'] as const).flatMap((tier) => {
+    const c = t.counts[tier];
+    if (c.allowed + c.denied === 0) return [];
+    const how = [c.allowed > 0 ? `${c.allowed.toLocaleString('en-US')} allowed` : '', c.denied > 0 ? `${c.denied.toLocaleString('en-US')} denied` : ''].filter(Boolean).join(', ');
+    return [`${TIER_WORDS[tier]} ${plural(c.allowed + c.denied, 'pair')} (${how})`];
+  });
+  return `  decided by: ${parts.join('; ')}`;
 }
 
 /** Endpoints that declare the port and that no endpoint nor outside address may reach: isolated on this port. */
@@ -162,6 +243,8 @@ function reachText(g: MatrixGrid, j: number): string {
 export function* summaryTextLines(g: MatrixGrid): Generator<string> {
   const none = unreachable(g);
   yield summaryLine(g);
+  const tiers = tierLine(g);
+  if (tiers) yield tiers;
   yield `  unreachable on ${g.port}/${g.protocol} (declared, but no endpoint nor outside may connect): ${none.length === 0 ? 'none' : `${none.length}: ${someNames(g, none)}`}`;
   yield `  most reachable: ${someNames(g, mostReachable(g, 5), (j) => reachText(g, j))}`;
 }
@@ -169,6 +252,8 @@ export function* summaryTextLines(g: MatrixGrid): Generator<string> {
 export function* summaryMarkdownLines(g: MatrixGrid): Generator<string> {
   const none = unreachable(g);
   yield `- **${g.port}/${g.protocol}**: ${summaryLine(g).slice(`${g.port}/${g.protocol}: `.length)}`;
+  const tiers = tierLine(g);
+  if (tiers) yield `  - ${tiers.trim()}`;
   yield `  - unreachable (declared, but no endpoint nor outside may connect): ${none.length === 0 ? 'none' : someNames(g, none)}`;
   yield `  - most reachable: ${someNames(g, mostReachable(g, 5), (j) => reachText(g, j))}`;
 }
@@ -178,6 +263,7 @@ function summaryJSON(g: MatrixGrid): object {
     port: g.port,
     protocol: g.protocol,
     summary: g.summary,
+    ...(g.tiers ? { decidedBy: g.tiers.counted ? g.tiers.counts : null } : {}),
     unreachable: unreachable(g).map((j) => g.endpoints[j].id),
     mostReachable: mostReachable(g, 5).map((j) => ({ pod: g.endpoints[j].id, sources: g.sources[j], outside: g.outside[j] })),
   };
@@ -200,11 +286,12 @@ export function* matrixJSONChunks(g: MatrixGrid): Generator<string> {
   yield `],"listening":${JSON.stringify(g.listening)},"outside":${JSON.stringify(g.outside)},"summary":${JSON.stringify(g.summary)}}`;
 }
 
-type Cell = 'allowed' | 'quiet' | 'some' | 'denied';
+type Cell = 'allowed' | 'quiet' | 'some' | 'denied' | 'admin';
 
-/** An endpoint's cell: allowed, allowed where nothing declares the port ("quiet"), or denied. */
+/** An endpoint's cell: allowed, allowed where nothing declares the port ("quiet"), denied, or denied by an Admin-tier rule. */
 function cell(g: MatrixGrid, i: number, j: number): Cell {
-  return g.allowed(i, j) ? (g.listening[j] ? 'allowed' : 'quiet') : 'denied';
+  if (g.allowed(i, j)) return g.listening[j] ? 'allowed' : 'quiet';
+  return g.tiers?.counted && g.tiers.adminDenied(i, j) ? 'admin' : 'denied';
 }
 
 function outsideCell(g: MatrixGrid, j: number): Cell {
@@ -215,10 +302,11 @@ function outsideCell(g: MatrixGrid, j: number): Cell {
 
 function legend(g: MatrixGrid, marks: Record<Cell, string>): string {
   const partly = g.outside.some((o, j) => o === 'some' && g.listening[j]);
-  return `${marks.allowed} allowed, ${marks.quiet} allowed but the destination declares no ${g.port}/${g.protocol}, ${marks.denied} denied${partly ? `, ${marks.some} only some outside addresses` : ''}`;
+  const admin = g.tiers?.counted ? `, ${marks.admin} denied by an Admin-tier rule (before NetworkPolicy)` : '';
+  return `${marks.allowed} allowed, ${marks.quiet} allowed but the destination declares no ${g.port}/${g.protocol}, ${marks.denied} denied${admin}${partly ? `, ${marks.some} only some outside addresses` : ''}`;
 }
 
-const PLAIN_MARKS: Record<Cell, string> = { allowed: '✓', quiet: '○', some: '~', denied: '·' };
+const PLAIN_MARKS: Record<Cell, string> = { allowed: '✓', quiet: '○', some: '~', denied: '·', admin: '⊘' };
 
 /**
  * The grid, one line at a time (no trailing newlines): the names head the columns written
@@ -227,7 +315,7 @@ const PLAIN_MARKS: Record<Cell, string> = { allowed: '✓', quiet: '○', some: 
  */
 export function* matrixTextLines(g: MatrixGrid, color: boolean, maxHeight?: number): Generator<string> {
   const p = paint(color);
-  const marks: Record<Cell, string> = { allowed: p.ok('✓'), quiet: '○', some: '~', denied: p.dim('·') };
+  const marks: Record<Cell, string> = { allowed: p.ok('✓'), quiet: '○', some: '~', denied: p.dim('·'), admin: p.bad('⊘') };
   const n = g.endpoints.length;
   const headings = columnHeadings(g.endpoints, maxHeight);
   const corner = 'from \\ to';
@@ -249,10 +337,12 @@ export function* matrixTextLines(g: MatrixGrid, color: boolean, maxHeight?: numb
   for (let j = 0; j < n; j++) outside += (j === 0 ? '' : ' ') + marks[outsideCell(g, j)];
   yield `${OUTSIDE_ROW.padEnd(width)}  ${outside}`.trimEnd();
   yield summaryLine(g);
+  const tiers = tierLine(g);
+  if (tiers) yield tiers;
 }
 
 export function* matrixMarkdownLines(g: MatrixGrid): Generator<string> {
-  const marks: Record<Cell, string> = { allowed: '✓', quiet: '○', some: '~', denied: '✗' };
+  const marks: Record<Cell, string> = { allowed: '✓', quiet: '○', some: '~', denied: '✗', admin: '⊘' };
   const ids = g.endpoints.map((e) => e.id);
   yield `**${g.port}/${g.protocol}** (rows: from, columns: to; ${legend(g, marks)})`;
   yield '';
@@ -266,6 +356,8 @@ export function* matrixMarkdownLines(g: MatrixGrid): Generator<string> {
   yield `| ${OUTSIDE_ROW} |${ids.map((_, j) => ` ${marks[outsideCell(g, j)]} |`).join('')}`;
   yield '';
   yield summaryLine(g);
+  const tiers = tierLine(g);
+  if (tiers) yield tiers.trim();
 }
 
 export const CSV_HEADER = ['port', 'protocol', 'from', 'to', 'allowed', 'listening'] as const;
