@@ -328,4 +328,14 @@ describe('kubectl get tables with the CRDs\' printer columns', () => {
     assert.deepEqual(n.columns, ['Name', 'Status', 'Roles', 'Age', 'Version', 'Internal-IP', 'External-IP']);
     assert.deepEqual([...n.rows[0].slice(0, 3), ...n.rows[0].slice(4)], ['lab', 'Ready', 'control-plane', 'v1.31.0-podwall', '10.244.0.1', '<none>']);
   });
+
+  test('a Node is labelled with a strategic merge patch (kubectl label node), which keeps its status; its status changes only through nodes/status', async () => {
+    const labelled = await t.api.call('PATCH', '/api/v1/nodes/lab', { metadata: { labels: { zone: 'a' } }, status: { addresses: [] } }, 'application/strategic-merge-patch+json');
+    assert.equal(labelled.status, 200, JSON.stringify(labelled.body));
+    assert.equal((meta(labelled.body).labels as Record<string, string>).zone, 'a');
+    assert.deepEqual((labelled.body.status as { addresses: Manifest[] }).addresses, [{ type: 'InternalIP', address: '10.244.0.1' }]);
+    const moved = await t.api.call('PATCH', '/api/v1/nodes/lab/status', { status: { addresses: [{ type: 'InternalIP', address: '10.244.0.9' }] } }, 'application/merge-patch+json');
+    assert.equal(moved.status, 200, JSON.stringify(moved.body));
+    assert.deepEqual((moved.body.status as { addresses: Manifest[] }).addresses, [{ type: 'InternalIP', address: '10.244.0.9' }]);
+  });
 });
