@@ -475,6 +475,9 @@ describe('admin tiers: hairpin', () => {
     const m = computeServiceMatrix(c, [service]);
     const row = m.sources.indexOf('x/a');
     assert.equal(m.allowed(row, 0), false, 'the Service matrix reads the diagonal through the Service');
+    const headless: Service = { ...service, name: 'a-headless', clusterIPs: ['None'], headless: true };
+    const direct = cluster({ services: [headless], admin: [anp('deny-all-in', 1, allNamespaces(), { ingress: [rule('Deny', [namespaces()])] })] });
+    assert.equal(evaluateServiceConnection(direct, peerOf(direct, 'x/a'), headless, 80, 'TCP')!.allowed, true, 'a headless Service has no address of its own: the pod reaches its own pod IP');
     assertMatrixAgrees(c);
   });
 
