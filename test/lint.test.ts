@@ -327,3 +327,57 @@ describe('lint on a running cluster', () => {
     }
   });
 });
+
+describe('lint of admin and baseline policies', () => {
+  const ADMIN = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: allow-api
+spec:
+  priority: 5
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: db-pod}}}}
+  ingress:
+  - action: Allow
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: api-pod}}}}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata:
+  name: deny-all-to-db
+spec:
+  tier: Admin
+  priority: 5
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: db-pod}}}}
+  ingress:
+  - name: nobody
+    action: Deny
+    from: [{namespaces: {}}]
+  - name: not-web
+    action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {name: web-pod}}}}]
+`;
+
+  test('PW-ADMIN-SAME-PRIORITY and PW-ADMIN-RULE-SHADOWED point at the admin policy\'s file and line; --fail-on warning exits 1, the default exits 0', async () => {
+    const path = file('admin-same-priority.yaml', ADMIN);
+    const r = await run(['lint', '-f', THREE_TIER, '-f', path, '-o', 'json', '--fail-on', 'none']);
+    assert.equal(r.code, 0, r.err);
+    const findings = (JSON.parse(r.out) as { findings: LintFinding[] }).findings.filter((f) => f.id.startsWith('PW-ADMIN'));
+    assert.deepEqual(findings.map(pin), [
+      'warning PW-ADMIN-SAME-PRIORITY ClusterNetworkPolicy deny-all-to-db spec.priority @ admin-same-priority.yaml:18:13',
+      'warning PW-ADMIN-RULE-SHADOWED ClusterNetworkPolicy deny-all-to-db spec.ingress[1] @ admin-same-priority.yaml:24:5',
+    ]);
+    assert.match(findings[0].message, /the API leaves their order undefined.*Podwall evaluates AdminNetworkPolicy\/allow-api first/);
+    assert.deepEqual(findings[0].related.map((x) => `${x.kind}/${x.name}@${x.location?.line}`), ['AdminNetworkPolicy/allow-api@1']);
+    assert.equal((await run(['lint', '-f', THREE_TIER, '-f', path])).code, 0);
+    const strict = await run(['lint', '-f', THREE_TIER, '-f', path, '--fail-on', 'warning']);
+    assert.equal(strict.code, 1);
+    assert.ok(strict.out.includes(`${path}:18:13: warning: spec.priority: ClusterNetworkPolicy/deny-all-to-db (Admin tier, priority 5) and AdminNetworkPolicy/allow-api (Admin tier, priority 5) have the same priority`), strict.out);
+  });
+
+  test('SARIF lists the admin rules and places their results at the admin policy', async () => {
+    const path = file('admin-sarif.yaml', ADMIN);
+    const sarif = JSON.parse((await run(['lint', '-f', THREE_TIER, '-f', path, '-o', 'sarif', '--fail-on', 'none'])).out);
+    const result = sarif.runs[0].results.find((x: { ruleId: string }) => x.ruleId === 'PW-ADMIN-SAME-PRIORITY');
+    assert.equal(result.locations[0].physicalLocation.region.startLine, 18);
+  });
+});

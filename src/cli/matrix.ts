@@ -80,8 +80,8 @@ export type GridTiers =
   | { readonly counted: true; readonly counts: TierCounts; adminDenied(i: number, j: number): boolean }
   | { readonly counted: false; readonly classes: number };
 
-/** Class pairs past which the deciding tier is not counted (each pair is one evaluation): about a second of work. */
-const MAX_TIER_PAIRS = 40_000;
+/** Class pairs past which the deciding tier is not counted (each pair is one evaluation): well under a second per grid. */
+const MAX_TIER_PAIRS = 10_000;
 
 /**
  * The deciding tier of every cell, per pair of classes (one evaluation each; within one class, a
