@@ -383,6 +383,12 @@ const CASES: Record<string, readonly Case[]> = {
       docs: [...SHOP, policy('shop/all', { podSelector: {} }), policy('monitoring/all', { podSelector: {} })],
       expect: [],
     },
+    {
+      name: 'a pod an admin or baseline policy selects is not "selected by no policy" (it does not accept any connection)',
+      docs: [...SHOP, policy('shop/all', { podSelector: {} })],
+      admin: [banp({ namespaces: sel({ team: 'ops' }) }, { ingress: [rule('Deny', [nsPeer()])] })],
+      expect: [],
+    },
   ],
   'PW-REACHABLE-FROM-OUTSIDE': [
     {
