@@ -205,54 +205,81 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     return cached[family];
   };
 
+  /**
+   * Everything one rule matches in one direction, for one family. Only ingress named ports depend
+   * on the class (its members' own numbers): everything else is computed once per rule, however
+   * many classes the rule's policy applies to.
+   */
+  const ruleTraffic = new Map<object, Map<string, Allowed>>();
+  const trafficOfRule = (rule: TrafficRule, direction: Direction, family: Family, members: readonly PodAddresses[], mode: SharedMode): Allowed => {
+    const perClass = direction === 'Ingress' && rule.ports?.some((p) => p.kind === 'named' || p.kind === 'namedAnyProtocol');
+    const key = `${direction}|${family}|${mode}`;
+    const cached = perClass ? undefined : ruleTraffic.get(rule.key)?.get(key);
+    if (cached) return cached;
+    const allowed = computeTraffic(rule, direction, family, members, mode);
+    if (!perClass) {
+      const byKey = ruleTraffic.get(rule.key) ?? new Map<string, Allowed>();
+      byKey.set(key, allowed);
+      ruleTraffic.set(rule.key, byKey);
+    }
+    return allowed;
+  };
   /** Everything some of `rules` match in one direction, for one family. */
   const trafficOf = (rules: readonly TrafficRule[], direction: Direction, family: Family, members: readonly PodAddresses[], mode: SharedMode): Allowed => {
     const allowed: Allowed = { anyProtocol: [], ports: [], named: [] };
     for (const rule of rules) {
-      const ranges = rangesOf(rule, family, mode);
-      if (ranges.length === 0) continue; // peers that match nothing match no traffic
-      if (rule.ports === undefined) {
-        allowed.anyProtocol.push(...ranges);
-        continue;
-      }
-      for (const port of rule.ports) {
-        if (port.kind === 'all') for (const addresses of ranges) allowed.ports.push({ addresses, protocol: nftProto(port.protocol), first: 0, last: 65535 });
-        else if (port.kind === 'range') for (const addresses of ranges) allowed.ports.push({ addresses, protocol: nftProto(port.protocol), first: port.port, last: port.endPort });
-        else {
-          // A NetworkPolicy's named port keeps its protocol; an admin rule's means the container port of that name, whatever its protocol.
-          const named = (cp: Endpoint['ports'][number]): boolean => cp.name === port.name && (port.kind === 'namedAnyProtocol' || cp.protocol === port.protocol);
-          if (direction === 'Ingress') {
-            // "a named port is resolved against the destination pod": each member on its own number.
-            for (const m of members) {
-              const destination = m.text[family];
-              if (!destination) continue;
-              for (const cp of m.endpoint.ports) {
-                if (!named(cp)) continue;
-                for (const addresses of ranges) allowed.named.push({ destination, addresses, protocol: nftProto(cp.protocol), port: cp.containerPort });
-              }
+      const one = trafficOfRule(rule, direction, family, members, mode);
+      for (const r of one.anyProtocol) allowed.anyProtocol.push(r);
+      for (const p of one.ports) allowed.ports.push(p);
+      for (const n of one.named) allowed.named.push(n);
+    }
+    return allowed;
+  };
+  const computeTraffic = (rule: TrafficRule, direction: Direction, family: Family, members: readonly PodAddresses[], mode: SharedMode): Allowed => {
+    const allowed: Allowed = { anyProtocol: [], ports: [], named: [] };
+    const ranges = rangesOf(rule, family, mode);
+    if (ranges.length === 0) return allowed; // peers that match nothing match no traffic
+    if (rule.ports === undefined) {
+      allowed.anyProtocol.push(...ranges);
+      return allowed;
+    }
+    for (const port of rule.ports) {
+      if (port.kind === 'all') for (const addresses of ranges) allowed.ports.push({ addresses, protocol: nftProto(port.protocol), first: 0, last: 65535 });
+      else if (port.kind === 'range') for (const addresses of ranges) allowed.ports.push({ addresses, protocol: nftProto(port.protocol), first: port.port, last: port.endPort });
+      else {
+        // A NetworkPolicy's named port keeps its protocol; an admin rule's means the container port of that name, whatever its protocol.
+        const named = (cp: Endpoint['ports'][number]): boolean => cp.name === port.name && (port.kind === 'namedAnyProtocol' || cp.protocol === port.protocol);
+        if (direction === 'Ingress') {
+          // "a named port is resolved against the destination pod": each member on its own number.
+          for (const m of members) {
+            const destination = m.text[family];
+            if (!destination) continue;
+            for (const cp of m.endpoint.ports) {
+              if (!named(cp)) continue;
+              for (const addresses of ranges) allowed.named.push({ destination, addresses, protocol: nftProto(cp.protocol), port: cp.containerPort });
             }
-          } else {
-            // Egress: the destination is the peer, so its addresses carry their own numbers. A shared
-            // address gets only the numbers every claimant is a peer for and gives the name (any one, for a denial).
-            const numbers = (d: PodAddresses, ip: IPAddress): string[] => {
-              const inPeers = rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, d.endpoint, ip));
-              return inPeers ? d.endpoint.ports.filter(named).map((cp) => `${nftProto(cp.protocol)}/${cp.containerPort}`) : [];
-            };
-            for (const d of pods) {
-              const ip = d.ips[family];
-              const text = d.text[family];
-              if (!ip || !text) continue;
-              let admitted = numbers(d, ip);
-              const who = shared.has(text) ? claimants.get(text)! : [];
-              if (who.length > 0 && who[0] !== d.index) continue; // a shared address once, through its first claimant
-              for (const i of who.slice(1)) {
-                const other = numbers(byIndex.get(i)!, ip);
-                admitted = mode === 'every' ? admitted.filter((n) => other.includes(n)) : [...admitted, ...other];
-              }
-              for (const n of new Set(admitted)) {
-                const [protocol, number] = n.split('/');
-                allowed.ports.push({ addresses: { first: ip.value, last: ip.value }, protocol, first: Number(number), last: Number(number) });
-              }
+          }
+        } else {
+          // Egress: the destination is the peer, so its addresses carry their own numbers. A shared
+          // address gets only the numbers every claimant is a peer for and gives the name (any one, for a denial).
+          const numbers = (d: PodAddresses, ip: IPAddress): string[] => {
+            const inPeers = rule.peers === undefined || rule.peers.some((peer) => peerMatches(compiled, peer, d.endpoint, ip));
+            return inPeers ? d.endpoint.ports.filter(named).map((cp) => `${nftProto(cp.protocol)}/${cp.containerPort}`) : [];
+          };
+          for (const d of pods) {
+            const ip = d.ips[family];
+            const text = d.text[family];
+            if (!ip || !text) continue;
+            let admitted = numbers(d, ip);
+            const who = shared.has(text) ? claimants.get(text)! : [];
+            if (who.length > 0 && who[0] !== d.index) continue; // a shared address once, through its first claimant
+            for (const i of who.slice(1)) {
+              const other = numbers(byIndex.get(i)!, ip);
+              admitted = mode === 'every' ? admitted.filter((n) => other.includes(n)) : [...admitted, ...other];
+            }
+            for (const n of new Set(admitted)) {
+              const [protocol, number] = n.split('/');
+              allowed.ports.push({ addresses: { first: ip.value, last: ip.value }, protocol, first: Number(number), last: Number(number) });
             }
           }
         }
@@ -319,8 +346,24 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     }
     return rules;
   };
-  const lookupsOf = (rules: readonly TrafficRule[], direction: Direction, members: readonly PodAddresses[], mode: SharedMode, label: string, verdict: string, comment?: string): string[] =>
-    lookups({ 4: trafficOf(rules, direction, 4, members, mode), 6: trafficOf(rules, direction, 6, members, mode) }, direction, label, verdict, comment);
+  // Classes that differ in some tier share the lookups of the others: a stage's lookups are computed once per content.
+  const ruleIds = new Map<object, number>();
+  const idOf = (o: object): number => {
+    let id = ruleIds.get(o);
+    if (id === undefined) ruleIds.set(o, (id = ruleIds.size));
+    return id;
+  };
+  const stageLookups = new Map<string, string[]>();
+  const lookupsOf = (rules: readonly TrafficRule[], direction: Direction, members: readonly PodAddresses[], mode: SharedMode, label: string, verdict: string, comment?: string): string[] => {
+    const perClass = direction === 'Ingress' && rules.some((r) => r.ports?.some((p) => p.kind === 'named' || p.kind === 'namedAnyProtocol'));
+    const key = [direction, mode, verdict, comment ?? '', rules.map((r) => idOf(r.key)).join(','), perClass ? members.map((m) => m.index).join(',') : ''].join('|');
+    let cached = stageLookups.get(key);
+    if (!cached) {
+      cached = lookups({ 4: trafficOf(rules, direction, 4, members, mode), 6: trafficOf(rules, direction, 6, members, mode) }, direction, label, verdict, comment);
+      stageLookups.set(key, cached);
+    }
+    return cached;
+  };
 
   /** The admin or baseline policies whose subject selects the pod and that have rules of `direction` (never a host-network pod). */
   const subjectOf = (tier: AdminTier, endpoint: Endpoint, direction: Direction): CompiledAdminPolicy[] =>
@@ -349,7 +392,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
         const traffic = { key: rule, peers: rule.peers, ports: rule.ports };
         // A rule that matches no traffic here never decides: left out, so that its neighbours may join.
         const mode = verdict === verdicts.deny ? 'any' : 'every';
-        if (([4, 6] as const).every((f) => isEmpty(trafficOf([traffic], direction, f, members, mode)))) continue;
+        if (([4, 6] as const).every((f) => isEmpty(trafficOfRule(traffic, direction, f, members, mode)))) continue;
         const last = runs[runs.length - 1];
         if (last?.verdict === verdict) last.rules.push(traffic);
         else runs.push({ verdict, rules: [traffic] });

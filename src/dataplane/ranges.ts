@@ -45,9 +45,23 @@ export function mergeRanges(ranges: readonly AddressRange[]): AddressRange[] {
   return out;
 }
 
+// Addresses recur across the sets of one ruleset (every class's peers): each is formatted once.
+// Bounded, so that an agent running for months over churning pod addresses keeps a small cache.
+const formatted: Record<IPFamily, Map<bigint, string>> = { 4: new Map(), 6: new Map() };
+const FORMATTED_MAX = 200_000;
+
 /** Renders a range as nft writes interval elements: an address, a prefix, or `a-b`. */
 export function formatRange(range: AddressRange, family: IPFamily): string {
-  const ip = (value: bigint): string => formatIP({ family, value } as IPAddress);
+  const ip = (value: bigint): string => {
+    const cache = formatted[family];
+    let text = cache.get(value);
+    if (text === undefined) {
+      if (cache.size >= FORMATTED_MAX) cache.clear();
+      text = formatIP({ family, value } as IPAddress);
+      cache.set(value, text);
+    }
+    return text;
+  };
   if (range.first === range.last) return ip(range.first);
   const size = range.last - range.first + 1n;
   const isPowerOfTwo = (size & (size - 1n)) === 0n;
