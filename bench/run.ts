@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts', controlplane: 'controlplane.bench.ts', authoring: 'authoring.bench.ts', tiers: 'tiers.bench.ts' } as const;
+const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts', controlplane: 'controlplane.bench.ts', authoring: 'authoring.bench.ts', tiers: 'tiers.bench.ts', 'dataplane-tiers': 'dataplane-tiers.bench.ts' } as const;
 type Name = keyof typeof BENCHES;
 
 const args = process.argv.slice(2);
