@@ -475,6 +475,31 @@ const CASES: Record<string, readonly Case[]> = {
       expect: ['info AdminNetworkPolicy/system spec.subject', 'info AdminNetworkPolicy/typo spec.subject'],
     },
   ],
+  'PW-ADMIN-PEER-SELECTS-NOTHING': [
+    {
+      name: 'a pods peer no pod matches (a whole cluster: a warning) and a nodes peer no node of the input matches are found at the peer',
+      docs: [...SHOP, JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { zone: 'a' } }, status: { addresses: [{ type: 'InternalIP', address: '192.168.0.1' }] } })],
+      options: { complete: true },
+      admin: [
+        anp('db', 1, DB_SUBJECT, {
+          ingress: [rule('Deny', [podsPeer({ app: 'webb' }), podsPeer({ app: 'web' })])],
+          egress: [rule('Allow', [{ kind: 'nodes', nodes: sel({ zone: 'b' }) }, { kind: 'nodes', nodes: sel({ zone: 'a' }) }])],
+        }),
+      ],
+      expect: ['warning AdminNetworkPolicy/db spec.ingress[0].from[0].pods', 'warning AdminNetworkPolicy/db spec.egress[0].to[0].nodes'],
+    },
+    {
+      name: 'in manifests a namespaces peer only unseen namespaces could match is info; peers that match, and nodes peers without nodes in the input, are not found',
+      docs: SHOP,
+      admin: [
+        anp('db', 1, DB_SUBJECT, {
+          ingress: [rule('Deny', [nsPeer({ team: 'nobody' }), nsPeer({ team: 'ops' })])],
+          egress: [rule('Allow', [{ kind: 'nodes', nodes: sel({ zone: 'b' }) }])],
+        }),
+      ],
+      expect: ['info AdminNetworkPolicy/db spec.ingress[0].from[0].namespaces'],
+    },
+  ],
   'PW-ADMIN-RULE-SHADOWED': [
     {
       name: 'a rule an earlier rule of the same policy matches everything of is found; so is one a policy evaluated earlier with a wider subject decides first',

@@ -8,7 +8,7 @@ import { describeAdminSubject, formatAdminPolicyRef, formatAdminRuleRef, formatP
 import { isolatingPolicies } from '../evaluate.js';
 import { peerMatches } from '../match.js';
 import type { Direction } from '../types.js';
-import { listNames, plural, type LintContext } from './context.js';
+import { listNames, plural, selectorText, type LintContext } from './context.js';
 import type { LintObjectRef } from './types.js';
 import { blockIntervals, implies, podPeerCovers, within } from './redundant.js';
 
@@ -88,6 +88,21 @@ function subjectCovers(outer: CompiledAdminPolicy, inner: CompiledAdminPolicy): 
   return implies(inner.subject.namespaceSelector, outer.subject.namespaceSelector) && implies(inner.subject.podSelector ?? EMPTY, outer.subject.podSelector ?? EMPTY);
 }
 
+/**
+ * Namespaces a namespaceSelector could match whose pods or labels the input does not show (the
+ * system namespaces of a manifest input, declared namespaces without pods): where an empty answer
+ * is not certain.
+ */
+function unknownNamespaces(ctx: LintContext, nsSelector: LabelSelector): string[] {
+  const namespaces = ctx.namespaces.filter((n) => selectorMatches(nsSelector, n.labels));
+  const nameOnly: LabelSelector = {
+    matchLabels: Object.hasOwn(nsSelector.matchLabels, NAMESPACE_NAME_LABEL) ? { [NAMESPACE_NAME_LABEL]: nsSelector.matchLabels[NAMESPACE_NAME_LABEL] } : {},
+    matchExpressions: nsSelector.matchExpressions.filter((e) => e.key === NAMESPACE_NAME_LABEL),
+  };
+  const hidden = ctx.namespaces.filter((n) => !n.labelsKnown && selectorMatches(nameOnly, n.labels)).map((n) => n.name);
+  return [...new Set([...namespaces.filter((n) => !ctx.contentsKnown(n.name)).map((n) => n.name), ...hidden])].sort();
+}
+
 const EFFECT_WORDS = { accept: 'allow', deny: 'deny', pass: 'pass on' } as const;
 
 export function lintAdminPolicies(ctx: LintContext): void {
@@ -100,14 +115,7 @@ export function lintAdminPolicies(ctx: LintContext): void {
     for (const policy of policies) {
       // Subjects that select nothing, where the input shows every namespace the selector could match.
       if (ctx.hasEndpoints && selected.get(policy)!.length === 0) {
-        const nsSelector = policy.subject.namespaceSelector;
-        const namespaces = ctx.namespaces.filter((n) => selectorMatches(nsSelector, n.labels));
-        const nameOnly: LabelSelector = {
-          matchLabels: Object.hasOwn(nsSelector.matchLabels, NAMESPACE_NAME_LABEL) ? { [NAMESPACE_NAME_LABEL]: nsSelector.matchLabels[NAMESPACE_NAME_LABEL] } : {},
-          matchExpressions: nsSelector.matchExpressions.filter((e) => e.key === NAMESPACE_NAME_LABEL),
-        };
-        const hidden = ctx.namespaces.filter((n) => !n.labelsKnown && selectorMatches(nameOnly, n.labels)).map((n) => n.name);
-        const unknown = [...new Set([...namespaces.filter((n) => !ctx.contentsKnown(n.name)).map((n) => n.name), ...hidden])].sort();
+        const unknown = unknownNamespaces(ctx, policy.subject.namespaceSelector);
         const where = unknown.length > 0 ? `; ${listNames(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not in the input, so ${unknown.length === 1 ? 'its' : 'their'} pods and labels are unknown` : '';
         ctx.report({
           id: 'PW-ADMIN-SUBJECT-SELECTS-NOTHING',
@@ -129,6 +137,38 @@ export function lintAdminPolicies(ctx: LintContext): void {
               object: adminObject(policy),
               path: ['spec', field(direction), j, 'to', k, 'domainNames'],
               message: `${formatAdminRuleRef(rule.ref)} allows ${peer.domainNames.join(', ')} by name: the names are resolved when traffic flows, so Podwall's answers (check, matrix, diff) match no address to them, and say so where that changes an answer`,
+            });
+          });
+          // Peers that select nothing: pods and namespaces against the input, nodes where the input has nodes.
+          rule.rule.peers.forEach((peer, k) => {
+            const path = ['spec', field(direction), j, direction === 'Ingress' ? 'from' : 'to', k, peer.kind];
+            if (peer.kind === 'nodes') {
+              const nodes = compiled.cluster.nodes ?? [];
+              if (nodes.length === 0 || nodes.some((n) => selectorMatches(peer.nodes, n.labels))) return;
+              ctx.report({
+                id: 'PW-ADMIN-PEER-SELECTS-NOTHING',
+                object: adminObject(policy),
+                path,
+                message: `no node of the input (${listNames(nodes.map((n) => n.name))}) has ${selectorText(peer.nodes, 'any labels')}: this peer of ${formatAdminRuleRef(rule.ref)} matches no address`,
+              });
+              return;
+            }
+            if (peer.kind !== 'namespaces' && peer.kind !== 'pods') return;
+            if (!ctx.hasEndpoints) return;
+            const nsSelector = peer.kind === 'namespaces' ? peer.namespaces : peer.pods.namespaceSelector;
+            const podSelector = peer.kind === 'pods' ? peer.pods.podSelector : undefined;
+            const matched = subjects.some(
+              (e) => selectorMatches(nsSelector, compiled.namespaceLabels.get(e.namespace) ?? {}) && (podSelector === undefined || selectorMatches(podSelector, e.labels)),
+            );
+            if (matched) return;
+            const unknown = unknownNamespaces(ctx, nsSelector);
+            const where = unknown.length > 0 ? `; ${listNames(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not in the input, so ${unknown.length === 1 ? 'its' : 'their'} pods and labels are unknown` : '';
+            ctx.report({
+              id: 'PW-ADMIN-PEER-SELECTS-NOTHING',
+              severity: unknown.length > 0 ? 'info' : 'warning',
+              object: adminObject(policy),
+              path,
+              message: `no pod of the input is in ${peer.kind === 'namespaces' ? 'a namespace with' : `a namespace with ${selectorText(nsSelector, 'any labels')} and has`} ${selectorText(peer.kind === 'namespaces' ? nsSelector : podSelector, 'any labels')}${where}: this peer of ${formatAdminRuleRef(rule.ref)} matches nobody. Compare the selectors with the pods' and namespaces' labels`,
             });
           });
           // An earlier rule of this policy, or of a policy evaluated earlier for every pod this one selects.

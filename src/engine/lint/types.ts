@@ -29,6 +29,7 @@ export type LintRuleId =
   | 'PW-NO-ENDPOINTS'
   | 'PW-ADMIN-SAME-PRIORITY'
   | 'PW-ADMIN-SUBJECT-SELECTS-NOTHING'
+  | 'PW-ADMIN-PEER-SELECTS-NOTHING'
   | 'PW-ADMIN-RULE-SHADOWED'
   | 'PW-BASELINE-RULES-OVERRIDDEN'
   | 'PW-ADMIN-DOMAIN-NAMES';
@@ -238,6 +239,13 @@ export const LINT_RULES: readonly LintRule[] = [
     name: 'AdminSubjectSelectsNothing',
     summary: 'an admin or baseline policy\'s subject selects no pod',
     help: 'No pod of the input is in a namespace and has labels the subject asks for (host-network pods are never subjects), so the policy applies to nothing. Reported as info when namespaces the input does not show could match.',
+  },
+  {
+    id: 'PW-ADMIN-PEER-SELECTS-NOTHING',
+    severity: 'warning',
+    name: 'AdminPeerSelectsNothing',
+    summary: 'an admin or baseline rule\'s peer selects no pod (or node)',
+    help: 'A namespaces or pods peer no pod of the input matches (host-network pods never match), or a nodes peer no node of the input matches: the rule matches nothing through it. Reported as info when namespaces the input does not show could match; nodes only when the input has nodes.',
   },
   {
     id: 'PW-ADMIN-RULE-SHADOWED',
