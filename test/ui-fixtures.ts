@@ -1,6 +1,6 @@
 // Generated manifests for the UI: a 200-pod cluster (10 namespaces x 20 pods in three tiers, each
-// namespace with tier-to-tier policies) to check the page stays usable at that size; and helpers
-// the UI's tests share (raw HTTP requests, captured command output).
+// namespace with tier-to-tier policies) to check the page stays usable at that size; the admin tiers
+// over the three-tier example; and helpers the UI's tests share (raw HTTP requests, captured output).
 import { request, type IncomingHttpHeaders } from 'node:http';
 import type { Output } from '../src/cli/output.js';
 
@@ -26,6 +26,89 @@ export function twoHundredPods(): string {
   }
   return docs.join('\n---\n') + '\n';
 }
+
+/**
+ * The administrator's rules over the three-tier example: an AdminNetworkPolicy (v1alpha1) that keeps
+ * every web pod from every db pod whatever the teams write (Admin tier, before NetworkPolicy), and the
+ * BaselineAdminNetworkPolicy `default` denying egress to pods wherever no NetworkPolicy isolates a pod
+ * for egress (the db's, so db -> web:80 closes).
+ */
+export const ADMIN_DENY_WEB_DB = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: web-never-reaches-db
+spec:
+  priority: 10
+  subject:
+    pods:
+      namespaceSelector: {}
+      podSelector:
+        matchLabels:
+          role: db
+  ingress:
+  - name: deny-from-web
+    action: Deny
+    from:
+    - pods:
+        namespaceSelector: {}
+        podSelector:
+          matchLabels:
+            role: web
+`;
+
+export const BASELINE_DEFAULT_DENY = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata:
+  name: default
+spec:
+  subject:
+    namespaces: {}
+  egress:
+  - name: default-deny-to-pods
+    action: Deny
+    to:
+    - namespaces: {}
+`;
+
+/** A ClusterNetworkPolicy (v1alpha2) of the Admin tier that opens web -> db:3306 on both sides, which the three-tier policies block. */
+export const CNP_ACCEPT_WEB_DB = `apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata:
+  name: web-to-db-for-migrations
+spec:
+  tier: Admin
+  priority: 5
+  subject:
+    namespaces:
+      matchLabels:
+        kubernetes.io/metadata.name: default
+  ingress:
+  - name: db-from-web
+    action: Accept
+    from:
+    - pods:
+        namespaceSelector: {}
+        podSelector:
+          matchLabels:
+            role: web
+    protocols:
+    - tcp:
+        destinationPort:
+          number: 3306
+  egress:
+  - name: web-to-db
+    action: Accept
+    to:
+    - pods:
+        namespaceSelector: {}
+        podSelector:
+          matchLabels:
+            role: db
+    protocols:
+    - tcp:
+        destinationPort:
+          number: 3306
+`;
 
 /** A raw HTTP request with exactly the headers given (fetch adds some and refuses others, Host and Origin among them). */
 export function raw(

@@ -18,6 +18,7 @@
 import { openToOutside, formatPolicyRef, lintCluster, LINT_RULES, resolvePeer, type CompiledCluster, type LintFinding, type LintObjectRef } from '../engine/index.js';
 import { networkPolicyManifest, parsePortText, parseProtocolText, type Cluster, type Diagnostic, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
+import { adminPolicyId, adminPolicyYaml } from './admin.js';
 import { diagnosticView, EDITOR_FILE, overlayPolicies, previewDiff, type Overlay } from './preview.js';
 import type { ClusterSource } from './source.js';
 import type { CountersView, DiagnosticView, FindingView, LintView, ModelView, PreviewView, ProbeView } from './types.js';
@@ -97,6 +98,7 @@ export function markedModelView(compiled: CompiledCluster, meta: Parameters<type
 }
 
 const SUMMARIES = new Map(LINT_RULES.map((r) => [r.id, r.summary]));
+const ADMIN_KINDS: ReadonlySet<string> = new Set(['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy']);
 
 /** Lint's findings over `compiled`, the objects each involves named by the page's ids. */
 export function lintView(compiled: CompiledCluster, complete: boolean): LintView {
@@ -105,7 +107,13 @@ export function lintView(compiled: CompiledCluster, complete: boolean): LintView
   const finding = (f: LintFinding): FindingView => {
     const involved = [...(f.object ? [f.object] : []), ...f.related];
     const endpoints = [...new Set(involved.flatMap((o) => endpointIds.get(key(o)) ?? []))];
-    const policies = [...new Set(involved.filter((o) => o.kind === 'NetworkPolicy').map((o) => formatPolicyRef({ namespace: o.namespace ?? '', name: o.name })))];
+    const policies = [
+      ...new Set(
+        involved.flatMap((o) =>
+          o.kind === 'NetworkPolicy' ? [formatPolicyRef({ namespace: o.namespace ?? '', name: o.name })] : ADMIN_KINDS.has(o.kind) ? [adminPolicyId(o)] : [],
+        ),
+      ),
+    ];
     return {
       id: f.id,
       severity: f.severity,
@@ -125,8 +133,9 @@ function endpointOf(compiled: CompiledCluster, text: string): ReturnType<typeof 
   return resolvePeer(compiled, text);
 }
 
+/** Every policy as YAML: the NetworkPolicies, then the admin and baseline policies (cluster-scoped) by kind and name. */
 function policiesYaml(compiled: CompiledCluster): string {
-  return compiled.policies.map((p) => stringify(networkPolicyManifest(p.policy))).join('---\n');
+  return [...compiled.policies.map((p) => stringify(networkPolicyManifest(p.policy))), ...(compiled.cluster.adminPolicies ?? []).map(adminPolicyYaml)].join('---\n');
 }
 
 export interface ApiContext {

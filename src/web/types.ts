@@ -45,6 +45,56 @@ export interface PolicyView {
   readonly selects: readonly string[];
 }
 
+/** The tiers a side of a connection goes through, in order (the engine's `Tier`). */
+export type TierName = 'Admin' | 'NetworkPolicy' | 'Baseline' | 'Default';
+export type AdminTierName = 'Admin' | 'Baseline';
+
+/** One rule of an admin or baseline policy, named as every command names it. */
+export interface AdminRuleView {
+  /** `ClusterNetworkPolicy/web-never-reaches-db (Admin tier, priority 10) ingress[0] "deny-from-web": Deny` */
+  readonly ref: string;
+  /** The policy's id (`ClusterNetworkPolicy/web-never-reaches-db`). */
+  readonly policy: string;
+  readonly tier: AdminTierName;
+  readonly direction: 'Ingress' | 'Egress';
+  readonly index: number;
+  readonly name?: string;
+  /** As written: Allow (v1alpha1) and Accept (v1alpha2) mean the same. */
+  readonly action: 'Allow' | 'Accept' | 'Deny' | 'Pass';
+  readonly peers: string;
+  readonly ports: string;
+}
+
+/** An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy: cluster-scoped, in a tier. */
+export interface AdminPolicyView {
+  /** `<kind>/<name>` */
+  readonly id: string;
+  readonly kind: 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'ClusterNetworkPolicy';
+  readonly name: string;
+  readonly tier: AdminTierName;
+  /** Absent for a BaselineAdminNetworkPolicy (evaluated after every Baseline ClusterNetworkPolicy). */
+  readonly priority?: number;
+  /** `ClusterNetworkPolicy/x (Admin tier, priority 10)` */
+  readonly ref: string;
+  /** Its place in its tier's evaluation order, 0 first. */
+  readonly order: number;
+  /** spec.subject in words. */
+  readonly subject: string;
+  /** Endpoint ids its subject selects (never a hostNetwork pod). */
+  readonly selects: readonly string[];
+  /** The policy as a manifest of its own API version. */
+  readonly yaml: string;
+  readonly ingress: readonly AdminRuleView[];
+  readonly egress: readonly AdminRuleView[];
+}
+
+/** For a connection an admin or baseline rule decided: on which ports, by which tier and rules. */
+export interface FlowTierView extends PortView {
+  readonly tier: AdminTierName;
+  /** The deciding rules (formatAdminRuleRef), the egress side's first. */
+  readonly rules: readonly string[];
+}
+
 /** The pseudo-endpoint for addresses outside the cluster. */
 export const OUTSIDE = 'outside';
 
@@ -60,6 +110,14 @@ export interface FlowView {
   readonly portsText?: string;
   /** For flows with the outside: the rules that admit it and who, in words. */
   readonly via?: readonly string[];
+  /**
+   * Only with admin policies: the Admin tier when an admin rule decided a side on some port (an
+   * Accept that opened it, a Deny that blocked it), else Baseline likewise; absent when NetworkPolicy
+   * or the default decided every port.
+   */
+  readonly tier?: AdminTierName;
+  /** Per port an admin or baseline rule decided: that tier and rule. */
+  readonly tiers?: readonly FlowTierView[];
 }
 
 export interface ModelView {
@@ -78,6 +136,8 @@ export interface ModelView {
   readonly denied: readonly FlowView[];
   /** How many blocked connections were left out of `denied` to keep the picture drawable. */
   readonly deniedOmitted: number;
+  /** Admin and baseline policies in evaluation order (the Admin tier, then Baseline); absent when there are none. */
+  readonly adminPolicies?: readonly AdminPolicyView[];
 }
 
 export interface MatrixView extends PortView {
@@ -103,6 +163,14 @@ export interface SideView {
   readonly isolatingPolicies: readonly string[];
   readonly allowedBy: readonly RuleView[];
   readonly notes: readonly string[];
+  /** Only with admin policies: the tier whose decision stands for this side. */
+  readonly tier?: TierName;
+  /** The admin or baseline rule whose Accept/Allow or Deny decided (tier Admin or Baseline). */
+  readonly decidedBy?: AdminRuleView;
+  /** The Pass rules the side went through, in order. */
+  readonly passedBy?: readonly AdminRuleView[];
+  /** The side in the CLI's words (`podwall check`), tier by tier. */
+  readonly words?: readonly string[];
 }
 
 export interface CheckView extends PortView {
@@ -121,12 +189,18 @@ export interface DirectionView {
   readonly reach: readonly { readonly endpoint: string; readonly ports: readonly PortView[] }[];
   /** Outside the cluster: open (not isolated), or the rules that admit outside addresses. */
   readonly outside: { readonly open: boolean; readonly rules: readonly RuleView[] };
+  /** Only with admin policies: the Admin-tier rules of this direction from policies selecting it, in evaluation order (before NetworkPolicy). */
+  readonly admin?: readonly AdminRuleView[];
+  /** Likewise the Baseline tier (after NetworkPolicy, where no NetworkPolicy isolates it). */
+  readonly baseline?: readonly AdminRuleView[];
 }
 
 export interface ExplainView {
   readonly endpoint: EndpointView;
   readonly hostNetwork: boolean;
   readonly selectedBy: readonly { readonly policy: string; readonly policyTypes: readonly string[] }[];
+  /** Only with admin policies: the admin and baseline policies whose subject selects it, in evaluation order. */
+  readonly adminSelectedBy?: readonly { readonly policy: string; readonly ref: string; readonly tier: AdminTierName }[];
   readonly ingress: DirectionView;
   readonly egress: DirectionView;
 }
@@ -148,7 +222,7 @@ export interface FindingView {
   readonly message: string;
   /** Endpoint ids involved: the finding's object and its related objects that are endpoints. */
   readonly endpoints: readonly string[];
-  /** Policy ids (`ns/name`) involved. */
+  /** Policy ids involved: `ns/name` for a NetworkPolicy, `<kind>/<name>` for an admin or baseline policy. */
   readonly policies: readonly string[];
 }
 

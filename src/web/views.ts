@@ -1,6 +1,7 @@
 // Pure: a compiled cluster -> the JSON views the page draws. Every answer is the engine's
 // (matrices over classes, verdicts, explanations); this file only reshapes them.
 import {
+  adminPoliciesSelecting,
   computeClasses,
   computeMatrix,
   declaredPorts,
@@ -9,23 +10,32 @@ import {
   explainEndpoints,
   externalAccess,
   formatPolicyRef,
+  formatAdminPolicyRef,
+  formatAdminRuleRef,
   formatRuleRef,
+  hasAdminPolicies,
+  describeVerdictSide,
   isolatingPolicies,
   policySelects,
+  type AdminRuleRef,
   type CompiledCluster,
   type DirectionExplanation,
   type DirectionVerdict,
+  type EndpointClasses,
   type RuleRef,
 } from '../engine/index.js';
 import { networkPolicyManifest, type Endpoint, type Protocol } from '../model/index.js';
 import { stringify } from 'yaml';
+import { adminPolicyId, adminPolicyViews, adminRuleView } from './admin.js';
 import {
   OUTSIDE,
+  type AdminTierName,
   type CheckView,
   type DirectionView,
   type EndpointView,
   type ExplainView,
   type FlowKey,
+  type FlowTierView,
   type FlowView,
   type MatrixView,
   type ModelView,
@@ -68,9 +78,8 @@ function ruleView(compiled: CompiledCluster, ref: RuleRef): RuleView {
 const flowKey = (from: string, to: string, p: PortView): string => `${from}|${to}|${p.port}/${p.protocol}`;
 
 /** Every allowed (or blocked) connection between endpoints on the destination's declared ports. */
-export function endpointFlows(compiled: CompiledCluster): { allowed: FlowKey[]; denied: FlowKey[] } {
+export function endpointFlows(compiled: CompiledCluster, classes: EndpointClasses = computeClasses(compiled)): { allowed: FlowKey[]; denied: FlowKey[] } {
   const endpoints = compiled.cluster.endpoints;
-  const classes = computeClasses(compiled);
   const allowed: FlowKey[] = [];
   const denied: FlowKey[] = [];
   for (const target of declaredPorts(endpoints)) {
@@ -86,16 +95,54 @@ export function endpointFlows(compiled: CompiledCluster): { allowed: FlowKey[]; 
   return { allowed, denied };
 }
 
-function groupFlows(keys: readonly FlowKey[], allowed: boolean): FlowView[] {
-  const byPair = new Map<string, { from: string; to: string; ports: PortView[] }>();
+/** The tier and rules that decided one connection, when an admin or baseline rule did (`undefined`: NetworkPolicy or the default). */
+type TierOf = (key: FlowKey) => { tier: AdminTierName; rules: string[] } | undefined;
+
+/**
+ * Which admin or baseline rule decided each connection: for an allowed one, the sides an Accept/Allow
+ * let through; for a blocked one, the sides that denied it. Verdicts are asked once per pair of
+ * endpoint classes and port, as the matrix does (members of a class answer every rule alike).
+ */
+function connectionTiers(compiled: CompiledCluster, classes: EndpointClasses): TierOf {
+  const index = new Map(compiled.cluster.endpoints.map((e, i) => [e.id, i]));
+  const seen = new Map<string, ReturnType<TierOf>>();
+  return (k) => {
+    const i = index.get(k.from)!;
+    const j = index.get(k.to)!;
+    const key = `${classes.classOf[i]}|${classes.classOf[j]}|${k.port}/${k.protocol}`;
+    if (seen.has(key)) return seen.get(key);
+    const v = evaluateConnection(compiled, {
+      source: { kind: 'endpoint', endpoint: compiled.cluster.endpoints[i] },
+      destination: { kind: 'endpoint', endpoint: compiled.cluster.endpoints[j] },
+      port: k.port,
+      protocol: k.protocol,
+    });
+    const sides = [v.egress, v.ingress].filter((s) => (v.allowed || !s.allowed) && (s.tier === 'Admin' || s.tier === 'Baseline') && s.decidedBy);
+    const answer = sides.length === 0 ? undefined : { tier: sides.some((s) => s.tier === 'Admin') ? ('Admin' as const) : ('Baseline' as const), rules: sides.map((s) => formatAdminRuleRef(s.decidedBy!)) };
+    seen.set(key, answer);
+    return answer;
+  };
+}
+
+function groupFlows(keys: readonly FlowKey[], allowed: boolean, tierOf?: TierOf): FlowView[] {
+  const byPair = new Map<string, { from: string; to: string; ports: PortView[]; tiers: FlowTierView[] }>();
   for (const k of keys) {
     const pair = `${k.from}|${k.to}`;
     let f = byPair.get(pair);
-    if (!f) byPair.set(pair, (f = { from: k.from, to: k.to, ports: [] }));
+    if (!f) byPair.set(pair, (f = { from: k.from, to: k.to, ports: [], tiers: [] }));
     f.ports.push({ port: k.port, protocol: k.protocol });
+    const decided = tierOf?.(k);
+    if (decided) f.tiers.push({ port: k.port, protocol: k.protocol, ...decided });
   }
   return [...byPair.values()]
-    .map((f) => ({ id: `${allowed ? 'a' : 'd'}:${f.from}->${f.to}`, from: f.from, to: f.to, allowed, ports: f.ports.sort(comparePorts) }))
+    .map((f): FlowView => ({
+      id: `${allowed ? 'a' : 'd'}:${f.from}->${f.to}`,
+      from: f.from,
+      to: f.to,
+      allowed,
+      ports: f.ports.sort(comparePorts),
+      ...(f.tiers.length > 0 ? { tier: f.tiers.some((t) => t.tier === 'Admin') ? 'Admin' : 'Baseline', tiers: f.tiers.sort(comparePorts) } : {}),
+    }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
@@ -132,8 +179,11 @@ function outsideFlows(compiled: CompiledCluster): FlowView[] {
 
 export function modelView(compiled: CompiledCluster, meta: { source: 'files' | 'lab'; title: string; version: number }): ModelView {
   const { cluster } = compiled;
-  const flows = endpointFlows(compiled);
-  const denied = groupFlows(flows.denied, false);
+  const classes = computeClasses(compiled);
+  const flows = endpointFlows(compiled, classes);
+  const admin = hasAdminPolicies(compiled);
+  const tierOf = admin ? connectionTiers(compiled, classes) : undefined;
+  const denied = groupFlows(flows.denied, false, tierOf);
   return {
     ...meta,
     namespaces: cluster.namespaces.map((n) => ({ name: n.name, labels: n.labels, declared: n.declared })),
@@ -147,9 +197,10 @@ export function modelView(compiled: CompiledCluster, meta: { source: 'files' | '
       selects: cluster.endpoints.filter((e) => policySelects(p, e)).map((e) => e.id),
     })),
     ports: declaredPorts(cluster.endpoints),
-    flows: [...groupFlows(flows.allowed, true), ...outsideFlows(compiled)],
+    flows: [...groupFlows(flows.allowed, true, tierOf), ...outsideFlows(compiled)],
     denied: denied.slice(0, DENIED_LIMIT),
     deniedOmitted: Math.max(0, denied.length - DENIED_LIMIT),
+    ...(admin ? { adminPolicies: adminPolicyViews(compiled) } : {}),
   };
 }
 
@@ -164,8 +215,8 @@ export function matrixView(compiled: CompiledCluster, target: { port: number; pr
   };
 }
 
-function sideView(compiled: CompiledCluster, v: DirectionVerdict): SideView {
-  return {
+function sideView(compiled: CompiledCluster, v: DirectionVerdict, who: string): SideView {
+  const side: SideView = {
     direction: v.direction,
     allowed: v.allowed,
     isolated: v.isolated,
@@ -173,6 +224,15 @@ function sideView(compiled: CompiledCluster, v: DirectionVerdict): SideView {
     isolatingPolicies: v.isolatingPolicies.map(formatPolicyRef),
     allowedBy: v.allowedBy.map((r) => ruleView(compiled, r)),
     notes: v.notes,
+  };
+  if (!hasAdminPolicies(compiled)) return side;
+  const rule = (r: AdminRuleRef) => adminRuleView(compiled, r);
+  return {
+    ...side,
+    tier: v.tier,
+    ...(v.decidedBy ? { decidedBy: rule(v.decidedBy) } : {}),
+    passedBy: v.passedBy.map(rule),
+    words: describeVerdictSide(compiled, v, who, ''),
   };
 }
 
@@ -189,13 +249,19 @@ export function checkView(compiled: CompiledCluster, from: Endpoint, to: Endpoin
     port: target.port,
     protocol: target.protocol,
     allowed: verdict.allowed,
-    egress: sideView(compiled, verdict.egress),
-    ingress: sideView(compiled, verdict.ingress),
+    egress: sideView(compiled, verdict.egress, from.id),
+    ingress: sideView(compiled, verdict.ingress, to.id),
   };
 }
 
 function directionView(compiled: CompiledCluster, e: Endpoint, d: DirectionExplanation): DirectionView {
   const outside = externalAccess(compiled, e, d.direction);
+  const tiers = hasAdminPolicies(compiled)
+    ? {
+        admin: d.admin.flatMap((p) => p.rules.map((r) => adminRuleView(compiled, r.rule))),
+        baseline: d.baseline.flatMap((p) => p.rules.map((r) => adminRuleView(compiled, r.rule))),
+      }
+    : {};
   return {
     direction: d.direction,
     isolated: d.isolated,
@@ -203,15 +269,20 @@ function directionView(compiled: CompiledCluster, e: Endpoint, d: DirectionExpla
     rules: d.rules.map((r) => ({ ref: formatRuleRef(r.rule), policy: formatPolicyRef(r.rule.policy), direction: r.rule.direction, index: r.rule.index, peers: r.peers, ports: r.ports })),
     reach: d.reach.map((r) => ({ endpoint: r.endpoint, ports: r.ports.map((p) => ({ port: p.port, protocol: p.protocol })) })),
     outside: { open: outside.open, rules: outside.rules.map((r) => ({ ...ruleView(compiled, r.rule), peers: r.peers, ports: r.ports })) },
+    ...tiers,
   };
 }
 
 export function explainView(compiled: CompiledCluster, e: Endpoint): ExplainView {
   const [x] = explainEndpoints(compiled, [e]);
+  const admin = [...adminPoliciesSelecting(compiled, e, 'Admin'), ...adminPoliciesSelecting(compiled, e, 'Baseline')];
   return {
     endpoint: endpointView(compiled, e),
     hostNetwork: x.hostNetwork,
     selectedBy: x.selectedBy.map((s) => ({ policy: formatPolicyRef(s.policy), policyTypes: s.policyTypes })),
+    ...(hasAdminPolicies(compiled)
+      ? { adminSelectedBy: admin.map((p) => ({ policy: adminPolicyId(p.ref), ref: formatAdminPolicyRef(p.ref), tier: p.ref.tier })) }
+      : {}),
     ingress: directionView(compiled, e, x.ingress),
     egress: directionView(compiled, e, x.egress),
   };

@@ -1,4 +1,5 @@
-// The editor: NetworkPolicies in YAML, previewed by the server as you type (debounced). Errors
+// The editor: NetworkPolicies (and AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+// ClusterNetworkPolicy) in YAML, previewed by the server as you type (debounced). Errors
 // are shown inline, beside the line they point at, with their field path; the flows the edit
 // opens and closes are listed.
 import type { DiagnosticView, FlowKey, ModelView } from '../../src/web/types.js';
@@ -19,12 +20,13 @@ export interface Editor {
   setPolicies(model: ModelView): void;
 }
 
-const PLACEHOLDER = `# Paste or edit NetworkPolicies here (YAML, several separated by ---).
-# A policy with the name of an existing one replaces it; others are added.`;
+const PLACEHOLDER = `# Paste or edit NetworkPolicies here (YAML, several separated by ---), or the
+# cluster-scoped AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy.
+# A policy with the name (and kind) of an existing one replaces it; others are added.`;
 
 export function createEditor(callbacks: EditorCallbacks, delayMs = 300): Editor {
   const picker = h('select', { id: 'e-policy', 'aria-label': 'Load a policy into the editor' });
-  const area = h('textarea', { id: 'e-text', spellcheck: 'false', 'aria-label': 'NetworkPolicy YAML', 'aria-describedby': 'e-errors', placeholder: PLACEHOLDER, rows: 18 });
+  const area = h('textarea', { id: 'e-text', spellcheck: 'false', 'aria-label': 'Policy YAML', 'aria-describedby': 'e-errors', placeholder: PLACEHOLDER, rows: 18 });
   const gutter = h('pre', { class: 'gutter', 'aria-hidden': 'true' });
   const errors = h('ul', { id: 'e-errors', class: 'errors', 'aria-live': 'polite' });
   const diff = h('div', { id: 'e-diff', class: 'diff', 'aria-live': 'polite' });
@@ -133,8 +135,15 @@ export function createEditor(callbacks: EditorCallbacks, delayMs = 300): Editor 
       );
     },
     setPolicies(model) {
-      yamlById = new Map(model.policies.map((p) => [p.id, p.yaml]));
-      picker.replaceChildren(h('option', { value: '' }, 'a policy…'), ...model.policies.map((p) => h('option', { value: p.id }, p.id)));
+      const admin = model.adminPolicies ?? [];
+      yamlById = new Map([...model.policies, ...admin].map((p) => [p.id, p.yaml]));
+      const options = (list: readonly { id: string }[]): HTMLElement[] => list.map((p) => h('option', { value: p.id }, p.id));
+      picker.replaceChildren(
+        h('option', { value: '' }, 'a policy…'),
+        ...(admin.length === 0
+          ? options(model.policies)
+          : [h('optgroup', { label: 'NetworkPolicy' }, ...options(model.policies)), h('optgroup', { label: 'Admin and baseline (cluster-scoped)' }, ...options(admin))]),
+      );
     },
   };
 }

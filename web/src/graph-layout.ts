@@ -6,6 +6,8 @@ import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 
 export const NODE = { width: 64, height: 42, font: 15 };
 export const EDGE_FONT = 12;
+/** An admin or baseline policy's band: its height, label size, the marks at the nodes it selects, and the gaps around it. */
+export const BAND = { height: 34, font: 13, tick: 8, gap: 8 };
 const LABEL_FONT = 'system-ui, sans-serif';
 
 let ctx: CanvasRenderingContext2D | null | undefined;
@@ -110,5 +112,37 @@ export async function layoutGraph(cy: Core, aspectRatio: number): Promise<void> 
       const ln = cy.getElementById(`l:${le.id}`);
       if (label && ln.nonempty()) ln.position({ x: label.x! + label.width! / 2, y: label.y! + label.height! / 2 });
     }
+  });
+}
+
+/**
+ * Places the bands of admin and baseline policies (`.band`, laid out after the picture): the Admin
+ * tier's in rows above it, the first evaluated at the top, and the Baseline tier's in rows below it,
+ * the first evaluated nearest; each spans the nodes it selects (the whole picture when it selects
+ * none drawn) and marks each of them (`.band-tick` nodes, pointing toward the picture).
+ */
+export function placeBands(cy: Core): void {
+  const bands = cy.nodes('.band');
+  if (bands.empty()) return;
+  const drawn = cy.elements().not('.band, .band-tick').boundingBox({});
+  const byOrder = (tier: string): NodeSingular[] =>
+    bands.filter((b) => b.data('tier') === tier).toArray().sort((a, b) => (a.data('order') as number) - (b.data('order') as number)) as NodeSingular[];
+  const admin = byOrder('Admin');
+  const baseline = byOrder('Baseline');
+  const row = BAND.height + BAND.gap;
+  cy.batch(() => {
+    const place = (band: NodeSingular, y: number, ticksBelow: boolean): void => {
+      const members = (band.data('members') as string[]).map((id) => cy.getElementById(id)).filter((n) => n.nonempty());
+      const xs = members.map((n) => n.position('x'));
+      const [x1, x2] = xs.length > 0 ? [Math.min(...xs) - NODE.width / 2 - 10, Math.max(...xs) + NODE.width / 2 + 10] : [drawn.x1, drawn.x2];
+      const width = Math.max(x2 - x1, Math.ceil(textWidth(band.data('label') as string, BAND.font, true)) + 24);
+      band.data('w', width);
+      band.position({ x: (x1 + x2) / 2, y });
+      for (const n of members) {
+        cy.getElementById(`t:${band.id()}|${n.id()}`).position({ x: n.position('x'), y: ticksBelow ? y + BAND.height / 2 - BAND.tick / 2 - 2 : y - BAND.height / 2 + BAND.tick / 2 + 2 });
+      }
+    };
+    admin.forEach((b, i) => place(b, drawn.y1 - BAND.gap - BAND.height / 2 - (admin.length - 1 - i) * row, true));
+    baseline.forEach((b, i) => place(b, drawn.y2 + BAND.gap + BAND.height / 2 + i * row, false));
   });
 }

@@ -1,6 +1,6 @@
 // What the picture draws, before any layout: endpoints (or groups of them) as nodes, and one arrow
 // per ordered pair with all its ports in one label. Pure (no DOM), so it is tested without a browser.
-import { OUTSIDE, type EndpointView, type FlowView, type ModelView, type PortView } from '../../src/web/types.js';
+import { OUTSIDE, type AdminPolicyView, type AdminTierName, type EndpointView, type FlowView, type ModelView, type PortView } from '../../src/web/types.js';
 
 /** The pseudo-endpoint for "every pod not isolated for egress": one arrow instead of one from each such pod. */
 export const ANY_POD = 'any-pod';
@@ -52,11 +52,29 @@ export interface GraphArrow {
   flows: FlowView[];
   opened: boolean;
   differs: boolean;
+  /** Set when an admin or baseline rule decided some of its drawn ports (Admin over Baseline). */
+  tier?: AdminTierName;
+  /** Those rules, in the CLI's words, each once. */
+  tierRules: string[];
+}
+
+/**
+ * An admin or baseline policy drawn as a band across the nodes its subject selects: the Admin tier's
+ * above the picture, the Baseline tier's below it, each tier in evaluation order.
+ */
+export interface GraphBand {
+  /** `b:<policy id>` */
+  id: string;
+  policy: AdminPolicyView;
+  label: string;
+  /** The drawn nodes (endpoints or their groups) standing for the endpoints it selects. */
+  members: string[];
 }
 
 export interface GraphModel {
   nodes: GraphNode[];
   arrows: GraphArrow[];
+  bands: GraphBand[];
   /** Flows inside a collapsed group (not drawn), per group id. */
   inside: Map<string, number>;
   /** Denied arrows left out because no node is focused. */
@@ -65,6 +83,16 @@ export interface GraphModel {
 
 const portKey = (p: PortView): string => `${p.port}/${p.protocol}`;
 export const portLabel = (p: PortView): string => (p.protocol === 'TCP' ? String(p.port) : portKey(p));
+
+/** The tier an arrow's label names after its ports: `3306 · Admin`. */
+export const tierLabel = (label: string, tier: AdminTierName | undefined): string => (tier ? `${label} · ${tier}` : label);
+
+/** A band's label: the policy, its tier and priority (a BaselineAdminNetworkPolicy has none), and how many endpoints it selects. */
+export function bandLabel(p: AdminPolicyView): string {
+  const priority = p.priority === undefined ? '' : `, priority ${p.priority}`;
+  const selects = p.selects.length === 0 ? 'selects no pod' : `${p.selects.length} pod${p.selects.length === 1 ? '' : 's'}`;
+  return `${p.kind}/${p.name} · ${p.tier}${priority} · ${selects}`;
+}
 
 export function portsLabel(ports: readonly PortView[], texts: readonly string[] = []): { short: string; full: string } {
   const words = [...ports.map(portLabel), ...texts];
@@ -122,13 +150,21 @@ export function foldAnyPod(model: ModelView): FlowView[] {
       continue;
     }
     const rest = f.ports.filter((p) => !folds(f, p));
-    if (rest.length < f.ports.length) anyTo.set(f.to, [...(anyTo.get(f.to) ?? []), { ...f, ports: f.ports.filter((p) => folds(f, p)) }]);
-    if (rest.length > 0 || f.ports.length === 0) out.push(rest.length === f.ports.length ? f : { ...f, ports: rest });
+    // Each part keeps the tiers of its own ports.
+    const only = (ports: readonly PortView[]): Partial<FlowView> => {
+      if (!f.tiers) return {};
+      const tiers = f.tiers.filter((t) => ports.some((p) => portKey(p) === portKey(t)));
+      return tiers.length ? { tier: tiers.some((t) => t.tier === 'Admin') ? 'Admin' : 'Baseline', tiers } : { tier: undefined, tiers: undefined };
+    };
+    const folded = f.ports.filter((p) => folds(f, p));
+    if (rest.length < f.ports.length) anyTo.set(f.to, [...(anyTo.get(f.to) ?? []), { ...f, ports: folded, ...only(folded) }]);
+    if (rest.length > 0 || f.ports.length === 0) out.push(rest.length === f.ports.length ? f : { ...f, ports: rest, ...only(rest) });
   }
   for (const [to, flows] of [...anyTo.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const ports = new Map<string, PortView>();
     for (const f of flows) for (const p of f.ports) ports.set(portKey(p), p);
     const portsText = to === OUTSIDE ? flows[0].portsText : undefined;
+    const tiers = flows.flatMap((f) => f.tiers ?? []);
     out.push({
       id: `a:${ANY_POD}->${to}`,
       from: ANY_POD,
@@ -136,6 +172,7 @@ export function foldAnyPod(model: ModelView): FlowView[] {
       allowed: true,
       ports: [...ports.values()],
       ...(portsText !== undefined ? { portsText } : {}),
+      ...(tiers.length > 0 ? { tier: tiers.some((t) => t.tier === 'Admin') ? 'Admin' : 'Baseline', tiers } : {}),
       via: flows.map((f) => `${f.from} on ${f.portsText ?? f.ports.map(portLabel).join(', ')}`),
     });
   }
@@ -194,8 +231,13 @@ export function graphModel(model: ModelView, o: GraphOptions): GraphModel {
     }
     const id = `${kind === 'allowed' ? 'a' : kind === 'denied' ? 'd' : 'c'}:${source}->${target}`;
     let a = arrows.get(id);
-    if (!a) arrows.set(id, (a = { id, source, target, kind, label: '', fullLabel: '', ports: [], flows: [], opened: false, differs: false, texts: [] }));
+    if (!a) arrows.set(id, (a = { id, source, target, kind, label: '', fullLabel: '', ports: [], flows: [], opened: false, differs: false, texts: [], tierRules: [] }));
     a.flows.push(f);
+    for (const t of f.tiers ?? []) {
+      if (!ports.some((p) => portKey(p) === portKey(t))) continue;
+      if (a.tier !== 'Admin') a.tier = t.tier;
+      for (const r of t.rules) if (!a.tierRules.includes(r)) a.tierRules.push(r);
+    }
     for (const p of ports) if (!a.ports.some((q) => portKey(q) === portKey(p))) a.ports.push(p);
     if (f.portsText !== undefined && !a.texts.includes(f.portsText)) a.texts.push(f.portsText);
     a.opened ||= ports.some((p) => opened.has(`${f.from}|${f.to}|${portKey(p)}`)) || (f.from === ANY_POD && ports.some((p) => o.opened.some((k) => k.to === f.to && `${k.port}/${k.protocol}` === portKey(p))));
@@ -208,7 +250,7 @@ export function graphModel(model: ModelView, o: GraphOptions): GraphModel {
     const { short, full } = portsLabel(a.ports, a.texts);
     const { texts: _texts, ...arrow } = a;
     void _texts;
-    out.push({ ...arrow, label: short, fullLabel: full });
+    out.push({ ...arrow, label: tierLabel(short, a.tier), fullLabel: full });
     used.add(a.source).add(a.target);
   }
 
@@ -231,5 +273,12 @@ export function graphModel(model: ModelView, o: GraphOptions): GraphModel {
   if (used.has(ANY_POD)) nodes.unshift({ id: ANY_POD, label: 'any pod', kind: 'any', members: [] });
   if (used.has(OUTSIDE_EGRESS)) nodes.push({ id: OUTSIDE_EGRESS, label: 'outside the cluster', kind: 'outside', members: [] });
   if (used.has(OUTSIDE)) nodes.unshift({ id: OUTSIDE, label: 'outside the cluster', kind: 'outside', members: [] });
-  return { nodes, arrows: out, inside, deniedHidden };
+  const drawn = new Set(nodes.map((n) => n.id));
+  const bands = (model.adminPolicies ?? []).map((p) => ({
+    id: `b:${p.id}`,
+    policy: p,
+    label: bandLabel(p),
+    members: [...new Set(p.selects.map(nodeOf))].filter((id) => drawn.has(id)),
+  }));
+  return { nodes, arrows: out, bands, inside, deniedHidden };
 }

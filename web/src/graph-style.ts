@@ -1,10 +1,12 @@
 // How the picture looks. Colours from the Okabe-Ito palette (safe for colour-blind readers), and
 // every kind of arrow also differs by line style and arrow head: allowed = solid with a triangle,
-// blocked = dashed with a bar, opened by the edit = thick with a swept arrow head, closed by the edit = dotted.
+// blocked = dashed with a bar, opened by the edit = thick with a swept arrow head, closed by the edit = dotted;
+// an arrow an admin (baseline) rule decided is cased in black (sky blue) and its label names the tier;
+// admin and baseline policies are bands above and below the picture.
 import type { StylesheetJson } from 'cytoscape';
-import { EDGE_FONT, NODE } from './graph-layout.js';
+import { BAND, EDGE_FONT, NODE } from './graph-layout.js';
 
-export const COLORS = { allowed: '#0072B2', denied: '#D55E00', opened: '#009E73', closed: '#CC79A7', drops: '#E69F00', ink: '#1f2937', unselected: '#6b7280' };
+export const COLORS = { allowed: '#0072B2', denied: '#D55E00', opened: '#009E73', closed: '#CC79A7', drops: '#E69F00', ink: '#1f2937', unselected: '#6b7280', admin: '#000000', baseline: '#56B4E9' };
 
 const FONT = 'system-ui, sans-serif';
 
@@ -86,7 +88,8 @@ export const graphStyle: StylesheetJson = [
       'text-border-opacity': 1,
     },
   },
-  { selector: 'edge.loose', style: { label: 'data(label)' } },
+  // Not routed by ELK (drawn on demand): an arc, so that a blocked arrow and its label do not lie on the row of nodes it spans, and a pair's two directions bend apart.
+  { selector: 'edge.loose', style: { label: 'data(label)', 'curve-style': 'unbundled-bezier', 'control-point-distances': [110], 'control-point-weights': [0.5] } },
   {
     selector: 'edge.denied',
     style: {
@@ -108,6 +111,38 @@ export const graphStyle: StylesheetJson = [
     style: { 'line-color': COLORS.closed, 'target-arrow-color': COLORS.closed, 'target-arrow-shape': 'square', 'line-style': 'dotted', width: 3 },
   },
   { selector: 'edge.differs', style: { 'line-color': COLORS.drops, 'target-arrow-color': COLORS.drops, width: 5 } },
+  { selector: 'edge.tier-admin', style: { 'line-outline-width': 1.5, 'line-outline-color': COLORS.admin, 'text-border-color': COLORS.admin, 'text-border-width': 2 } },
+  { selector: 'edge.tier-baseline', style: { 'line-outline-width': 1.5, 'line-outline-color': COLORS.baseline, 'text-border-color': COLORS.baseline, 'text-border-width': 2 } },
+  { selector: 'node.elabel.tier-admin', style: { 'border-color': COLORS.admin, 'border-width': 2 } },
+  { selector: 'node.elabel.tier-baseline', style: { 'border-color': COLORS.baseline, 'border-width': 2, 'border-style': 'double' } },
+  {
+    selector: 'node.band',
+    style: {
+      shape: 'round-rectangle',
+      width: 'data(w)',
+      height: BAND.height,
+      'background-color': '#f3f4f6',
+      'border-width': 2,
+      'border-color': COLORS.admin,
+      label: 'data(label)',
+      'font-size': BAND.font,
+      'font-family': FONT,
+      'font-weight': 'bold',
+      color: COLORS.ink,
+      'text-valign': 'center',
+      'text-halign': 'center',
+      'text-margin-y': -BAND.tick / 2 - 1,
+      'overlay-opacity': 0,
+    },
+  },
+  { selector: 'node.band-baseline', style: { 'border-color': COLORS.baseline, 'border-style': 'double', 'border-width': 4, 'background-color': '#eef7fc' } },
+  { selector: 'node.band-empty', style: { 'border-style': 'dotted' } },
+  { selector: 'node.band:selected', style: { 'border-color': '#000000', 'border-width': 3.5, 'border-style': 'solid' } },
+  {
+    selector: 'node.band-tick',
+    style: { shape: 'polygon', 'shape-polygon-points': '-1 -1 1 -1 0 1', width: BAND.tick * 1.4, height: BAND.tick, 'background-color': COLORS.admin, 'border-width': 0, events: 'no', 'overlay-opacity': 0 },
+  },
+  { selector: 'node.band-tick.band-baseline', style: { 'shape-polygon-points': '0 -1 1 1 -1 1', 'background-color': '#1f6f99', 'border-width': 0 } },
   { selector: 'edge:selected', style: { width: 4.5, 'overlay-color': '#000000', 'overlay-opacity': 0.15, 'overlay-padding': 4 } },
   { selector: 'node.elabel.selected', style: { 'border-width': 3, 'border-color': '#000000' } },
   { selector: '.faded', style: { opacity: 0.12 } },

@@ -3,7 +3,7 @@
 import cytoscape, { type Collection, type Core, type ElementDefinition, type NodeSingular } from 'cytoscape';
 import svg from 'cytoscape-svg';
 import { graphStyle } from './graph-style.js';
-import { edgeLabelSize, layoutGraph } from './graph-layout.js';
+import { BAND, edgeLabelSize, layoutGraph, placeBands } from './graph-layout.js';
 import { OUTSIDE_EGRESS, type GraphModel } from './graph-model.js';
 import { nodeImage, roleOf } from './icons.js';
 
@@ -32,10 +32,20 @@ export function elementsFor(gm: GraphModel): ElementDefinition[] {
   });
   const edges: ElementDefinition[] = [];
   for (const a of gm.arrows) {
-    const kind = [a.kind, ...(a.opened ? ['opened'] : []), ...(a.differs ? ['differs'] : [])];
+    const kind = [a.kind, ...(a.opened ? ['opened'] : []), ...(a.differs ? ['differs'] : []), ...(a.tier ? [`tier-${a.tier.toLowerCase()}`] : [])];
     const routed = a.kind !== 'denied';
     edges.push({ group: 'edges', data: { id: a.id, source: a.source, target: a.target, label: a.label, full: a.fullLabel }, classes: [...kind, routed ? 'routed' : 'loose'].join(' ') });
     if (routed) nodes.push({ group: 'nodes', data: { id: `l:${a.id}`, edge: a.id, label: a.label, w: edgeLabelSize(a.label).width, h: edgeLabelSize(a.label).height }, classes: ['elabel', ...kind].join(' '), selectable: false });
+  }
+  // Bands and their marks are placed by placeBands once the picture is laid out.
+  for (const b of gm.bands) {
+    const tier = `band-${b.policy.tier.toLowerCase()}`;
+    nodes.push({
+      group: 'nodes',
+      data: { id: b.id, label: b.label, policy: b.policy.id, tier: b.policy.tier, order: b.policy.order, members: b.members, w: 100 },
+      classes: ['band', tier, ...(b.members.length === 0 ? ['band-empty'] : [])].join(' '),
+    });
+    for (const m of b.members) nodes.push({ group: 'nodes', data: { id: `t:${b.id}|${m}`, band: b.id }, classes: `band-tick ${tier}`, selectable: false });
   }
   return [...nodes, ...edges];
 }
@@ -65,7 +75,10 @@ export async function drawGraph(cy: Core, elements: ElementDefinition[], reserve
     cy.elements().remove();
     cy.add(elements);
   });
-  await layoutGraph(cy, Math.max(0.5, cy.width() / Math.max(1, cy.height() - reserved)));
+  // The bands take rows above and below the laid-out picture.
+  const bands = cy.nodes('.band').length * (BAND.height + BAND.gap);
+  await layoutGraph(cy, Math.max(0.5, cy.width() / Math.max(1, cy.height() - reserved - bands)));
+  placeBands(cy);
   fitGraph(cy, reserved);
 }
 

@@ -3,7 +3,7 @@
 import type { EventObject, NodeSingular } from 'cytoscape';
 import { OUTSIDE, type ModelView } from '../../src/web/types.js';
 import { api } from './api.js';
-import { renderCheck, renderExplain, renderFlow, type DetailsActions } from './details.js';
+import { renderAdminPolicy, renderCheck, renderExplain, renderFlow, type DetailsActions } from './details.js';
 import { byId, h, portText } from './dom.js';
 import { createEditor } from './editor.js';
 import { exportPng, exportSvg, exportYaml } from './export.js';
@@ -28,7 +28,7 @@ const fPort = byId<HTMLSelectElement>('f-port');
 const fProtocol = byId<HTMLSelectElement>('f-protocol');
 const fDenied = byId<HTMLInputElement>('f-denied');
 const fSearch = byId<HTMLInputElement>('f-search');
-byId('legend').innerHTML = legendHtml();
+byId('legend').innerHTML = legendHtml(false);
 byId('cy').tabIndex = 0;
 byId('cy').setAttribute('aria-label', 'Graph: arrow keys move between nodes, Enter explains, Escape clears the focus');
 
@@ -83,14 +83,31 @@ async function showDetails(render: () => Promise<HTMLElement> | HTMLElement): Pr
 }
 const actions: DetailsActions = {
   editPolicy(id) {
-    const p = store.state.model?.policies.find((x) => x.id === id);
+    const model = store.state.model;
+    const p = model?.policies.find((x) => x.id === id) ?? model?.adminPolicies?.find((x) => x.id === id);
     if (!p) return;
     const current = editor.text();
-    if (!current.includes(`name: ${p.name}\n`)) editor.setText(current.trim() === '' ? p.yaml : `${current.replace(/\s*$/, '')}\n---\n${p.yaml}`);
+    const kind = 'kind' in p ? p.kind : 'NetworkPolicy';
+    const loaded = current.split(/^---$/m).some((doc) => doc.includes(`kind: ${kind}\n`) && doc.includes(`name: ${p.name}\n`));
+    if (!loaded) editor.setText(current.trim() === '' ? p.yaml : `${current.replace(/\s*$/, '')}\n---\n${p.yaml}`);
     showTab('editor');
   },
   showEndpoint: (id) => selectEndpoint(id),
+  showAdminPolicy: (id) => selectBand(id),
 };
+/** An admin or baseline policy: its band selected, the endpoints it selects focused, and explained. */
+function selectBand(policy: string): void {
+  const view = store.state.model?.adminPolicies?.find((p) => p.id === policy);
+  if (!view) return;
+  const band = cy.getElementById(`b:${policy}`);
+  cy.elements().unselect();
+  graphState.focus = undefined;
+  if (band.nonempty()) {
+    band.select();
+    focusNodes(cy, [band.id(), ...(band.data('members') as string[])]);
+  }
+  void showDetails(() => renderAdminPolicy(view, actions));
+}
 function selectEndpoint(id: string): void {
   const node = cy.getElementById(id);
   if (node.nonempty()) {
@@ -100,12 +117,20 @@ function selectEndpoint(id: string): void {
   }
   void showDetails(async () => renderExplain(await api.explain(id, store.state.edit.text), actions));
 }
+function adminCount(model: ModelView): string {
+  const tiers = (tier: string): number => (model.adminPolicies ?? []).filter((p) => p.tier === tier).length;
+  if (!model.adminPolicies?.length) return '';
+  return `, ${tiers('Admin')} admin and ${tiers('Baseline')} baseline polic${tiers('Baseline') === 1 ? 'y' : 'ies'}`;
+}
 function introText(model: ModelView): HTMLElement {
   return h(
     'div',
     {},
     h('h2', {}, model.title),
-    h('p', {}, `${model.endpoints.length} endpoints in ${model.namespaces.length} namespace${model.namespaces.length === 1 ? '' : 's'}, ${model.policies.length} polic${model.policies.length === 1 ? 'y' : 'ies'}.`),
+    h('p', {}, `${model.endpoints.length} endpoints in ${model.namespaces.length} namespace${model.namespaces.length === 1 ? '' : 's'}, ${model.policies.length} polic${model.policies.length === 1 ? 'y' : 'ies'}${adminCount(model)}.`),
+    model.adminPolicies?.length
+      ? h('p', { class: 'muted' }, 'Admin policies are the bands above the picture (evaluated before NetworkPolicy, top first), baseline policies the bands below it (after NetworkPolicy); click one to explain it. An arrow an admin or baseline rule decided names its tier.')
+      : null,
     h('p', { class: 'muted' }, 'Click a pod to see the policies that select it, its isolation, who may reach it and whom it may reach. Click an arrow to see which policy and rule on each side allow it.'),
   );
 }
@@ -118,7 +143,8 @@ panels.findings.append(findings.root);
 /** A finding's objects: its endpoints and the pods its policies select, focused in the picture (Esc clears). */
 function focusFinding(endpoints: readonly string[], policies: readonly string[]): void {
   const model = store.state.model;
-  const ids = [...new Set([...endpoints, ...policies.flatMap((p) => model?.policies.find((x) => x.id === p)?.selects ?? [])])];
+  const selects = (p: string): readonly string[] => model?.policies.find((x) => x.id === p)?.selects ?? model?.adminPolicies?.find((x) => x.id === p)?.selects ?? [];
+  const ids = [...new Set([...endpoints, ...policies.flatMap(selects)])];
   if (store.state.view !== 'graph') setView('graph');
   const shown = cy
     .nodes('.vertex')
@@ -382,6 +408,13 @@ store.subscribe((state, changed) => {
   if (changed.has('counters')) markDrops();
   if (changed.has('model')) void findings.refresh(state.edit.text);
   if (changed.has('model') || changed.has('filters') || changed.has('view') || changed.has('probe')) void redrawMatrix();
+  if (changed.has('model') && state.model) {
+    const tiers = (state.model.adminPolicies?.length ?? 0) > 0;
+    if (byId('legend').dataset.tiers !== String(tiers)) {
+      byId('legend').innerHTML = legendHtml(tiers);
+      byId('legend').dataset.tiers = String(tiers);
+    }
+  }
   if (changed.has('base') && state.base) {
     fillFilters(state.base);
     editor.setPolicies(state.base);
@@ -440,6 +473,7 @@ function selectArrow(id: string): void {
       { class: 'flow' },
       h('h2', {}, `${nameOf(arrow.source)} → ${nameOf(arrow.target)}`),
       h('p', {}, `${arrow.kind} on ${arrow.fullLabel}`),
+      arrow.tierRules.length ? h('ul', { class: 'rules tier-rules' }, arrow.tierRules.map((r) => h('li', {}, `decided by ${r}`))) : null,
       arrow.source === ANY_POD ? h('p', {}, `These pods may connect to ${nameOf(arrow.target)}:`) : null,
       h(
         'ul',
@@ -495,6 +529,11 @@ function expandGroup(id: string): void {
   redraw();
 }
 cy.on('dbltap', 'node.group', (e: EventObject) => expandGroup((e.target as NodeSingular).id()));
+cy.on('tap', 'node.band', (e: EventObject) => selectBand((e.target as NodeSingular).data('policy') as string));
+cy.on('mouseover', 'node.band', (e: EventObject) => {
+  const view = store.state.model?.adminPolicies?.find((p) => p.id === ((e.target as NodeSingular).data('policy') as string));
+  if (view) showTooltip(e.renderedPosition!.x, e.renderedPosition!.y, h('strong', {}, view.ref), `subject: ${view.subject}`, `${view.ingress.length} ingress, ${view.egress.length} egress rules; click to explain`);
+});
 cy.on('tap', 'node.elabel', (e: EventObject) => selectArrow((e.target as NodeSingular).data('edge') as string));
 cy.on('tap', 'edge', (e: EventObject) => selectArrow(e.target.id() as string));
 cy.on('tap', (e: EventObject) => {
@@ -528,7 +567,7 @@ cy.on('mouseover', 'node.vertex', (e: EventObject) => {
 });
 const arrowTip = (id: string, x: number, y: number): void => {
   const a = arrowOf(id);
-  if (a) showTooltip(x, y, h('strong', {}, `${nameOf(a.source)} → ${nameOf(a.target)}`), `${a.kind} on ${a.fullLabel}`, ...(a.flows.length > 1 ? [`${a.flows.length} flows`] : []));
+  if (a) showTooltip(x, y, h('strong', {}, `${nameOf(a.source)} → ${nameOf(a.target)}`), `${a.kind} on ${a.fullLabel}`, ...(a.flows.length > 1 ? [`${a.flows.length} flows`] : []), ...a.tierRules.map((r) => `${a.tier} tier: ${r}`));
 };
 cy.on('mouseover', 'node.elabel', (e: EventObject) => arrowTip((e.target as NodeSingular).data('edge') as string, e.renderedPosition!.x, e.renderedPosition!.y));
 cy.on('mouseover', 'edge', (e: EventObject) => arrowTip(e.target.id() as string, e.renderedPosition!.x, e.renderedPosition!.y));
