@@ -25,8 +25,8 @@ const cnpSpec = (extra: Json): Json => ({ tier: 'Admin', priority: 10, subject: 
 const times = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
 /** apiextensions' field.TooMany, reported as Invalid until diagnostics.ts has TooMany (see the request to the lead). */
-const TOO_MANY = (actual: number, max: number): string => `Invalid value: ${actual}: must have at most ${max} items`;
-const DUPLICATE = (value: string): string => `Invalid value: ${JSON.stringify(value)}: duplicate value`;
+const TOO_MANY = (actual: number, max: number): string => `Too many: ${actual}: must have at most ${max} items`;
+const DUPLICATE = (value: string): string => `Duplicate value: ${JSON.stringify(value)}`;
 const DOMAIN_PATTERN = String.raw`^(\*\.)?([a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.)+[a-zA-z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?\.?$`;
 const NAMED_PORT_CEL = 'networks/nodes/domainNames peer cannot be set with namedPorts since there are no namedPorts for networks/nodes/domainNames';
 

@@ -154,14 +154,14 @@ function typeInvalid(d: CRDDecoder, path: FieldPath, value: unknown, type: strin
   d.errors.push({ type: 'TypeInvalid', path, value, detail: `${inBody(path)} must be of type ${type}${data}` });
 }
 
-/** field.TooMany (MaxItems, MaxProperties). Reported as Invalid until diagnostics.ts has TooMany. */
+/** field.TooMany (MaxItems, MaxProperties). */
 function tooMany(d: CRDDecoder, path: FieldPath, actual: number, max: number): void {
-  d.errors.push({ type: 'Invalid', path, value: actual, detail: `must have at most ${max} items` });
+  d.errors.push({ type: 'TooMany', path, value: actual, detail: `must have at most ${max} items` });
 }
 
-/** field.Duplicate (x-kubernetes-list-type: set). Reported as Invalid until diagnostics.ts has Duplicate. */
+/** field.Duplicate (x-kubernetes-list-type: set). */
 function duplicate(d: CRDDecoder, path: FieldPath, value: string): void {
-  d.errors.push({ type: 'Invalid', path, value, detail: 'duplicate value' });
+  d.errors.push({ type: 'Duplicate', path, value, detail: '' });
 }
 
 function readObject(d: CRDDecoder, value: unknown, path: FieldPath): Json | undefined {

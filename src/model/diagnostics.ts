@@ -1,7 +1,7 @@
 // Input problems as data: every diagnostic names the file, document, object and field path,
 // worded the way the apiserver's field errors are (k8s.io/apimachinery/pkg/util/validation/field).
 
-export type FieldErrorType = 'Invalid' | 'Required' | 'Forbidden' | 'NotSupported' | 'TypeInvalid' | 'TooLong' | 'Unknown';
+export type FieldErrorType = 'Invalid' | 'Required' | 'Forbidden' | 'NotSupported' | 'TypeInvalid' | 'TooLong' | 'TooMany' | 'Duplicate' | 'Unknown';
 
 /** A path through an object, rendered like field.Path: `spec.ingress[0].ports[1].port`. */
 export type FieldPath = readonly (string | number)[];
@@ -62,6 +62,10 @@ export function fieldErrorBody(error: FieldError): string {
       return `Invalid value: ${renderValue(error.value)}: ${error.detail}`;
     case 'TooLong':
       return `Too long: ${error.detail}`;
+    case 'TooMany':
+      return `Too many: ${renderValue(error.value)}: ${error.detail}`;
+    case 'Duplicate':
+      return `Duplicate value: ${renderValue(error.value)}`;
     case 'Unknown':
       return error.detail;
   }

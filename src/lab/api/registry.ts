@@ -77,6 +77,8 @@ const CAUSE_REASONS: Record<string, string> = {
   Forbidden: 'FieldValueForbidden',
   NotSupported: 'FieldValueNotSupported',
   TooLong: 'FieldValueTooLong',
+  TooMany: 'FieldValueTooMany',
+  Duplicate: 'FieldValueDuplicate',
 };
 
 function withoutStatus(body: Manifest): Manifest {
