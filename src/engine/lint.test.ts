@@ -514,9 +514,11 @@ const CASES: Record<string, readonly Case[]> = {
       expect: ['warning AdminNetworkPolicy/db spec.ingress[1]', 'warning AdminNetworkPolicy/db spec.egress[0]'],
     },
     {
-      name: 'a rule after a narrower one (other ports, other peers, other addresses) is not',
+      name: 'a rule after a narrower one (other ports, other peers, other addresses) is not, nor one a policy of the same priority covers (that order is undefined)',
       docs: SHOP,
       admin: [
+        anp('same-a', 1, { pods: { namespaceSelector: sel(), podSelector: sel({ app: 'api' }) } }, { ingress: [rule('Deny', [nsPeer()])] }),
+        anp('same-b', 1, { pods: { namespaceSelector: sel({ team: 'shop' }), podSelector: sel({ app: 'api' }) } }, { ingress: [rule('Deny', [podsPeer({ app: 'web' })])] }),
         anp('db', 2, DB_SUBJECT, {
           ingress: [rule('Allow', [podsPeer({ app: 'api' })], [{ kind: 'number', protocol: 'TCP', port: 5432 }]), rule('Deny', [nsPeer()])],
           egress: [rule('Deny', [{ kind: 'networks', networks: ['10.0.0.0/8'] }]), rule('Allow', [{ kind: 'networks', networks: ['0.0.0.0/0'] }])],

@@ -173,7 +173,10 @@ export function lintAdminPolicies(ctx: LintContext): void {
           });
           // An earlier rule of this policy, or of a policy evaluated earlier for every pod this one selects.
           const earlier = rules.slice(0, j).find((r) => ruleCovers(r, rule));
-          const before = policies.slice(0, policies.indexOf(policy)).filter((p) => subjectCovers(p, policy));
+          // Only a policy certainly evaluated earlier (a lower priority; any Baseline ClusterNetworkPolicy before the
+          // BaselineAdminNetworkPolicy): at equal priorities the order is undefined, which PW-ADMIN-SAME-PRIORITY says.
+          const earlierPolicy = (p: CompiledAdminPolicy): boolean => p.ref.priority !== undefined && (policy.ref.priority === undefined || p.ref.priority < policy.ref.priority);
+          const before = policies.slice(0, policies.indexOf(policy)).filter((p) => earlierPolicy(p) && subjectCovers(p, policy));
           const elsewhere = earlier ? undefined : before.flatMap((p) => p.rules[direction].filter((r) => ruleCovers(r, rule)))[0];
           const by = earlier ?? elsewhere;
           if (!by) return;

@@ -28,7 +28,8 @@ export function lintSummaries(ctx: LintContext): void {
     });
   }
   const reachable: { id: string; how: string; endpoint: (typeof endpoints)[number] }[] = [];
-  const reasonOf = (v: DirectionVerdict): string[] => (v.decidedBy ? [formatAdminRuleRef(v.decidedBy)] : v.tier === 'NetworkPolicy' ? v.allowedBy.map(formatRuleRef) : ['no tier deciding']);
+  const reasonOf = (v: DirectionVerdict): string[] =>
+    v.decidedBy ? [formatAdminRuleRef(v.decidedBy)] : v.tier === 'NetworkPolicy' ? v.allowedBy.map(formatRuleRef) : ['not isolated for ingress, no tier deciding'];
   for (const e of subject) {
     if (tiers) {
       // Tier by tier: every outside address and port judged, the declared ports named.
@@ -37,12 +38,15 @@ export function lintSummaries(ctx: LintContext): void {
       if (open.length === 0) continue;
       const by = [...new Set(open.flatMap((c) => reasonOf(c.verdict)))].join(', ');
       if (open.length === cells.length) {
-        reachable.push({ id: e.id, how: `any port and address, ${by}`, endpoint: e });
+        reachable.push({ id: e.id, how: `any port, ${by}`, endpoint: e });
         continue;
       }
-      const declared = e.ports.filter((p) => open.some((c) => c.protocol === p.protocol && c.lo <= p.containerPort && p.containerPort <= c.hi));
-      const ports = [...new Set(declared.map((p) => `${p.containerPort}/${p.protocol}`))].join(', ');
-      reachable.push({ id: e.id, how: `${ports || 'ports it does not declare'}${open.length < cells.length ? ' (some addresses or ports)' : ''} by ${by}`, endpoint: e });
+      const ports = [...new Map(e.ports.map((p) => [`${p.containerPort}/${p.protocol}`, p])).entries()].flatMap(([key, p]) => {
+        const at = cells.filter((c) => c.protocol === p.protocol && c.lo <= p.containerPort && p.containerPort <= c.hi);
+        const allowed = at.filter((c) => c.verdict.allowed).length;
+        return allowed === 0 ? [] : [allowed === at.length ? key : `${key} (some addresses)`];
+      });
+      reachable.push({ id: e.id, how: `${ports.length > 0 ? ports.join(', ') : 'ports it does not declare'} by ${by}`, endpoint: e });
       continue;
     }
     const access = externalAccess(compiled, e, 'Ingress');
