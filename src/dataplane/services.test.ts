@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { checkRuleset } from './apply.js';
 import { renderTable, type Ruleset } from './ruleset.js';
-import { compileServices, NO_ENDPOINTS_MARK, type ServiceFrontend } from './services.js';
+import { compileServices, HAIRPIN_MARK, NO_ENDPOINTS_MARK, type ServiceFrontend } from './services.js';
 
 const nft = spawnSync('nft', ['--version']).status === 0 && process.getuid?.() === 0;
 
@@ -25,7 +25,7 @@ function targets(r: Ruleset, family: 4 | 6, key: string): string[] {
   const sub = entry.replace(/^goto /, '');
   const rule = chain(r, sub)[0];
   const eps = [...rule.matchAll(/goto (\S+?)(?:,| |$)/g)].map((m) => m[1]).filter((c) => c.includes('-ep-'));
-  return eps.flatMap((ep) => chain(r, ep)).map((d) => d.replace(/^meta l4proto \w+ dnat ip6? to /, ''));
+  return eps.flatMap((ep) => chain(r, ep).filter((d) => d.includes(' dnat '))).map((d) => d.replace(/^meta l4proto \w+ dnat ip6? to /, ''));
 }
 
 const api: ServiceFrontend = { id: 'default/api:5000', protocol: 'TCP', addresses: ['10.96.0.5'], port: 5000, backends: [{ ip: '10.244.0.2', port: 5000 }] };
@@ -73,6 +73,21 @@ describe('the Services table', () => {
       assert.ok(chain(r, name).some((rule) => rule.endsWith('reject')), name);
       assert.match(r.chains.find((c) => c.name === name)!.base!.priority, /^filter - \d+$/);
     }
+  });
+
+  test('a backend reaching itself through its Service is marked before the DNAT and masqueraded after the filter hooks', () => {
+    const r = compileServices([web]);
+    const ep = (family: 4 | 6): readonly string[] => {
+      const sub = map(r, `svc${family}`).get(family === 4 ? '10.96.0.6 . tcp . 80' : 'fd00:96::6 . tcp . 80')!.replace('goto ', '');
+      const first = /goto (\S+?-ep-0)/.exec(chain(r, sub)[0])![1];
+      return chain(r, first);
+    };
+    assert.deepEqual(ep(4), [`ip saddr 10.244.0.4 meta mark set meta mark | ${HAIRPIN_MARK}`, 'meta l4proto tcp dnat ip to 10.244.0.4:8080']);
+    assert.deepEqual(ep(6), [`ip6 saddr fd00::5 meta mark set meta mark | ${HAIRPIN_MARK}`, 'meta l4proto tcp dnat ip6 to [fd00::5]:8080']);
+    const post = r.chains.find((c) => c.name === 'postrouting')!;
+    assert.deepEqual(post.base, { hook: 'postrouting', priority: 'srcnat', type: 'nat' });
+    assert.deepEqual(post.rules, [`meta mark & ${HAIRPIN_MARK} == ${HAIRPIN_MARK} masquerade`]);
+    assert.notEqual(HAIRPIN_MARK, NO_ENDPOINTS_MARK);
   });
 
   test('the rendering is deterministic whatever the order of the Services', () => {

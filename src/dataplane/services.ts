@@ -1,7 +1,9 @@
 // Services as kube-proxy's nftables mode gives them: a table of its own that DNATs a Service's
 // address and port (ClusterIP, or any node address for a NodePort) to one of its ready backends,
 // chosen at random per connection. Pure: frontends in, one Ruleset out. The policy table judges
-// every connection after this DNAT (prerouting runs before forward), by the pod it really reaches.
+// every connection after this DNAT (prerouting runs before forward), by the pod it really reaches;
+// a pod reaching itself this way passes the forward hook (its own address as source and
+// destination) and is judged with the admin tiers, then masqueraded so its reply returns.
 import { parseIP, type Protocol } from '../model/index.js';
 import { formatRange } from './ranges.js';
 import { quote, type NftChain, type NftVerdictMap, type Ruleset } from './ruleset.js';
@@ -63,7 +65,12 @@ export function compileServices(frontends: readonly ServiceFrontend[], options: 
       } else {
         backends.forEach((b, i) => {
           const to = family === 6 ? `[${b.text}]:${b.port}` : `${b.text}:${b.port}`;
-          chains.push({ name: `${sub}-ep-${i}`, rules: [`meta l4proto ${proto} dnat ip${family === 6 ? '6' : ''} to ${to}`] });
+          const ip = family === 6 ? 'ip6' : 'ip';
+          chains.push({
+            name: `${sub}-ep-${i}`,
+            // A backend reaching itself through its Service: masqueraded (as kube-proxy does), so its reply goes back through the node.
+            rules: [`${ip} saddr ${b.text} meta mark set meta mark | ${HAIRPIN_MARK}`, `meta l4proto ${proto} dnat ${ip} to ${to}`],
+          });
         });
         if (backends.length === 1) rules.push(`goto ${sub}-ep-0${comment}`);
         else rules.push(`numgen random mod ${backends.length} vmap { ${backends.map((_, i) => `${i} : goto ${sub}-ep-${i}`).join(', ')} }${comment}`);
@@ -99,6 +106,8 @@ export function compileServices(frontends: readonly ServiceFrontend[], options: 
     chains: [
       { name: 'prerouting', base: { hook: 'prerouting', priority: 'dstnat', type: 'nat' }, rules: lookups },
       { name: 'output', base: { hook: 'output', priority: '-100', type: 'nat' }, rules: lookups },
+      // After the filter hooks: the policy table has judged the pod reaching itself by its own address.
+      { name: 'postrouting', base: { hook: 'postrouting', priority: 'srcnat', type: 'nat' }, rules: [`meta mark & ${HAIRPIN_MARK} == ${HAIRPIN_MARK} masquerade`] },
       // Before the policy table's filter chains, so a Service without backends is refused first.
       { name: 'forward', base: { hook: 'forward', priority: 'filter - 10' }, rules: refuse },
       { name: 'input', base: { hook: 'input', priority: 'filter - 10' }, rules: refuse },
@@ -110,3 +119,10 @@ export function compileServices(frontends: readonly ServiceFrontend[], options: 
 
 /** The packet mark bit that says "this Service has no ready backend" (prerouting to the filter hooks). */
 export const NO_ENDPOINTS_MARK = '0x00400000';
+
+/**
+ * The packet mark bit that says "a backend reaching itself through its Service" (prerouting to
+ * postrouting): without the masquerade its reply would stay inside the pod, never un-DNATed, and
+ * the connection would hang.
+ */
+export const HAIRPIN_MARK = '0x00200000';
