@@ -16,8 +16,8 @@ import {
   type Service,
 } from '../model/index.js';
 import type { CompiledCluster } from './compile.js';
-import { describePeer, describeVerdictSide, formatPolicyRef, formatRuleRef, hasAdminPolicies } from './describe.js';
-import { cellsAdmission, describeAddresses, outsideCells, unionAddresses, NO_ADDRESSES, type AddressSet } from './external.js';
+import { describePeer, describeVerdictSide, formatPolicyRef, formatRuleRef } from './describe.js';
+import { cellsAdmission, describeAddresses, outsideCells, tiersMatchOutside, unionAddresses, NO_ADDRESSES, type AddressSet } from './external.js';
 import { evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { portMatches } from './match.js';
 import { resolveTarget } from './resolve.js';
@@ -209,7 +209,7 @@ function outsideSide(compiled: CompiledCluster, endpoint: Endpoint, direction: D
   const dir = direction === 'Egress' ? 'egress' : 'ingress';
   const head = `${dir} ${direction === 'Egress' ? 'from' : 'to'} ${endpoint.id}`;
   if (endpoint.hostNetwork) return { verdict: 'allowed', reasons: [`${head}: hostNetwork pod, not subject to NetworkPolicy (its traffic is the node's)`] };
-  if (hasAdminPolicies(compiled)) return outsideSideByTiers(compiled, endpoint, direction, port, protocol);
+  if (tiersMatchOutside(compiled, direction)) return outsideSideByTiers(compiled, endpoint, direction, port, protocol);
   const policies = isolatingPolicies(compiled, endpoint, direction);
   if (policies.length === 0) return { verdict: 'allowed', reasons: [`${head}: not isolated for ${dir} (no policy selects it for ${direction}), so allowed`] };
   const by = policies.map((p) => formatPolicyRef(p.ref)).join(', ');

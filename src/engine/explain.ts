@@ -3,9 +3,9 @@
 import type { Endpoint, PolicyType } from '../model/index.js';
 import { computeClasses } from './classes.js';
 import { policySelects, type CompiledAdminPolicy, type CompiledCluster } from './compile.js';
-import { describeAdminRule, describeAdminSubject, describeRule, hasAdminPolicies } from './describe.js';
+import { describeAdminRule, describeAdminSubject, describeRule } from './describe.js';
 import { adminPoliciesSelecting, isolatingPolicies } from './evaluate.js';
-import { cellsAdmission, externalAccess, outsideCells } from './external.js';
+import { cellsAdmission, externalAccess, outsideCells, tiersMatchOutside } from './external.js';
 import { computeMatrix, declaredPorts, type Matrix, type PortProtocol } from './matrix.js';
 import type { AdminPolicyRef, AdminRuleRef, Direction, PolicyRef, RuleRef } from './types.js';
 
@@ -63,7 +63,7 @@ export interface EndpointExplanation {
 
 /** Outside the cluster in one word: everything, some addresses or ports, or nothing. */
 function outsideSummary(compiled: CompiledCluster, endpoint: Endpoint, direction: Direction): 'all' | 'some' | 'none' {
-  if (hasAdminPolicies(compiled)) return cellsAdmission(outsideCells(compiled, endpoint, direction));
+  if (tiersMatchOutside(compiled, direction)) return cellsAdmission(outsideCells(compiled, endpoint, direction));
   const access = externalAccess(compiled, endpoint, direction);
   if (access.open) return 'all';
   if (access.rules.some((r) => r.peers === 'anywhere' && r.ports === 'all ports')) return 'all';

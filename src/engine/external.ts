@@ -4,7 +4,7 @@
 // sources/destinations") or with ipBlock peers; pod and namespace selectors never match them.
 import { formatCIDR, formatIP, type CIDR, type Endpoint, type IPFamily, type Protocol } from '../model/index.js';
 import type { CompiledCluster, CompiledPeer, CompiledRule } from './compile.js';
-import { describePeer, describePort, hasAdminPolicies } from './describe.js';
+import { describePeer, describePort } from './describe.js';
 import { adminPoliciesSelecting, evaluateConnection, isolatingPolicies } from './evaluate.js';
 import { portMatches } from './match.js';
 import type { PortProtocol } from './matrix.js';
@@ -62,7 +62,7 @@ export function externalAccess(compiled: CompiledCluster, endpoint: Endpoint, di
 
 /** Whether any outside address may connect to the endpoint on some port (lint's and the UI's "open to outside"). */
 export function openToOutside(compiled: CompiledCluster, endpoint: Endpoint): boolean {
-  if (hasAdminPolicies(compiled)) return outsideCells(compiled, endpoint, 'Ingress').some((c) => c.verdict.allowed);
+  if (tiersMatchOutside(compiled, 'Ingress')) return outsideCells(compiled, endpoint, 'Ingress').some((c) => c.verdict.allowed);
   const access = externalAccess(compiled, endpoint, 'Ingress');
   return access.open || access.ports.length > 0 || access.rules.length > 0;
 }
@@ -74,7 +74,7 @@ export function openToOutside(compiled: CompiledCluster, endpoint: Endpoint): bo
 export function outsideAdmission(compiled: CompiledCluster, endpoint: Endpoint, target: PortProtocol): 'all' | 'some' | 'none' {
   const declares = endpoint.ports.some((p) => p.containerPort === target.port && p.protocol === target.protocol);
   const listening = declares ? endpoint : { ...endpoint, ports: [...endpoint.ports, { containerPort: target.port, protocol: target.protocol }] };
-  if (hasAdminPolicies(compiled)) return cellsAdmission(outsideCells(compiled, listening, 'Ingress', target));
+  if (tiersMatchOutside(compiled, 'Ingress')) return cellsAdmission(outsideCells(compiled, listening, 'Ingress', target));
   const access = externalAccess(compiled, listening, 'Ingress');
   if (access.open) return 'all';
   const port = access.ports.find((p) => p.port === target.port && p.protocol === target.protocol);
@@ -162,6 +162,16 @@ export function describeAddresses(s: AddressSet): string {
     parts.push(missing.length === 0 ? all : missing.length + 1 < listed.length ? `${all} except ${missing.join(', ')}` : listed.join(', '));
   }
   return parts.join('; ');
+}
+
+/**
+ * Whether some admin or baseline rule of this direction can match an outside address (a `networks`
+ * or `nodes` peer; both are egress-only in the API). Where none can, outside traffic is decided by
+ * NetworkPolicy alone or allowed by no tier, exactly as without the tiers, and the cheaper per-rule
+ * answers hold.
+ */
+export function tiersMatchOutside(compiled: CompiledCluster, direction: Direction): boolean {
+  return [...compiled.adminPolicies.Admin, ...compiled.adminPolicies.Baseline].some((p) => p.rules[direction].some((r) => r.peers.some((peer) => peer.kind === 'ipBlock')));
 }
 
 /** Outside addresses on a port segment that one verdict applies to alike. */

@@ -63,7 +63,7 @@ export {
   type ServicePortColumn,
   type ServicePortExplanation,
 } from './services.js';
-export { cellsAdmission, externalAccess, openToOutside, outsideAdmission, outsideCells, type ExternalAccess, type OutsideCell } from './external.js';
+export { cellsAdmission, externalAccess, openToOutside, outsideAdmission, outsideCells, tiersMatchOutside, type ExternalAccess, type OutsideCell } from './external.js';
 export { diffClusters, endpointOwner, type EndpointGroup, type FlowChange, type FlowDiff, type FlowGroup, type FlowPeer, type SideReason, type VersionVerdict } from './diff.js';
 export {
   judgeExpectations,

@@ -3,7 +3,7 @@
 import { policySelects } from '../compile.js';
 import { formatAdminRuleRef, formatRuleRef, hasAdminPolicies } from '../describe.js';
 import { adminPoliciesSelecting } from '../evaluate.js';
-import { externalAccess, outsideCells } from '../external.js';
+import { externalAccess, outsideCells, tiersMatchOutside } from '../external.js';
 import type { DirectionVerdict } from '../types.js';
 import { endpointObject, listNames, plural, type LintContext } from './context.js';
 
@@ -18,6 +18,7 @@ export function lintSummaries(ctx: LintContext): void {
   }
   const subject = endpoints.filter((e) => !e.hostNetwork);
   const tiers = hasAdminPolicies(compiled);
+  const outsideByTiers = tiersMatchOutside(compiled, 'Ingress');
   const adminSelected = (e: (typeof endpoints)[number]): boolean => adminPoliciesSelecting(compiled, e, 'Admin').length + adminPoliciesSelecting(compiled, e, 'Baseline').length > 0;
   const unselected = subject.filter((e) => !compiled.policies.some((p) => policySelects(p, e)) && !(tiers && adminSelected(e)));
   if (unselected.length > 0) {
@@ -31,7 +32,7 @@ export function lintSummaries(ctx: LintContext): void {
   const reasonOf = (v: DirectionVerdict): string[] =>
     v.decidedBy ? [formatAdminRuleRef(v.decidedBy)] : v.tier === 'NetworkPolicy' ? v.allowedBy.map(formatRuleRef) : ['not isolated for ingress, no tier deciding'];
   for (const e of subject) {
-    if (tiers) {
+    if (outsideByTiers) {
       // Tier by tier: every outside address and port judged, the declared ports named.
       const cells = outsideCells(compiled, e, 'Ingress');
       const open = cells.filter((c) => c.verdict.allowed);
