@@ -310,7 +310,9 @@ describe('admin tiers: order', () => {
   });
 
   test('a BaselineAdminNetworkPolicy is evaluated after every Baseline ClusterNetworkPolicy', () => {
-    // Podwall's one logical model: the BANP has no priority, so it comes last in the Baseline tier.
+    // v1alpha1 BANP: "Ingress is the list of Ingress rules to be applied to the selected pods if they are not matched by any
+    // AdminNetworkPolicy or NetworkPolicy rules"; it has no priority, so in Podwall's one model of both API versions it comes
+    // last in the Baseline tier, after every Baseline ClusterNetworkPolicy.
     const c = cluster({
       admin: [
         banp(allNamespaces(), { ingress: [rule('Deny', [namespaces()])] }),
