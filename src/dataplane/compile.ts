@@ -460,7 +460,9 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
         // and refused, a Pass skips the rest of the Admin tier; then NetworkPolicy decides for pods it
         // isolates; else the baseline tier, whose Pass, like falling off its end, means allowed.
         const deny = `goto ${tag}-deny`;
-        const label = (stage: string): string => `${way} of ${[...cls.admin, ...cls.baseline].map(adminName).join(',')}${cls.policies.length > 0 ? ` and pods isolated by ${cls.policies.map((p) => `${p.namespace}/${p.ref.name}`).join(',')}` : ''}: ${stage}`;
+        // The stage first: comments are cut at 127 characters.
+        const label = (stage: string): string =>
+          `${stage}, ${way} of ${[...cls.admin, ...cls.baseline].map(adminName).join(',')}${cls.policies.length > 0 ? ` and pods isolated by ${cls.policies.map((p) => `${p.namespace}/${p.ref.name}`).join(',')}` : ''}`;
         const rest: string[] = [];
         if (cls.policies.length > 0) {
           rest.push(...lookupsOf(networkPolicyRules(cls.policies, direction), direction, cls.members, 'every', label('NetworkPolicy'), allow, 'NetworkPolicy allow'));

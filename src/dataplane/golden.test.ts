@@ -1,8 +1,9 @@
-// Golden file: the complete nft script for examples/three-tier, byte for byte.
+// Golden files: the complete nft script for examples/three-tier, and for it with examples/admin-tiers
+// beside it (the admin and baseline tiers), byte for byte.
 //
-// The example's pods have no addresses (they are plain manifests), so each Pod gets a fixed
-// dual-stack status.podIPs here before loading (see GOLDEN_IPS); everything else is the example
-// as written. A change to the data plane's output shows up as a diff of test/golden/three-tier.nft.
+// The examples' pods have no addresses (they are plain manifests), so each Pod gets a fixed
+// dual-stack status.podIPs here before loading (see GOLDEN_IPS); everything else is the examples
+// as written. A change to the data plane's output shows up as a diff of test/golden/*.nft.
 //
 // To regenerate after an intended change, run:
 //   UPDATE_GOLDEN=1 node scripts/run-tests.mjs golden
@@ -19,18 +20,24 @@ import { compileRuleset } from './compile.js';
 import { renderReplaceScript } from './ruleset.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const exampleDir = join(root, 'examples', 'three-tier');
-const goldenFile = join(root, 'test', 'golden', 'three-tier.nft');
+
+/** Each golden file and the example directories it renders, loaded together. */
+const GOLDENS: readonly { readonly file: string; readonly examples: readonly string[]; readonly pods: number }[] = [
+  { file: 'three-tier.nft', examples: ['three-tier'], pods: 3 },
+  { file: 'admin-tiers.nft', examples: ['three-tier', 'admin-tiers'], pods: 4 },
+];
 
 /** Addresses given to the example's pods, by name: IPv4 first (the primary), then IPv6. */
 const GOLDEN_IPS: Readonly<Record<string, readonly [string, string]>> = {
   web: ['10.244.0.10', 'fd00:10:244::a'],
   api: ['10.244.0.11', 'fd00:10:244::b'],
   db: ['10.244.0.12', 'fd00:10:244::c'],
+  debug: ['10.244.0.13', 'fd00:10:244::d'],
 };
 
-/** The example's manifests, with status.podIP(s) added to each Pod. */
-function exampleTexts(): { file: string; text: string }[] {
+/** An example's manifests, with status.podIP(s) added to each Pod. */
+function exampleTexts(example: string): { file: string; text: string }[] {
+  const exampleDir = join(root, 'examples', example);
   return readdirSync(exampleDir)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
@@ -44,33 +51,36 @@ function exampleTexts(): { file: string; text: string }[] {
         assert.ok(ips, `no golden address for pod ${name}`);
         return { ...o, status: { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } };
       });
-      return { file: `examples/three-tier/${f}`, text: withIPs.map((o) => `---\n${JSON.stringify(o, null, 2)}\n`).join('') };
+      return { file: `examples/${example}/${f}`, text: withIPs.map((o) => `---\n${JSON.stringify(o, null, 2)}\n`).join('') };
     });
 }
 
-function render(): string {
-  const built = loadTexts(exampleTexts());
+function render(golden: (typeof GOLDENS)[number]): string {
+  const built = loadTexts(golden.examples.flatMap(exampleTexts));
   assert.ok(built.cluster, built.diagnostics.map(formatDiagnostic).join('\n'));
-  assert.equal(built.cluster.endpoints.filter((e) => e.ips.length === 2).length, 3, 'every pod has its two addresses');
+  assert.equal(built.cluster.endpoints.filter((e) => e.ips.length === 2).length, golden.pods, 'every pod has its two addresses');
   return renderReplaceScript(compileRuleset(compileCluster(built.cluster)));
 }
 
-test('examples/three-tier renders byte for byte as test/golden/three-tier.nft', () => {
-  const script = render();
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(goldenFile), { recursive: true });
-    writeFileSync(goldenFile, script);
-    return;
-  }
-  let golden: string;
-  try {
-    golden = readFileSync(goldenFile, 'utf8');
-  } catch {
-    assert.fail(`${goldenFile} is missing: run UPDATE_GOLDEN=1 node scripts/run-tests.mjs golden`);
-  }
-  assert.equal(script, golden, 'the rendered script differs from the golden file (UPDATE_GOLDEN=1 regenerates it after an intended change)');
-});
+for (const golden of GOLDENS) {
+  const goldenFile = join(root, 'test', 'golden', golden.file);
+  test(`examples/${golden.examples.join(' + examples/')} renders byte for byte as test/golden/${golden.file}`, () => {
+    const script = render(golden);
+    if (process.env.UPDATE_GOLDEN === '1') {
+      mkdirSync(dirname(goldenFile), { recursive: true });
+      writeFileSync(goldenFile, script);
+      return;
+    }
+    let expected: string;
+    try {
+      expected = readFileSync(goldenFile, 'utf8');
+    } catch {
+      assert.fail(`${goldenFile} is missing: run UPDATE_GOLDEN=1 node scripts/run-tests.mjs golden`);
+    }
+    assert.equal(script, expected, 'the rendered script differs from the golden file (UPDATE_GOLDEN=1 regenerates it after an intended change)');
+  });
 
-test('rendering the example twice gives the same bytes', () => {
-  assert.equal(render(), render());
-});
+  test(`rendering examples/${golden.examples.join(' + examples/')} twice gives the same bytes`, () => {
+    assert.equal(render(golden), render(golden));
+  });
+}
