@@ -17,6 +17,7 @@ import {
   subtractAddresses,
   unionAddresses,
   outsideCells,
+  tiersMatchOutside,
   ALL_ADDRESSES,
   NO_ADDRESSES,
   type AddressSet,
@@ -443,11 +444,11 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
 
   // With the outside: into each joint class on its declared ports, and out of it on any port
   // (where its ingress, or its egress, may have changed).
-  if (hasAdminPolicies(before) || hasAdminPolicies(after)) {
-    outsideByTiers(before, after, joints, emit);
-    return finish(before, after, ports, opened, closed, oldIds, newIndex);
-  }
-  for (const j of joints.filter((x) => !x.sameIngress)) {
+  // Tier by tier only where an admin or baseline rule can match outside addresses in that direction.
+  const byTiers = (d: Direction): boolean => tiersMatchOutside(before, d) || tiersMatchOutside(after, d);
+  if (byTiers('Ingress')) outsideByTiers(before, after, joints, emit, 'Ingress');
+  if (byTiers('Egress')) outsideByTiers(before, after, joints, emit, 'Egress');
+  for (const j of joints.filter((x) => !x.sameIngress && !byTiers('Ingress'))) {
     const inOld = outsideAccess(before, j.old, 'Ingress');
     const inNew = outsideAccess(after, j.new, 'Ingress');
     const declared = [...new Set([...j.oldPorts.keys(), ...j.newPorts.keys()])];
@@ -482,7 +483,7 @@ export function diffClusters(before: CompiledCluster, after: CompiledCluster): F
       }
     }
   }
-  for (const j of changedSources) {
+  for (const j of changedSources.filter(() => !byTiers('Egress'))) {
     const outOld = outsideAccess(before, j.old, 'Egress');
     const outNew = outsideAccess(after, j.new, 'Egress');
     for (const protocol of PROTOCOLS) {
@@ -570,7 +571,7 @@ function finish(
 
 const intersect = (a: AddressSet, b: AddressSet): AddressSet => subtract(a, subtract(a, b));
 
-function outsideByTiers(before: CompiledCluster, after: CompiledCluster, joints: readonly Joint[], emit: (g: FlowGroup) => void): void {
+function outsideByTiers(before: CompiledCluster, after: CompiledCluster, joints: readonly Joint[], emit: (g: FlowGroup) => void, direction: Direction): void {
   const tiersOld = hasAdminPolicies(before);
   const tiersNew = hasAdminPolicies(after);
   const peer = (a: AddressSet): FlowPeer => ({ kind: 'outside', addresses: [...cidrsOf(4, a[4]), ...cidrsOf(6, a[6])], text: describeAddresses(a) });
@@ -623,7 +624,7 @@ function outsideByTiers(before: CompiledCluster, after: CompiledCluster, joints:
     return merged;
   };
 
-  for (const j of joints.filter((x) => !x.sameIngress)) {
+  for (const j of joints.filter((x) => direction === 'Ingress' && !x.sameIngress)) {
     for (const key of [...new Set([...j.oldPorts.keys(), ...j.newPorts.keys()])]) {
       const [portText, protocol] = key.split('/') as [string, Protocol];
       const target = { port: Number(portText), protocol };
@@ -647,7 +648,7 @@ function outsideByTiers(before: CompiledCluster, after: CompiledCluster, joints:
       }
     }
   }
-  for (const j of joints.filter((x) => !x.sameEgress)) {
+  for (const j of joints.filter((x) => direction === 'Egress' && !x.sameEgress)) {
     const oldCells = outsideCells(before, j.old, 'Egress');
     const newCells = outsideCells(after, j.new, 'Egress');
     for (const protocol of PROTOCOLS) {
