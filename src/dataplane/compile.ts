@@ -444,7 +444,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     let index = 0;
     let denies = false;
     for (const [key, cls] of classes) {
-      const chain = `${tag}-${index++}`;
+      const chain = `${tag}-${index}`;
       const way = direction === 'Ingress' ? 'ingress' : 'egress';
       const allow = direction === 'Ingress' ? 'accept' : 'return';
       const rules: string[] = [];
@@ -472,12 +472,13 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
         }
         const afterAdmin = rest.length > 0 ? `goto ${chain}-np` : allow;
         const admin = stageRules(cls.admin, 'Admin', { allow, deny, end: afterAdmin }, label, direction, cls.members);
-        if (admin.some((r) => r.includes(` ${afterAdmin} comment `) && afterAdmin !== allow)) {
+        if (afterAdmin !== allow && admin.some((r) => r.includes(` ${afterAdmin} comment `))) {
           chains.push({ name: chain, rules: [...admin, afterAdmin] }, { name: `${chain}-np`, rules: rest });
         } else if (admin.length + rest.length > 0) chains.push({ name: chain, rules: [...admin, ...rest] });
         else continue; // every rule lets it through: nothing to dispatch
         denies ||= [...admin, ...rest].some((r) => r.includes(` ${deny} `));
       }
+      index++;
       for (const pod of cls.members) {
         const counter = counterName(direction, pod.endpoint);
         const previous = options.counterValues?.get(counter);

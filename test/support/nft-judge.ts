@@ -288,6 +288,10 @@ export function checkInvariants(r: Ruleset): void {
       assert.deepEqual([...g.families].sort(), g.families, `${c.name}: IPv4 lookups before IPv6 in a stage`);
     }
   }
+  for (const tag of ['in', 'eg']) {
+    const numbers = r.chains.map((c) => new RegExp(`^${tag}-(\\d+)$`).exec(c.name)?.[1]).filter((n) => n !== undefined).map(Number);
+    assert.deepEqual(numbers, numbers.map((_, i) => i), `${tag} class chains are numbered from 0 without gaps`);
+  }
   const names = r.sets.map((s) => s.name);
   assert.equal(new Set(names).size, names.length, 'set names are unique');
   const contents = r.sets.map((s) => `${s.type}|${s.elements.join(',')}`);
