@@ -13,7 +13,7 @@ import { labCredentials, type Credentials } from '../lab/index.js';
 import { startTestServer, type TestServer } from '../lab/api/testing.js';
 import { clusterFromObjects, type Cluster, type Manifest } from '../model/index.js';
 import { main } from './main.js';
-import { CLUSTER_COLLECTIONS, connect, detectPolicyEnforcement, judgeEnforcement, listCollection, LiveClusterError, loadLiveTarget, readLiveCluster } from './live.js';
+import { ADMIN_COLLECTIONS, CLUSTER_COLLECTIONS, connect, detectPolicyEnforcement, judgeEnforcement, listCollection, LiveClusterError, loadLiveTarget, readLiveCluster } from './live.js';
 import { UsageError, type Output } from './output.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'podwall-live-'));
@@ -344,7 +344,7 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
   });
 
   const empty = (path: string, query: URLSearchParams): { status: number; body: unknown } | undefined => {
-    const kind = CLUSTER_COLLECTIONS.find((c) => path.endsWith(`/${c.plural}`))?.kind;
+    const kind = [...CLUSTER_COLLECTIONS, ...ADMIN_COLLECTIONS].find((c) => path.endsWith(`/${c.plural}`))?.kind;
     return kind ? pagedList([], query, kind) : undefined;
   };
 
@@ -371,6 +371,34 @@ describe('a real API server\'s objects and failures (a fake server)', () => {
       const warnings = io.errors.filter((l) => l.startsWith('warning:'));
       assert.equal(warnings.length, 1, io.errors.join('\n'));
       assert.match(warnings[0], /^warning: left out NetworkPolicy default\/bad: spec\.ingress\[0\]\.ports\[0\]\.endPort: Invalid value: 70/);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('admin and baseline policies and Nodes are read with the rest; a CRD that is not installed (404) means none, silently; one the reader may not list (403) is a warning', async () => {
+    const anp = {
+      metadata: { name: 'no-web', uid: 'u', resourceVersion: '9', generation: 1 },
+      spec: { priority: 3, subject: { namespaces: {} }, ingress: [{ name: 'deny-web', action: 'Deny', from: [{ pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'web' } } } }] }] },
+    };
+    const node = { metadata: { name: 'node-1', labels: { zone: 'a' } }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }, { type: 'Hostname', address: 'node-1' }] } };
+    const forbidden = { status: 403, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, message: 'clusternetworkpolicies.policy.networking.k8s.io is forbidden: User "dev" cannot list resource' } };
+    const api = await startFakeApi((path, query) => {
+      if (path === '/api/v1/pods') return pagedList([realPod('web', '10.0.0.5', { app: 'web' })], query, 'Pod');
+      if (path === '/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies') return pagedList([anp], query, 'AdminNetworkPolicy');
+      if (path === '/api/v1/nodes') return pagedList([node], query, 'Node');
+      if (path === '/apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies') return undefined;
+      if (path === '/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies') return forbidden;
+      return empty(path, query);
+    });
+    try {
+      const io = capture();
+      const cluster = await readLiveCluster(live(api.kubeconfig()), io);
+      assert.deepEqual((cluster.adminPolicies ?? []).map((p) => [p.kind, p.name, p.priority]), [['AdminNetworkPolicy', 'no-web', 3]]);
+      assert.deepEqual((cluster.nodes ?? []).map((n) => [n.name, n.addresses]), [['node-1', ['192.168.1.10']]]);
+      const warnings = io.errors.filter((l) => l.startsWith('warning:'));
+      assert.deepEqual(warnings, ['warning: listing clusternetworkpolicies.policy.networking.k8s.io is forbidden: the cluster is read without its ClusterNetworkPolicies, which decide before (or after) NetworkPolicy where they apply']);
+      assert.match(io.errors.at(-1)!, /, 1 admin or baseline policy$/);
     } finally {
       await api.close();
     }
@@ -635,7 +663,7 @@ describe('which CNI enforces NetworkPolicy, from the DaemonSets', () => {
       if (path === '/apis/apps/v1/daemonsets') return pagedList(daemonSets, query, 'DaemonSet');
       if (path === '/apis/networking.k8s.io/v1/networkpolicies') return pagedList([policy], query, 'NetworkPolicy');
       if (path === '/api/v1/pods') return pagedList([realPod('web', '10.0.0.5', { app: 'web' })], query, 'Pod');
-      const kind = CLUSTER_COLLECTIONS.find((c) => path.endsWith(`/${c.plural}`))?.kind;
+      const kind = [...CLUSTER_COLLECTIONS, ...ADMIN_COLLECTIONS].find((c) => path.endsWith(`/${c.plural}`))?.kind;
       return kind ? pagedList([], query, kind) : undefined;
     });
     try {

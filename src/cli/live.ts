@@ -261,6 +261,18 @@ export const CLUSTER_COLLECTIONS: readonly Collection[] = [
   { kind: 'EndpointSlice', resource: 'endpointslices.discovery.k8s.io', apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices' },
 ];
 
+/** The admin tiers (kubernetes-sigs/network-policy-api CRDs, cluster-scoped), and the Nodes their `nodes` peers select: read where served and allowed. */
+export const ADMIN_COLLECTIONS: readonly Collection[] = [
+  { kind: 'AdminNetworkPolicy', resource: 'adminnetworkpolicies.policy.networking.k8s.io', apiVersion: 'policy.networking.k8s.io/v1alpha1', plural: 'adminnetworkpolicies' },
+  { kind: 'BaselineAdminNetworkPolicy', resource: 'baselineadminnetworkpolicies.policy.networking.k8s.io', apiVersion: 'policy.networking.k8s.io/v1alpha1', plural: 'baselineadminnetworkpolicies' },
+  { kind: 'ClusterNetworkPolicy', resource: 'clusternetworkpolicies.policy.networking.k8s.io', apiVersion: 'policy.networking.k8s.io/v1alpha2', plural: 'clusternetworkpolicies' },
+  { kind: 'Node', resource: 'nodes', apiVersion: 'v1', plural: 'nodes' },
+];
+
+/** Collections a cluster may not serve (CRDs not installed) or a reader may not be allowed to list: read without them. */
+const OPTIONAL_KINDS: ReadonlySet<string> = new Set(['EndpointSlice', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy', 'Node']);
+const ADMIN_KINDS: readonly string[] = ['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'ClusterNetworkPolicy'];
+
 /** The RBAC rules a reader needs, for the 403 message (the README has the ClusterRole). */
 const PERMISSION_NEEDED = 'Podwall needs list permission on namespaces, pods, services, networkpolicies.networking.k8s.io and endpointslices.discovery.k8s.io in every namespace';
 
@@ -336,7 +348,8 @@ async function listAll(conn: Connection, collections: readonly Collection[], lim
       } catch (err) {
         // EndpointSlices only give backends to Services without a selector: a server that does not
         // serve them, or a reader not allowed to list them, is read without them (and told when it matters).
-        if (c.kind === 'EndpointSlice' && err instanceof LiveClusterError && (err.statusCode === 404 || err.statusCode === 403)) return [c.kind, err] as const;
+        // The same for the admin tiers' CRDs (not installed: there are none) and Nodes (only `nodes` peers need them).
+        if (OPTIONAL_KINDS.has(c.kind) && err instanceof LiveClusterError && (err.statusCode === 404 || err.statusCode === 403)) return [c.kind, err] as const;
         controller.abort();
         throw err;
       }
@@ -361,7 +374,7 @@ export async function readLiveCluster(options: AnalysisInputOptions, io: Output)
   const conn = await connect(target);
   let lists: Map<string, Manifest[] | LiveClusterError>;
   try {
-    lists = await listAll(conn, CLUSTER_COLLECTIONS, limit);
+    lists = await listAll(conn, [...CLUSTER_COLLECTIONS, ...ADMIN_COLLECTIONS], limit);
   } finally {
     conn.close();
   }
@@ -371,7 +384,8 @@ export async function readLiveCluster(options: AnalysisInputOptions, io: Output)
   };
   const pods = items('Pod');
   const running = pods.filter((p) => phaseOf(p) !== 'Succeeded' && phaseOf(p) !== 'Failed');
-  const objects = [...items('Namespace'), ...running, ...items('Service'), ...items('NetworkPolicy'), ...items('EndpointSlice')];
+  const admin = ADMIN_KINDS.flatMap(items);
+  const objects = [...items('Namespace'), ...running, ...items('Service'), ...items('NetworkPolicy'), ...items('EndpointSlice'), ...admin, ...items('Node')];
   const built = clusterFromObjects(objects, options.namespace);
   for (const d of built.diagnostics) {
     const what = `${d.object ?? d.file}: ${d.field ? `${d.field}: ` : ''}${d.message}`;
@@ -389,10 +403,21 @@ export async function readLiveCluster(options: AnalysisInputOptions, io: Output)
       io.err(`${slices instanceof NotServedError ? 'notice' : 'warning'}: ${why}: Services without a selector are read without backends (${names})`);
     }
   }
+  // A CRD that is not installed means no such policies; one the reader may not list could hide some.
+  for (const kind of ADMIN_KINDS) {
+    const l = lists.get(kind);
+    if (l instanceof LiveClusterError && !(l instanceof NotServedError)) {
+      io.err(`warning: listing ${ADMIN_COLLECTIONS.find((c) => c.kind === kind)!.resource} is forbidden: the cluster is read without its ${kind.replace(/y$/, 'ie')}s, which decide before (or after) NetworkPolicy where they apply`);
+    }
+  }
+  const nodes = lists.get('Node');
+  const nodesPeers = admin.some((o) => JSON.stringify(o.spec ?? {}).includes('"nodes"'));
+  if (nodes instanceof LiveClusterError && nodesPeers) io.err(`warning: listing nodes is forbidden: the nodes peers of the admin policies match no address`);
   const finished = pods.length - running.length;
   io.err(
     `notice: read context "${target.context}" (${target.server}): ${plural(items('Namespace').length, 'namespace')}, ${plural(running.length, 'pod')}` +
-      `${finished > 0 ? ` (and ${finished} finished, left out)` : ''}, ${plural(items('NetworkPolicy').length, 'NetworkPolicy', 'NetworkPolicies')}, ${plural(items('Service').length, 'Service')}`,
+      `${finished > 0 ? ` (and ${finished} finished, left out)` : ''}, ${plural(items('NetworkPolicy').length, 'NetworkPolicy', 'NetworkPolicies')}, ${plural(items('Service').length, 'Service')}` +
+      `${admin.length > 0 ? `, ${plural(admin.length, 'admin or baseline policy', 'admin and baseline policies')}` : ''}`,
   );
   return built.cluster!;
 }
