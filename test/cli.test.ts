@@ -588,6 +588,8 @@ spec: {containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}
     assert.match(summary.out, /decided by: Admin tier 1 pair \(1 denied\); NetworkPolicy \d+ pairs/);
     const json = JSON.parse((await run(['matrix', '-f', tiers, '--port', '3306', '--summary', '-o', 'json'])).out);
     assert.deepEqual(json.decidedBy.Admin, { allowed: 0, denied: 1 });
+    const full = JSON.parse((await run(['matrix', '-f', tiers, '--port', '3306', '-o', 'json'])).out);
+    assert.deepEqual(full.decidedBy, json.decidedBy);
     const without = await run(['matrix', '-f', threeTier, '--port', '3306', '--summary']);
     assert.ok(!without.out.includes('decided by'), 'no tier counts without admin policies');
   });

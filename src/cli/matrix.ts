@@ -272,7 +272,8 @@ function summaryJSON(g: MatrixGrid): object {
 /**
  * The JSON shape is part of the CLI's contract: `allowed[i][j]` = can pods[i] connect to pods[j].
  * Added later, never renamed: `listening[j]` (pods[j] declares the port), `outside[j]` (`all`,
- * `some` or `none` of the outside addresses may connect to pods[j]) and `summary`. Written row by
+ * `some` or `none` of the outside addresses may connect to pods[j]) and `summary`; with admin or
+ * baseline policies only, `decidedBy` (pairs per deciding tier, or null where not counted). Written row by
  * row; the text is exactly JSON.stringify of the object.
  */
 export function* matrixJSONChunks(g: MatrixGrid): Generator<string> {
@@ -283,7 +284,8 @@ export function* matrixJSONChunks(g: MatrixGrid): Generator<string> {
     for (let j = 0; j < n; j++) row += (j === 0 ? '' : ',') + (g.allowed(i, j) ? 'true' : 'false');
     yield `${row}]`;
   }
-  yield `],"listening":${JSON.stringify(g.listening)},"outside":${JSON.stringify(g.outside)},"summary":${JSON.stringify(g.summary)}}`;
+  const tiers = g.tiers ? `,"decidedBy":${JSON.stringify(g.tiers.counted ? g.tiers.counts : null)}` : '';
+  yield `],"listening":${JSON.stringify(g.listening)},"outside":${JSON.stringify(g.outside)},"summary":${JSON.stringify(g.summary)}${tiers}}`;
 }
 
 type Cell = 'allowed' | 'quiet' | 'some' | 'denied' | 'admin';
