@@ -1,7 +1,8 @@
 // The agent against the lab's API server, as root: started alone (listing in pages) it converges
 // to the same ruleset as the lab's own agent; it follows changes; it fails closed (the API server
 // killed, or unreachable at start, leaves the kernel's rules as they were); health and metrics.
-// The agent process against a fake API server: its table restored, SIGTERM. Bad input: exit 2.
+// The agent process against a fake API server (a cluster without the admin policy CRDs): its table
+// restored, SIGTERM, the admin kinds read as none. Bad input: exit 2.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Agent, agentMetrics, serveHealth } from '../src/agent/index.js';
+import { Agent, agentMetrics, OPTIONAL_STREAMS, serveHealth } from '../src/agent/index.js';
 import { deleteTable } from '../src/dataplane/index.js';
 import { Lab } from '../src/lab/index.js';
 import { loadTexts } from '../src/model/index.js';
@@ -190,12 +191,13 @@ spec:
 
 /**
  * A fake API server (plain HTTP on loopback) for the agent process: empty lists at version 1 and
- * watches held open, so the test decides when something changes.
+ * watches held open, so the test decides when something changes. It is a cluster without the
+ * network-policy-api CRDs: policy.networking.k8s.io answers 404.
  */
 class FakeApi {
   private readonly server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const kind = { '/api/v1/namespaces': 'NamespaceList', '/api/v1/pods': 'PodList', '/apis/networking.k8s.io/v1/networkpolicies': 'NetworkPolicyList' }[url.pathname];
+    const kind = { '/api/v1/namespaces': 'NamespaceList', '/api/v1/pods': 'PodList', '/api/v1/nodes': 'NodeList', '/apis/networking.k8s.io/v1/networkpolicies': 'NetworkPolicyList' }[url.pathname];
     if (!kind) {
       res.writeHead(404).end();
       return;
@@ -305,6 +307,16 @@ describe('the podwall agent process, as root', { skip }, () => {
       spawnSync('nft', ['delete', 'table', 'inet', table]);
       const deleted = Date.now();
       assert.ok(await until(() => listing(table) === before, 2000), `restored within 2 s (after ${Date.now() - deleted} ms: ${listing(table).slice(0, 80)})`);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  test('on a cluster without the admin policy CRDs it gets ready, saying once per kind that it reads none', async () => {
+    const { child, stderr, exited } = await startAgent();
+    try {
+      for (const path of OPTIONAL_STREAMS) assert.equal(stderr().split(`${path} is not served`).length - 1, 1, `${path} said once: ${stderr()}`);
     } finally {
       child.kill('SIGTERM');
       await exited;

@@ -170,10 +170,14 @@ describe(`kubectl ${minor ? `1.${minor} ` : ''}and the admin policy kinds (no la
     assert.match(strategic.err, /UnsupportedMediaType|unknown format/);
   });
 
-  test('kubectl delete removes them by short name; kubectl delete -f by file', async () => {
+  test('kubectl delete removes them by short name, by file, and all of a kind (--all)', async () => {
     assert.match(await ok(['delete', 'cnp', 'dns']), /clusternetworkpolicy\.policy\.networking\.k8s\.io "dns" deleted/);
     assert.match(await ok(['delete', '-f', join(t.dir, 'anp.yaml')]), /deny-b-to-a" deleted/);
     assert.match(await ok(['delete', 'banp', 'default']), /"default" deleted/);
+    for (const [name, priority] of [['one', 1], ['two', 2]] as const) await ok(['create', '-f', file(`${name}.yaml`, anpYaml(priority).replace('deny-b-to-a', name))]);
+    const all = await ok(['delete', 'anp', '--all']);
+    assert.match(all, /"one" deleted/);
+    assert.match(all, /"two" deleted/);
     assert.match((await kubectl(['get', 'anp,banp,cnp'])).err, /No resources found/);
   });
 });
