@@ -329,6 +329,13 @@ describe('kubectl get tables with the CRDs\' printer columns', () => {
     assert.deepEqual([...n.rows[0].slice(0, 3), ...n.rows[0].slice(4)], ['lab', 'Ready', 'control-plane', 'v1.31.0-podwall', '10.244.0.1', '<none>']);
   });
 
+  test('nodes take the field selector spec.unschedulable, false when the field is left out', async () => {
+    const names = async (selector: string): Promise<unknown[]> => ((await t.api.call('GET', `/api/v1/nodes?fieldSelector=${encodeURIComponent(selector)}`)).body.items as Manifest[]).map((n) => meta(n).name);
+    assert.deepEqual(await names('spec.unschedulable=false'), ['lab']);
+    assert.deepEqual(await names('spec.unschedulable=true'), []);
+    assert.deepEqual(await names('metadata.name=lab'), ['lab']);
+  });
+
   test('a Node is labelled with a strategic merge patch (kubectl label node), which keeps its status; its status changes only through nodes/status', async () => {
     const labelled = await t.api.call('PATCH', '/api/v1/nodes/lab', { metadata: { labels: { zone: 'a' } }, status: { addresses: [] } }, 'application/strategic-merge-patch+json');
     assert.equal(labelled.status, 200, JSON.stringify(labelled.body));

@@ -67,6 +67,9 @@ export interface Written {
 }
 
 const NAMESPACE_LABEL = 'kubernetes.io/metadata.name';
+
+/** What a selectable field reads as when the object leaves it out (node.NodeToSelectableFields formats the bool `spec.unschedulable`). */
+const FIELD_DEFAULTS: Readonly<Record<string, string>> = { 'spec.unschedulable': 'false' };
 const isObject = (v: unknown): v is Manifest => v !== null && typeof v === 'object' && !Array.isArray(v);
 const meta = (m: Manifest): Record<string, unknown> => (m.metadata && typeof m.metadata === 'object' ? (m.metadata as Record<string, unknown>) : {});
 
@@ -233,7 +236,7 @@ export class Registry {
       return fields.every((f) => {
         const [top, key] = f.field.split('.') as [string, string];
         const section = (m[top] ?? {}) as Record<string, unknown>;
-        const value = String(section[key] ?? '');
+        const value = String(section[key] ?? FIELD_DEFAULTS[f.field] ?? '');
         return f.operator === '=' ? value === f.value : value !== f.value;
       });
     };
