@@ -249,6 +249,26 @@ const CASES: Record<string, readonly Case[]> = {
       ],
       expect: [],
     },
+    {
+      name: 'an Admin-tier Accept of the DNS pods decides before the NetworkPolicies: nothing is missing',
+      docs: [...SHOP, policy('shop/deny', DEFAULT_DENY_EGRESS)],
+      admin: [anp('dns', 1, ALL_SUBJECT, { egress: [rule('Allow', [podsPeer({ 'k8s-app': 'kube-dns' }, { 'kubernetes.io/metadata.name': 'kube-system' })], [{ kind: 'number', protocol: 'UDP', port: 53 }, { kind: 'number', protocol: 'TCP', port: 53 }])] })],
+      expect: [],
+    },
+  ],
+  'PW-ADMIN-BLOCKS-DNS': [
+    {
+      name: 'an Admin-tier Deny of kube-system blocks DNS for every pod it selects, found at that rule, whether NetworkPolicy isolates the pods or not',
+      docs: [...SHOP, pod('kube-system/coredns', { labels: { 'k8s-app': 'kube-dns' }, ports: ['dns:53/UDP', 'dns-tcp:53'], ip: '10.0.9.9' }), policy('shop/deny', { ...DEFAULT_DENY_EGRESS, egress: [DNS_RULE] })],
+      admin: [anp('no-system', 1, { namespaces: sel({ team: 'shop' }) }, { egress: [rule('Deny', [nsPeer({ 'kubernetes.io/metadata.name': 'kube-system' })])] })],
+      expect: ['warning AdminNetworkPolicy/no-system spec.egress[0]'],
+    },
+    {
+      name: 'a Pass to kube-system (NetworkPolicy then decides) is not',
+      docs: [...SHOP, pod('kube-system/coredns', { labels: { 'k8s-app': 'kube-dns' }, ports: ['dns:53/UDP', 'dns-tcp:53'], ip: '10.0.9.9' })],
+      admin: [anp('pass-system', 1, { namespaces: sel({ team: 'shop' }) }, { egress: [rule('Pass', [nsPeer({ 'kubernetes.io/metadata.name': 'kube-system' })])] })],
+      expect: [],
+    },
   ],
   'PW-NAMED-PORT-UNDECLARED': [
     {

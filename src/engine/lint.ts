@@ -4,7 +4,7 @@
 import type { CompiledCluster } from './compile.js';
 import { lintAdminPolicies } from './lint/admin.js';
 import { createContext } from './lint/context.js';
-import { lintDNSEgress } from './lint/dns.js';
+import { lintAdminDNS, lintDNSEgress } from './lint/dns.js';
 import { lintIPBlocks } from './lint/ipblocks.js';
 import { lintEndPort, lintNamedPorts, lintPolicyTypes } from './lint/ports.js';
 import { lintRedundantRules } from './lint/redundant.js';
@@ -50,6 +50,7 @@ export function lintCluster(compiled: CompiledCluster, options: LintOptions = {}
   }
   lintAdminPolicies(ctx);
   lintDNSEgress(ctx);
+  lintAdminDNS(ctx);
   lintRedundantRules(ctx);
   lintSummaries(ctx);
   return ctx.findings.sort(compareFindings);

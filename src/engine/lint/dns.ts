@@ -4,10 +4,10 @@
 // the input holds none, against a stand-in: a kube-system pod labelled k8s-app=kube-dns.
 import { NAMESPACE_NAME_LABEL, type Endpoint, type LabelSelector, type Protocol } from '../../model/index.js';
 import type { CompiledCluster, CompiledPolicy, CompiledRule } from '../compile.js';
-import { formatPolicyRef, formatRuleRef } from '../describe.js';
+import { formatAdminRuleRef, formatPolicyRef, formatRuleRef, hasAdminPolicies } from '../describe.js';
 import { evaluateConnection, isolatingPolicies } from '../evaluate.js';
 import { portMatches } from '../match.js';
-import type { RuleRef } from '../types.js';
+import type { AdminRuleRef, RuleRef } from '../types.js';
 import { endpointObject, listNames, plural, policyObject, type LintContext } from './context.js';
 
 const DNS_LABEL = 'k8s-app';
@@ -75,16 +75,22 @@ export function lintDNSEgress(ctx: LintContext): void {
     const source = group.endpoints.find((e) => !targets.some((t) => t.id === e.id));
     if (!source) continue;
     const allowedBy = new Map<Protocol, { rule: RuleRef; assumed: boolean }>();
+    // An Admin-tier rule decides before these policies: its Accept lets DNS through, its Deny is PW-ADMIN-BLOCKS-DNS.
+    const byAdmin = new Set<Protocol>();
     for (const protocol of PROTOCOLS) {
       for (const target of targets) {
         if (target.id === source.id) continue;
         const v = evaluateConnection(judge, { source: { kind: 'endpoint', endpoint: source }, destination: { kind: 'endpoint', endpoint: target }, port: 53, protocol });
+        if (v.egress.tier === 'Admin') {
+          byAdmin.add(protocol);
+          break;
+        }
         if (v.egress.allowed && v.egress.allowedBy.length > 0) {
           allowedBy.set(protocol, { rule: v.egress.allowedBy[0], assumed: false });
           break;
         }
       }
-      if (allowedBy.has(protocol) || !standIn) continue;
+      if (allowedBy.has(protocol) || byAdmin.has(protocol) || !standIn) continue;
       for (const policy of group.policies) {
         const rule = policy.rules.Egress.find(
           (r) =>
@@ -98,7 +104,7 @@ export function lintDNSEgress(ctx: LintContext): void {
         }
       }
     }
-    const missing = PROTOCOLS.filter((p) => !allowedBy.has(p));
+    const missing = PROTOCOLS.filter((p) => !allowedBy.has(p) && !byAdmin.has(p));
     if (missing.length === 0) continue;
     const allowing = [...allowedBy.values()][0];
     let policy: CompiledPolicy;
@@ -126,6 +132,9 @@ export function lintDNSEgress(ctx: LintContext): void {
     let message: string;
     if (entry.missing.length === 2) {
       message = `${who} may not reach ${where} on UDP or TCP 53: name lookups fail. Add an egress rule to those pods on UDP and TCP port 53`;
+    } else if (!entry.allowing) {
+      const [lacking] = entry.missing;
+      message = `${who} may not reach ${where} on ${lacking} 53 (the other protocol is decided by the Admin tier). Add an egress rule to those pods on ${lacking} port 53`;
     } else {
       const [lacking] = entry.missing;
       const has = lacking === 'TCP' ? 'UDP' : 'TCP';
@@ -134,5 +143,58 @@ export function lintDNSEgress(ctx: LintContext): void {
       message = `${who} may reach ${where} on ${has} 53 through ${formatRuleRef(entry.allowing!)}${assumption}, but not on ${lacking} 53: ${why}. Add {protocol: ${lacking}, port: 53} to this rule's ports`;
     }
     ctx.report({ id: 'PW-NO-DNS-EGRESS', object: policyObject(entry.policy), path: entry.path, message, related: entry.endpoints.map(endpointObject) });
+  }
+}
+
+/**
+ * Pods whose egress to the cluster DNS an admin or baseline rule denies: name lookups fail, and for
+ * an Admin-tier Deny no NetworkPolicy can help (a Baseline Deny yields to an egress NetworkPolicy
+ * that allows DNS). One finding per deciding rule, at that rule.
+ */
+export function lintAdminDNS(ctx: LintContext): void {
+  const { compiled } = ctx;
+  if (!hasAdminPolicies(compiled)) return;
+  const real = compiled.cluster.endpoints.filter((e) => !e.hostNetwork && e.labels[DNS_LABEL] === DNS_VALUE);
+  const targets = real.length > 0 ? real : [STAND_IN];
+  const judge: CompiledCluster =
+    real.length === 0 && !compiled.namespaceLabels.has(DNS_NAMESPACE)
+      ? { ...compiled, namespaceLabels: new Map([...compiled.namespaceLabels, [DNS_NAMESPACE, { [NAMESPACE_NAME_LABEL]: DNS_NAMESPACE }]]) }
+      : compiled;
+  const blocked = new Map<string, { rule: AdminRuleRef; protocols: Set<Protocol>; endpoints: Endpoint[] }>();
+  for (const source of compiled.cluster.endpoints) {
+    if (source.hostNetwork || targets.some((t) => t.id === source.id)) continue;
+    for (const protocol of PROTOCOLS) {
+      let denied: AdminRuleRef | undefined;
+      for (const target of targets) {
+        const v = evaluateConnection(judge, { source: { kind: 'endpoint', endpoint: source }, destination: { kind: 'endpoint', endpoint: target }, port: 53, protocol });
+        if (v.egress.allowed) {
+          denied = undefined;
+          break;
+        }
+        if ((v.egress.tier === 'Admin' || v.egress.tier === 'Baseline') && v.egress.decidedBy) denied ??= v.egress.decidedBy;
+        else break;
+      }
+      if (!denied) continue;
+      const key = formatAdminRuleRef(denied);
+      const entry = blocked.get(key) ?? { rule: denied, protocols: new Set<Protocol>(), endpoints: [] };
+      entry.protocols.add(protocol);
+      if (!entry.endpoints.includes(source)) entry.endpoints.push(source);
+      blocked.set(key, entry);
+    }
+  }
+  const where = `the cluster DNS (${DNS_NAMESPACE} pods labelled ${DNS_LABEL}=${DNS_VALUE}${real.length === 0 ? ', not in the input' : ''})`;
+  for (const { rule, protocols, endpoints } of blocked.values()) {
+    const on = PROTOCOLS.filter((p) => protocols.has(p)).join(' and ');
+    const remedy =
+      rule.policy.tier === 'Admin'
+        ? 'the Admin tier decides before NetworkPolicy, so no NetworkPolicy can allow it: let DNS through in this policy (an earlier Allow/Accept or Pass rule)'
+        : 'the Baseline tier decides only for pods no NetworkPolicy isolates for egress: an egress NetworkPolicy allowing DNS, or an earlier rule here, lets it through';
+    ctx.report({
+      id: 'PW-ADMIN-BLOCKS-DNS',
+      object: { kind: rule.policy.kind, name: rule.policy.name },
+      path: ['spec', 'egress', rule.index],
+      message: `${plural(endpoints.length, 'pod')} (${listNames(endpoints.map((e) => e.id), 5)}) may not reach ${where} on ${on} 53: ${formatAdminRuleRef(rule)} denies it, so name lookups fail; ${remedy}`,
+      related: endpoints.map(endpointObject),
+    });
   }
 }

@@ -32,7 +32,8 @@ export type LintRuleId =
   | 'PW-ADMIN-PEER-SELECTS-NOTHING'
   | 'PW-ADMIN-RULE-SHADOWED'
   | 'PW-BASELINE-RULES-OVERRIDDEN'
-  | 'PW-ADMIN-DOMAIN-NAMES';
+  | 'PW-ADMIN-DOMAIN-NAMES'
+  | 'PW-ADMIN-BLOCKS-DNS';
 
 /** A Kubernetes object a finding is about or points at. */
 export interface LintObjectRef {
@@ -260,6 +261,13 @@ export const LINT_RULES: readonly LintRule[] = [
     name: 'BaselineRulesOverridden',
     summary: 'baseline rules that NetworkPolicy always overrides',
     help: 'The Baseline tier decides only for pods no NetworkPolicy isolates in that direction. Every pod this baseline policy selects is isolated by NetworkPolicy, so its rules of this direction apply to none of them (they will, for pods that lose their NetworkPolicy or new pods).',
+  },
+  {
+    id: 'PW-ADMIN-BLOCKS-DNS',
+    severity: 'warning',
+    name: 'AdminBlocksDNS',
+    summary: 'an admin or baseline rule denies pods the cluster DNS',
+    help: 'Pods whose egress to the cluster DNS (UDP and TCP 53 to the kube-dns pods) an admin or baseline rule denies cannot resolve names. An Admin-tier Deny decides before NetworkPolicy, so only the admin policy can let DNS through (an earlier Allow/Accept or Pass rule); a Baseline Deny yields to an egress NetworkPolicy that allows DNS.',
   },
   {
     id: 'PW-ADMIN-DOMAIN-NAMES',
