@@ -150,7 +150,8 @@ export function describeVerdictSide(compiled: CompiledCluster, v: DirectionVerdi
   }
   if (!v.isolated) {
     if (!hasAdminPolicies(compiled)) return [`${head}: not isolated for ${dir} (no policy selects it for ${v.direction}), so allowed`, ...notes];
-    return [`${head}: ${passed}not isolated for ${dir} (no policy selects it for ${v.direction}) and no admin or baseline rule matches: no tier decided, so allowed`, ...notes];
+    const none = v.passedBy.length > 0 ? 'no other admin or baseline rule matches' : 'no admin or baseline rule matches';
+    return [`${head}: ${passed}not isolated for ${dir} (no policy selects it for ${v.direction}) and ${none}: no tier decided, so allowed`, ...notes];
   }
   const by = v.isolatingPolicies.map(formatPolicyRef).join(', ');
   const lines: string[] = [];
