@@ -303,9 +303,8 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
     return name;
   };
 
-  /** The lookups of one stage of a class chain: at most three per family, each ending in `verdict`. */
-  const lookups = (allowed: Record<Family, Allowed>, direction: Direction, label: string, verdict: string, comment?: string): string[] => {
-    const end = comment === undefined ? verdict : `${verdict} comment ${quote(comment)}`;
+  /** The matches of one stage of a class chain: at most three per family (each then ends in the stage's verdict). */
+  const lookups = (allowed: Record<Family, Allowed>, direction: Direction, label: string): string[] => {
     const peerField = direction === 'Ingress' ? 'saddr' : 'daddr';
     const rules: string[] = [];
     for (const family of [4, 6] as const) {
@@ -313,12 +312,12 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
       const ip = ipKeyword(family);
       const any = mergeRanges(a.anyProtocol);
       if (any.length === 1 && any[0].first === 0n && any[0].last === wholeSpace(family).last) {
-        rules.push(`meta nfproto ipv${family} ${end}`);
+        rules.push(`meta nfproto ipv${family}`);
         continue;
       }
       if (any.length > 0) {
         const set = internSet({ type: addrType(family), interval: true, elements: any.map((r) => formatRange(r, family)), comment: `${label}: any protocol` }, `any${family}-`);
-        rules.push(`${ip} ${peerField} @${set} ${end}`);
+        rules.push(`${ip} ${peerField} @${set}`);
       }
       if (a.ports.length > 0) {
         const elements: string[] = [];
@@ -328,7 +327,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
           }
         }
         const set = internSet({ type: `${addrType(family)} . inet_proto . inet_service`, interval: true, elements, comment: `${label}: ports` }, `ports${family}-`);
-        rules.push(`${ip} ${peerField} . meta l4proto . th dport @${set} ${end}`);
+        rules.push(`${ip} ${peerField} . meta l4proto . th dport @${set}`);
       }
       if (a.named.length > 0) {
         const grouped = new Map<string, AddressRange[]>();
@@ -341,12 +340,12 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
           { type: `${addrType(family)} . ${addrType(family)} . inet_proto . inet_service`, interval: true, elements, comment: `${label}: named ports` },
           `named${family}-`,
         );
-        rules.push(`${ip} daddr . ${ip} saddr . meta l4proto . th dport @${set} ${end}`);
+        rules.push(`${ip} daddr . ${ip} saddr . meta l4proto . th dport @${set}`);
       }
     }
     return rules;
   };
-  // Classes that differ in some tier share the lookups of the others: a stage's lookups are computed once per content.
+  // Classes that differ in some tier share the sets of the others: a stage's matches are computed once per content.
   const ruleIds = new Map<object, number>();
   const idOf = (o: object): number => {
     let id = ruleIds.get(o);
@@ -356,13 +355,14 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
   const stageLookups = new Map<string, string[]>();
   const lookupsOf = (rules: readonly TrafficRule[], direction: Direction, members: readonly PodAddresses[], mode: SharedMode, label: string, verdict: string, comment?: string): string[] => {
     const perClass = direction === 'Ingress' && rules.some((r) => r.ports?.some((p) => p.kind === 'named' || p.kind === 'namedAnyProtocol'));
-    const key = [direction, mode, verdict, comment ?? '', rules.map((r) => idOf(r.key)).join(','), perClass ? members.map((m) => m.index).join(',') : ''].join('|');
-    let cached = stageLookups.get(key);
-    if (!cached) {
-      cached = lookups({ 4: trafficOf(rules, direction, 4, members, mode), 6: trafficOf(rules, direction, 6, members, mode) }, direction, label, verdict, comment);
-      stageLookups.set(key, cached);
+    const key = [direction, mode, rules.map((r) => idOf(r.key)).join(','), perClass ? members.map((m) => m.index).join(',') : ''].join('|');
+    let matches = stageLookups.get(key);
+    if (!matches) {
+      matches = lookups({ 4: trafficOf(rules, direction, 4, members, mode), 6: trafficOf(rules, direction, 6, members, mode) }, direction, label);
+      stageLookups.set(key, matches);
     }
-    return cached;
+    const end = comment === undefined ? verdict : `${verdict} comment ${quote(comment)}`;
+    return matches.map((match) => `${match} ${end}`);
   };
 
   /** The admin or baseline policies whose subject selects the pod and that have rules of `direction` (never a host-network pod). */

@@ -50,24 +50,25 @@ export function mergeRanges(ranges: readonly AddressRange[]): AddressRange[] {
 const formatted: Record<IPFamily, Map<bigint, string>> = { 4: new Map(), 6: new Map() };
 const FORMATTED_MAX = 200_000;
 
+function formatAddress(value: bigint, family: IPFamily): string {
+  const cache = formatted[family];
+  let text = cache.get(value);
+  if (text === undefined) {
+    if (cache.size >= FORMATTED_MAX) cache.clear();
+    text = formatIP({ family, value } as IPAddress);
+    cache.set(value, text);
+  }
+  return text;
+}
+
 /** Renders a range as nft writes interval elements: an address, a prefix, or `a-b`. */
 export function formatRange(range: AddressRange, family: IPFamily): string {
-  const ip = (value: bigint): string => {
-    const cache = formatted[family];
-    let text = cache.get(value);
-    if (text === undefined) {
-      if (cache.size >= FORMATTED_MAX) cache.clear();
-      text = formatIP({ family, value } as IPAddress);
-      cache.set(value, text);
-    }
-    return text;
-  };
-  if (range.first === range.last) return ip(range.first);
+  if (range.first === range.last) return formatAddress(range.first, family);
   const size = range.last - range.first + 1n;
   const isPowerOfTwo = (size & (size - 1n)) === 0n;
   if (isPowerOfTwo && (range.first & (size - 1n)) === 0n) {
     const hostBits = size.toString(2).length - 1;
-    return `${ip(range.first)}/${bitsOf(family) - hostBits}`;
+    return `${formatAddress(range.first, family)}/${bitsOf(family) - hostBits}`;
   }
-  return `${ip(range.first)}-${ip(range.last)}`;
+  return `${formatAddress(range.first, family)}-${formatAddress(range.last, family)}`;
 }
