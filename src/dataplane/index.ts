@@ -4,4 +4,4 @@ export { renderReplaceScript, renderTable, renderDeleteScript, rulesetStats, Rul
 export { RulesetApplier, checkRuleset, deleteTable, tableExists, readCounters, readTableCounters, type CounterValue } from './apply.js';
 export { exec, ExecError, MissingProgramError, type ExecResult, type ExecOptions } from './exec.js';
 export { parseConntrack, connectionChanges, listConntrack, markConntrack, REVOKED_MARK, type ConntrackEntry } from './conntrack.js';
-export { compileServices, DEFAULT_SERVICES_TABLE, NO_ENDPOINTS_MARK, type ServiceBackend, type ServiceFrontend } from './services.js';
+export { compileServices, DEFAULT_SERVICES_TABLE, HAIRPIN_MARK, NO_ENDPOINTS_MARK, type ServiceBackend, type ServiceFrontend } from './services.js';
