@@ -341,7 +341,7 @@ describe('ui admin tiers in Chromium', { skip }, () => {
     assert.match(await ingress.locator('li[data-tier="Baseline"]').innerText(), /Baseline: not consulted/);
     assert.match(await page.locator('#details .side-verdict[data-tier="NetworkPolicy"] li[data-tier="NetworkPolicy"]').innerText(), /isolated by default\/web-policy/);
     // The legend explains the tiers' marks.
-    assert.match(await page.locator('#legend').innerText(), /admin policy[\s\S]*baseline policy[\s\S]*decided by an admin rule/);
+    assert.match(await page.locator('#legend').innerText(), /admin policy \(above\)[\s\S]*baseline \(below\)[\s\S]*decided by admin[\s\S]*by baseline/);
     // The picture unfocused (Escape), the arrow's details kept beside it.
     mkdirSync('docs', { recursive: true });
     await page.mouse.move(0, 0);

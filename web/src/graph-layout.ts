@@ -7,7 +7,7 @@ import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 export const NODE = { width: 64, height: 42, font: 15 };
 export const EDGE_FONT = 12;
 /** An admin or baseline policy's band: its height, label size, the marks at the nodes it selects, and the gaps around it. */
-export const BAND = { height: 34, font: 13, tick: 8, gap: 8 };
+export const BAND = { height: 36, font: 15, tick: 8, gap: 8 };
 const LABEL_FONT = 'system-ui, sans-serif';
 
 let ctx: CanvasRenderingContext2D | null | undefined;
@@ -136,8 +136,11 @@ export function placeBands(cy: Core): void {
       const xs = members.map((n) => n.position('x'));
       const [x1, x2] = xs.length > 0 ? [Math.min(...xs) - NODE.width / 2 - 10, Math.max(...xs) + NODE.width / 2 + 10] : [drawn.x1, drawn.x2];
       const width = Math.max(x2 - x1, Math.ceil(textWidth(band.data('label') as string, BAND.font, true)) + 24);
+      // A band wider than what it spans (its label) stays within the picture's width where it can, so it does not make the fit smaller.
+      let left = (x1 + x2) / 2 - width / 2;
+      if (width <= drawn.w) left = Math.min(Math.max(left, drawn.x1), drawn.x2 - width);
       band.data('w', width);
-      band.position({ x: (x1 + x2) / 2, y });
+      band.position({ x: left + width / 2, y });
       for (const n of members) {
         cy.getElementById(`t:${band.id()}|${n.id()}`).position({ x: n.position('x'), y: ticksBelow ? y + BAND.height / 2 - BAND.tick / 2 - 2 : y - BAND.height / 2 + BAND.tick / 2 + 2 });
       }

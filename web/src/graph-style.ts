@@ -135,7 +135,8 @@ export const graphStyle: StylesheetJson = [
       'overlay-opacity': 0,
     },
   },
-  { selector: 'node.band-baseline', style: { 'border-color': COLORS.baseline, 'border-style': 'double', 'border-width': 4, 'background-color': '#eef7fc' } },
+  // The marks lie along the edge toward the picture (bottom for Admin, top for Baseline), the label in the other half.
+  { selector: 'node.band-baseline', style: { 'border-color': COLORS.baseline, 'border-style': 'double', 'border-width': 4, 'background-color': '#eef7fc', 'text-margin-y': BAND.tick / 2 + 1 } },
   { selector: 'node.band-empty', style: { 'border-style': 'dotted' } },
   { selector: 'node.band:selected', style: { 'border-color': '#000000', 'border-width': 3.5, 'border-style': 'solid' } },
   {

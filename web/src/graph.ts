@@ -3,7 +3,7 @@
 import cytoscape, { type Collection, type Core, type ElementDefinition, type NodeSingular } from 'cytoscape';
 import svg from 'cytoscape-svg';
 import { graphStyle } from './graph-style.js';
-import { BAND, edgeLabelSize, layoutGraph, placeBands } from './graph-layout.js';
+import { edgeLabelSize, layoutGraph, placeBands } from './graph-layout.js';
 import { OUTSIDE_EGRESS, type GraphModel } from './graph-model.js';
 import { nodeImage, roleOf } from './icons.js';
 
@@ -75,11 +75,21 @@ export async function drawGraph(cy: Core, elements: ElementDefinition[], reserve
     cy.elements().remove();
     cy.add(elements);
   });
-  // The bands take rows above and below the laid-out picture.
-  const bands = cy.nodes('.band').length * (BAND.height + BAND.gap);
-  await layoutGraph(cy, Math.max(0.5, cy.width() / Math.max(1, cy.height() - reserved - bands)));
+  await layoutGraph(cy, Math.max(0.5, cy.width() / Math.max(1, cy.height() - reserved)));
+  arcLooseEdges(cy);
   placeBands(cy);
   fitGraph(cy, reserved);
+}
+
+/** Arrows ELK does not route (blocked ones) arc in proportion to their length, so arcs from one node to nearer and farther nodes keep their labels apart. */
+function arcLooseEdges(cy: Core): void {
+  cy.batch(() =>
+    cy.edges('.loose').forEach((e) => {
+      const s = e.source().position();
+      const t = e.target().position();
+      e.style('control-point-distances', [Math.min(200, Math.max(60, 0.35 * Math.hypot(t.x - s.x, t.y - s.y)))]);
+    }),
+  );
 }
 
 /** The arrows drawn for a node: its own, and the label nodes that go with them. */

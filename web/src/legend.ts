@@ -9,17 +9,15 @@ const triangle = (c: string): string => `<path d="M24 2l9 5-9 5z" fill="${c}"/>`
 const tee = (c: string): string => `<path d="M28 1v12" stroke="${c}" stroke-width="3"/>`;
 const square = (c: string): string => `<rect x="25" y="3" width="8" height="8" fill="${c}"/>`;
 
-/** The tiers' marks: a band (the pods a policy selects marked by ticks) and a cased arrow, per tier. */
+/** The tiers' marks: the bands of admin (above) and baseline (below) policies, and the casing of an arrow a tier decided. */
 function tierEntries(): string[] {
-  const band = (stroke: string, fill: string, dash: string, width: number): string =>
-    `<svg width="34" height="16" aria-hidden="true"><rect x="2" y="2" width="30" height="12" rx="3" fill="${fill}" stroke="${stroke}" stroke-width="${width}" stroke-dasharray="${dash}"/></svg>`;
+  const band = (stroke: string, fill: string, width: number): string =>
+    `<svg width="26" height="16" aria-hidden="true"><rect x="2" y="2" width="22" height="12" rx="3" fill="${fill}" stroke="${stroke}" stroke-width="${width}"/></svg>`;
   const cased = (c: string): string =>
     `<svg width="34" height="14" aria-hidden="true"><line x1="2" y1="7" x2="24" y2="7" stroke="${c}" stroke-width="5"/><line x1="2" y1="7" x2="24" y2="7" stroke="${COLORS.allowed}" stroke-width="2"/>${triangle(COLORS.allowed)}</svg>`;
   return [
-    `<span class="legend-tier">${band(COLORS.admin, '#f3f4f6', '', 2)} admin policy (above: before NetworkPolicy)</span>`,
-    `<span class="legend-tier">${band(COLORS.baseline, '#eef7fc', '', 3)} baseline policy (below: after it)</span>`,
-    `<span class="legend-tier">${cased(COLORS.admin)} decided by an admin rule</span>`,
-    `<span class="legend-tier">${cased(COLORS.baseline)} by a baseline rule</span>`,
+    `<span class="legend-tier">${band(COLORS.admin, '#f3f4f6', 2)} admin policy (above) ${band(COLORS.baseline, '#eef7fc', 3)} baseline (below)</span>`,
+    `<span class="legend-tier">${cased(COLORS.admin)} decided by admin ${cased(COLORS.baseline)} by baseline</span>`,
   ];
 }
 
