@@ -108,6 +108,8 @@ const EFFECT_WORDS = { accept: 'allow', deny: 'deny', pass: 'pass on' } as const
 export function lintAdminPolicies(ctx: LintContext): void {
   const { compiled } = ctx;
   const subjects = compiled.cluster.endpoints.filter((e) => !e.hostNetwork);
+  // Peers repeat across policies: whether one matches some pod is found once.
+  const peerMatchesSome = new Map<string, boolean>();
   for (const tier of ['Admin', 'Baseline'] as const) {
     const policies = compiled.adminPolicies[tier];
     const selected = new Map(policies.map((p) => [p, subjects.filter((e) => adminPolicySelects(compiled, p, e))]));
@@ -157,9 +159,14 @@ export function lintAdminPolicies(ctx: LintContext): void {
             if (!ctx.hasEndpoints) return;
             const nsSelector = peer.kind === 'namespaces' ? peer.namespaces : peer.pods.namespaceSelector;
             const podSelector = peer.kind === 'pods' ? peer.pods.podSelector : undefined;
-            const matched = subjects.some(
-              (e) => selectorMatches(nsSelector, compiled.namespaceLabels.get(e.namespace) ?? {}) && (podSelector === undefined || selectorMatches(podSelector, e.labels)),
-            );
+            const peerKey = JSON.stringify([nsSelector, podSelector ?? null]);
+            let matched = peerMatchesSome.get(peerKey);
+            if (matched === undefined) {
+              matched = subjects.some(
+                (e) => selectorMatches(nsSelector, compiled.namespaceLabels.get(e.namespace) ?? {}) && (podSelector === undefined || selectorMatches(podSelector, e.labels)),
+              );
+              peerMatchesSome.set(peerKey, matched);
+            }
             if (matched) return;
             const unknown = unknownNamespaces(ctx, nsSelector);
             const where = unknown.length > 0 ? `; ${listNames(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not in the input, so ${unknown.length === 1 ? 'its' : 'their'} pods and labels are unknown` : '';

@@ -3,6 +3,7 @@
 // large for UDP). Judged with the engine's own verdicts against the DNS pods of the input, or, when
 // the input holds none, against a stand-in: a kube-system pod labelled k8s-app=kube-dns.
 import { NAMESPACE_NAME_LABEL, type Endpoint, type LabelSelector, type Protocol } from '../../model/index.js';
+import { computeClasses } from '../classes.js';
 import type { CompiledCluster, CompiledPolicy, CompiledRule } from '../compile.js';
 import { formatAdminRuleRef, formatPolicyRef, formatRuleRef, hasAdminPolicies } from '../describe.js';
 import { evaluateConnection, isolatingPolicies } from '../evaluate.js';
@@ -161,8 +162,13 @@ export function lintAdminDNS(ctx: LintContext): void {
       ? { ...compiled, namespaceLabels: new Map([...compiled.namespaceLabels, [DNS_NAMESPACE, { [NAMESPACE_NAME_LABEL]: DNS_NAMESPACE }]]) }
       : compiled;
   const blocked = new Map<string, { rule: AdminRuleRef; protocols: Set<Protocol>; endpoints: Endpoint[] }>();
-  for (const source of compiled.cluster.endpoints) {
-    if (source.hostNetwork || targets.some((t) => t.id === source.id)) continue;
+  // Members of one class answer alike: one evaluation per class (a DNS pod itself is never the one judged).
+  const { classes } = computeClasses(compiled);
+  const all = compiled.cluster.endpoints;
+  for (const cls of classes) {
+    const members = cls.members.map((k) => all[k]).filter((e) => !e.hostNetwork && !targets.some((t) => t.id === e.id));
+    const source = members[0];
+    if (!source) continue;
     for (const protocol of PROTOCOLS) {
       let denied: AdminRuleRef | undefined;
       for (const target of targets) {
@@ -178,12 +184,14 @@ export function lintAdminDNS(ctx: LintContext): void {
       const key = formatAdminRuleRef(denied);
       const entry = blocked.get(key) ?? { rule: denied, protocols: new Set<Protocol>(), endpoints: [] };
       entry.protocols.add(protocol);
-      if (!entry.endpoints.includes(source)) entry.endpoints.push(source);
+      for (const e of members) if (!entry.endpoints.includes(e)) entry.endpoints.push(e);
       blocked.set(key, entry);
     }
   }
   const where = `the cluster DNS (${DNS_NAMESPACE} pods labelled ${DNS_LABEL}=${DNS_VALUE}${real.length === 0 ? ', not in the input' : ''})`;
-  for (const { rule, protocols, endpoints } of blocked.values()) {
+  for (const { rule, protocols, endpoints: unordered } of blocked.values()) {
+    const order = new Map(all.map((e, i) => [e, i]));
+    const endpoints = [...unordered].sort((a, b) => order.get(a)! - order.get(b)!);
     const on = PROTOCOLS.filter((p) => protocols.has(p)).join(' and ');
     const remedy =
       rule.policy.tier === 'Admin'
