@@ -80,17 +80,21 @@ export type GridTiers =
   | { readonly counted: true; readonly counts: TierCounts; adminDenied(i: number, j: number): boolean }
   | { readonly counted: false; readonly classes: number };
 
-/** Class pairs past which the deciding tier is not counted (each pair is one evaluation): well under a second per grid. */
+/**
+ * Class pairs past which the deciding tier is not counted (each pair is one evaluation): well under
+ * a second per grid; `--summary`, asked for the counts, allows ten times as many.
+ */
 const MAX_TIER_PAIRS = 10_000;
+const MAX_TIER_PAIRS_SUMMARY = 100_000;
 
 /**
  * The deciding tier of every cell, per pair of classes (one evaluation each; within one class, a
  * pod with itself is judged apart, as the hairpin rule exempts it from the admin tiers).
  */
-function gridTiers(compiled: CompiledCluster, target: PortProtocol, classes: EndpointClasses, order: readonly number[]): GridTiers | undefined {
+function gridTiers(compiled: CompiledCluster, target: PortProtocol, classes: EndpointClasses, order: readonly number[], maxPairs: number): GridTiers | undefined {
   if (!hasAdminPolicies(compiled)) return undefined;
   const { classes: list, classOf } = classes;
-  if (list.length * list.length > MAX_TIER_PAIRS) return { counted: false, classes: list.length };
+  if (list.length * list.length > maxPairs) return { counted: false, classes: list.length };
   const all = compiled.cluster.endpoints;
   const counts: TierCounts = { Admin: { allowed: 0, denied: 0 }, NetworkPolicy: { allowed: 0, denied: 0 }, Baseline: { allowed: 0, denied: 0 }, Default: { allowed: 0, denied: 0 } };
   const n = list.length;
@@ -135,7 +139,7 @@ function declares(e: Endpoint, target: PortProtocol): boolean {
 }
 
 /** The grid of one port: the engine's class matrix seen in natural order, counted per class. */
-export function matrixGrid(compiled: CompiledCluster, target: PortProtocol, classes: EndpointClasses, order: readonly number[]): MatrixGrid {
+export function matrixGrid(compiled: CompiledCluster, target: PortProtocol, classes: EndpointClasses, order: readonly number[], summaryOnly = false): MatrixGrid {
   const m = computeMatrix(compiled, target, classes);
   const { classes: list, classOf } = classes;
   const all = compiled.cluster.endpoints;
@@ -167,7 +171,7 @@ export function matrixGrid(compiled: CompiledCluster, target: PortProtocol, clas
     if (c.ingressPolicies.length > 0) isolated.ingress += c.members.length;
     if (c.egressPolicies.length > 0) isolated.egress += c.members.length;
   }
-  const tiers = gridTiers(compiled, target, classes, order);
+  const tiers = gridTiers(compiled, target, classes, order, summaryOnly ? MAX_TIER_PAIRS_SUMMARY : MAX_TIER_PAIRS);
   return {
     port: target.port,
     protocol: target.protocol,
@@ -503,8 +507,8 @@ export async function runMatrix(options: MatrixOptions, io: Output): Promise<num
   // One grid at a time: each is computed, written and dropped before the next.
   const classes = computeClasses(compiled);
   const order = naturalOrder(cluster.endpoints);
-  const grids = targets.map((t) => () => matrixGrid(compiled, t, classes, order));
   const summary = options.summary === true;
+  const grids = targets.map((t) => () => matrixGrid(compiled, t, classes, order, summary));
   function* chunks(): Generator<string> {
     if (format === 'json') {
       const single = port !== undefined;
