@@ -142,11 +142,11 @@ export function describeVerdictSide(compiled: CompiledCluster, v: DirectionVerdi
   if ((v.tier === 'Admin' || v.tier === 'Baseline') && v.decidedBy) {
     const outcome = v.allowed ? 'allowed' : 'denied';
     const by = v.isolatingPolicies.map(formatPolicyRef).join(', ');
-    let context: string;
-    if (v.tier === 'Admin') context = v.isolated ? ` (the Admin tier decides before NetworkPolicy: ${by} isolating it ${v.isolatingPolicies.length === 1 ? 'is' : 'are'} not consulted)` : ' (the Admin tier decides before NetworkPolicy)';
-    else context = '';
-    const isolation = v.tier === 'Baseline' ? `not isolated for ${dir} by NetworkPolicy, so the Baseline tier decides: ` : '';
-    return [`${head}: ${passed}${isolation}${formatAdminRuleRef(v.decidedBy)}, so ${outcome}${context}`, ...notes];
+    // The Admin tier comes first: say which NetworkPolicies it overrode; the Baseline tier only applies unisolated.
+    const unheard = v.isolated ? `: ${by} isolating it ${v.isolatingPolicies.length === 1 ? 'is' : 'are'} not consulted` : '';
+    const before = v.tier === 'Admin' ? '' : `not isolated for ${dir} by NetworkPolicy, so the Baseline tier decides: `;
+    const after = v.tier === 'Admin' ? ` (the Admin tier decides before NetworkPolicy${unheard})` : '';
+    return [`${head}: ${passed}${before}${formatAdminRuleRef(v.decidedBy)}, so ${outcome}${after}`, ...notes];
   }
   if (!v.isolated) {
     if (!hasAdminPolicies(compiled)) return [`${head}: not isolated for ${dir} (no policy selects it for ${v.direction}), so allowed`, ...notes];
