@@ -2,6 +2,8 @@
 // endpoint's declared ports an outside source may connect to, and which rules let the endpoint
 // connect out. Outside addresses are matched only by rules with no peers ("matches all
 // sources/destinations") or with ipBlock peers; pod and namespace selectors never match them.
+// Where admin or baseline rules can match outside addresses, sides are judged tier by tier per
+// address range and port segment (outsideCells), on the address sets shared with diff.
 import { formatCIDR, formatIP, type CIDR, type Endpoint, type IPFamily, type Protocol } from '../model/index.js';
 import type { CompiledCluster, CompiledPeer, CompiledRule } from './compile.js';
 import { describePeer, describePort } from './describe.js';
@@ -92,9 +94,9 @@ export interface AddressSet {
   readonly 4: readonly AddressRange[];
   readonly 6: readonly AddressRange[];
 }
-export const FAMILIES: readonly IPFamily[] = [4, 6];
+const FAMILIES: readonly IPFamily[] = [4, 6];
 const BITS = { 4: 32, 6: 128 } as const;
-export const TOP_ADDRESS = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n } as const;
+const TOP_ADDRESS = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n } as const;
 export const NO_ADDRESSES: AddressSet = { 4: [], 6: [] };
 export const ALL_ADDRESSES: AddressSet = { 4: [[0n, TOP_ADDRESS[4]]], 6: [[0n, TOP_ADDRESS[6]]] };
 
