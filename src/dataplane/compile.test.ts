@@ -2,10 +2,11 @@
 // (sets, verdict maps, chains, rules) compiled from manifests. Set references in rules are written
 // out as their elements (`ip saddr { 10.0.0.2 } accept`) so a test states what a rule matches, not
 // how sets happen to be numbered. Beside the exact text, the packet judge (test/support/nft-judge.ts)
-// evaluates a packet against the ruleset as nft would (dispatch map, class chain lookups, interval
-// set membership), so a test can also state what is allowed and denied; every compiled ruleset is
-// checked for the structure's invariants (at most three lookups per family in a class chain,
-// disjoint interval elements, no dangling or unused set).
+// evaluates a packet against the ruleset as nft would (dispatch map, class chain lookups and the
+// gotos between the admin, NetworkPolicy and baseline stages, interval set membership), so a test
+// can also state what is allowed and denied; every compiled ruleset is checked for the structure's
+// invariants (at most three lookups per family in a stage, disjoint interval elements, no dangling
+// or unused set). With admin tiers, random clusters are judged against the engine side by side.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -1948,5 +1949,36 @@ describe('with admin tiers, the ruleset decides as the engine does (random clust
     );
     // Not vacuous: every tier decided sides, and connections went both ways.
     for (const [what, n] of Object.entries(seen)) assert.ok(n > 1000, `${what}: ${n} (${JSON.stringify(seen)})`);
+  });
+});
+
+describe('an admin Pass for everything decides nothing in the ruleset', () => {
+  test('with a priority-0 Pass-all admin policy, every side of every connection is judged as without the Admin tier', () => {
+    const passAll: AdminPolicy = anp('pass-all', 0, { subject: namespacesSubject(), ingress: [rule('Pass', [inNamespaces(), { kind: 'networks', networks: ['0.0.0.0/0'] }])], egress: [rule('Pass', [inNamespaces(), { kind: 'networks', networks: ['0.0.0.0/0'] }])] });
+    fc.assert(
+      fc.property(tierInputArb, (input) => {
+        const baselineOnly = input.admin.filter((p) => p.tier === 'Baseline');
+        const passed = compileRuleset(tierCluster({ ...input, admin: [passAll, ...input.admin] }));
+        const reference = compileRuleset(tierCluster({ ...input, admin: baselineOnly }));
+        checkInvariants(passed);
+        const peers = [...TIER_PODS.map((p) => p.ip), OUTSIDE];
+        const differences: string[] = [];
+        for (const src of peers) {
+          for (const dst of peers) {
+            for (const proto of ['tcp', 'udp', 'sctp'] as const) {
+              for (const port of TIER_PORTS) {
+                const packet: Packet = { src, dst, proto, port };
+                for (const direction of ['egress', 'ingress'] as const) {
+                  const [a, b] = [judge(passed, direction, packet) === 'denied', judge(reference, direction, packet) === 'denied'];
+                  if (a !== b) differences.push(`${direction} ${src} -> ${dst} ${proto}/${port}: ${a ? 'denied' : 'allowed'} with the Pass, ${b ? 'denied' : 'allowed'} without the Admin tier`);
+                }
+              }
+            }
+          }
+        }
+        assert.deepEqual(differences.slice(0, 10), []);
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -1,6 +1,7 @@
 // A packet judged as nft would judge it against a compiled Ruleset, without the kernel: the
-// dispatch maps, the class chains' lookups and interval-set membership, and the forward hook's
-// order (the source's egress, then the destination's ingress). Shared by the data plane's unit
+// dispatch maps, the class chains' lookups (through the gotos of the admin tiers' stages) and
+// interval-set membership, and the forward hook's order (the source's egress, then the
+// destination's ingress). Shared by the data plane's unit
 // tests and the upstream case table (test/dataplane-conformance.test.ts), so a wrong ruleset fails
 // CI even where the kernel tests cannot run.
 import assert from 'node:assert/strict';
