@@ -2,7 +2,8 @@
 // policies (admin, NetworkPolicy, baseline) share one chain, reached through a verdict map keyed by
 // pod address; each stage of a chain is a few lookups per address family, whatever the number of
 // rules, in interval sets that hold everything its rules match: peer addresses (pods resolved to
-// their IPs, ipBlocks with `except` cut out) with protocols and port ranges, and named ports resolved per pod.
+// their IPs, ipBlocks with `except` cut out) with protocols and port ranges, and named ports
+// resolved per pod. The stages run in the tiers' order: Admin, NetworkPolicy, Baseline.
 import {
   adminPoliciesSelecting,
   computeClasses,
@@ -63,6 +64,9 @@ interface Allowed {
   readonly named: { readonly destination: string; readonly addresses: AddressRange; readonly protocol: string; readonly port: number }[];
 }
 
+/** Whether a rule's traffic depends on the class it is compiled for: ingress named ports resolve against the class's members. */
+const isPerClass = (rule: TrafficRule, direction: Direction): boolean =>
+  direction === 'Ingress' && rule.ports?.some((p) => p.kind === 'named' || p.kind === 'namedAnyProtocol') === true;
 const isEmpty = (a: Allowed): boolean => a.anyProtocol.length + a.ports.length + a.named.length === 0;
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const ipKeyword = (f: Family): string => (f === 4 ? 'ip' : 'ip6');
@@ -212,7 +216,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
    */
   const ruleTraffic = new Map<object, Map<string, Allowed>>();
   const trafficOfRule = (rule: TrafficRule, direction: Direction, family: Family, members: readonly PodAddresses[], mode: SharedMode): Allowed => {
-    const perClass = direction === 'Ingress' && rule.ports?.some((p) => p.kind === 'named' || p.kind === 'namedAnyProtocol');
+    const perClass = isPerClass(rule, direction);
     const key = `${direction}|${family}|${mode}`;
     const cached = perClass ? undefined : ruleTraffic.get(rule.key)?.get(key);
     if (cached) return cached;
@@ -354,7 +358,7 @@ export function compileRuleset(compiled: CompiledCluster, options: DataplaneOpti
   };
   const stageLookups = new Map<string, string[]>();
   const lookupsOf = (rules: readonly TrafficRule[], direction: Direction, members: readonly PodAddresses[], mode: SharedMode, label: string, verdict: string, comment?: string): string[] => {
-    const perClass = direction === 'Ingress' && rules.some((r) => r.ports?.some((p) => p.kind === 'named' || p.kind === 'namedAnyProtocol'));
+    const perClass = rules.some((r) => isPerClass(r, direction));
     const key = [direction, mode, rules.map((r) => idOf(r.key)).join(','), perClass ? members.map((m) => m.index).join(',') : ''].join('|');
     let matches = stageLookups.get(key);
     if (!matches) {
