@@ -1684,6 +1684,19 @@ const TIER_CASES: readonly TierCase[] = [
     ],
   },
   {
+    name: 'equal priorities (left undefined upstream) follow Podwall\'s stable order: kind, then name',
+    objects: TEAMS,
+    admin: [
+      cnp('a-accept', 'Admin', 3, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Accept', [inNamespaces({ team: 'b' })])] }),
+      anp('z-deny', 3, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Deny', [inNamespaces({ team: 'b' })])] }),
+      anp('b-accept', 3, { subject: namespacesSubject({ team: 'a' }), ingress: [rule('Allow', [podsIn({ team: 'b' }, { app: 'other' })])] }),
+    ],
+    connections: [
+      [tcp(CLIENT, DB, 80), 'denied'], // z-deny (an AdminNetworkPolicy) before a-accept (a ClusterNetworkPolicy)
+      [tcp(OTHER, DB, 80), 'allowed'], // b-accept before z-deny
+    ],
+  },
+  {
     name: "within a policy, rules are evaluated in written order: the first rule whose peers and ports match decides",
     objects: TEAMS,
     admin: [
