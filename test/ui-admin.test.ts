@@ -409,6 +409,19 @@ describe('ui admin tiers in Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('the findings tab lists lint\'s admin findings (two Admin policies of one priority on the same traffic), and a click focuses the pods they select', async () => {
+    const samePriority = CNP_ACCEPT_WEB_DB.replace('priority: 5', 'priority: 10');
+    const page = await open(withTiers(ADMIN_DENY_WEB_DB, samePriority), 'same priority');
+    await page.locator('#t-findings').click();
+    const finding = page.locator('#findings li.finding', { hasText: 'PW-ADMIN-SAME-PRIORITY' });
+    assert.match(await finding.innerText(), /ClusterNetworkPolicy web-to-db-for-migrations/);
+    await finding.locator('button.finding-focus').click();
+    await page.waitForFunction(() => ((globalThis as unknown as { podwall: { lastFocus?: string[] } }).podwall.lastFocus ?? []).includes('default/db'));
+    const focus = await page.evaluate(() => (globalThis as unknown as { podwall: { lastFocus: string[] } }).podwall.lastFocus);
+    assert.deepEqual([...focus].sort(), ['default/api', 'default/db', 'default/web'], 'the pods either policy selects');
+    await page.close();
+  });
+
   it('with no admin policies the page draws no band and its legend has no tier entry', async () => {
     const page = await open(threeTier(), 'three-tier');
     const counts = await page.evaluate(() => {
