@@ -2,14 +2,15 @@
 // AdminNetworkPolicy applied with kubectl that Denies web -> db (a connection allowed a moment
 // before is refused), changed to Pass (NetworkPolicy decides again) and to Allow (it admits what
 // a NetworkPolicy refuses), deleted; then a ClusterNetworkPolicy through `podwall lab apply -f` and
-// `lab delete -f`, and a BaselineAdminNetworkPolicy under NetworkPolicy. Each step is probed once, right after the
+// `lab delete -f`, and a BaselineAdminNetworkPolicy under NetworkPolicy; an established connection
+// an admin Deny no longer allows is cut. Each step is probed once, right after the
 // command returns: the lab's convergence claim (every watch stream, the admin kinds' included) must
 // already cover it, and the kernel must equal the engine on every cell.
 //
 // Root, ip, nft, conntrack, python3 and a kubectl ($PODWALL_KUBECTL, else `kubectl` on PATH).
 // Kernel objects use the lab name "ladm", the pod CIDR 10.228.0.0/16, Services 10.227.0.0/16.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +152,60 @@ spec:
     - namespaces: {}
 `;
 
+/** Every connection from web pods to db pods, whatever the port. */
+const denyWebEverywhere = `apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: web-cut
+spec:
+  priority: 1
+  subject:
+    pods:
+      namespaceSelector: {}
+      podSelector:
+        matchLabels:
+          role: db
+  ingress:
+  - action: Deny
+    from:
+    - pods:
+        namespaceSelector: {}
+        podSelector:
+          matchLabels:
+            role: web
+`;
+
+/** A long-lived TCP connection between two pods: an echo server and a client that reports every exchange (ok, or its failure, then exits). */
+function startEchoPair(serverPod: string, clientPod: string, serverIP: string, port: number): { client: ChildProcess; server: ChildProcess; events: { t: number; ok: boolean }[] } {
+  const serverCode = `import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('0.0.0.0',${port}));s.listen(5)\nwhile True:\n  c,_=s.accept()\n  try:\n    while True:\n      d=c.recv(64)\n      if not d: break\n      c.sendall(d)\n  except OSError: pass\n`;
+  const clientCode = `import socket,sys,time\ns=socket.create_connection(('${serverIP}',${port}),timeout=2)\nwhile True:\n  try:\n    s.sendall(b'x');d=s.recv(64)\n    if not d: raise OSError('closed')\n    print('ok',flush=True)\n  except OSError as e:\n    print('fail',e,flush=True);sys.exit(0)\n  time.sleep(0.02)\n`;
+  const server = spawn('ip', ['netns', 'exec', lab.netnsOf(serverPod), 'python3', '-c', serverCode], { stdio: 'ignore' });
+  // The client connects once the server listens (checked from inside the server's pod).
+  const deadline = Date.now() + 10_000;
+  while (spawnSync('ip', ['netns', 'exec', lab.netnsOf(serverPod), 'python3', '-c', `import socket;socket.create_connection(('127.0.0.1',${port}),timeout=1).close()`]).status !== 0) {
+    if (Date.now() > deadline) throw new Error(`the echo server in ${serverPod} did not listen on ${port}`);
+  }
+  const events: { t: number; ok: boolean }[] = [];
+  const client = spawn('ip', ['netns', 'exec', lab.netnsOf(clientPod), 'python3', '-c', clientCode], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let buffer = '';
+  client.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buffer += d;
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) events.push({ t: Date.now(), ok: line.startsWith('ok') });
+  });
+  return { client, server, events };
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return check();
+}
+
 after(async () => {
   if (canRun) {
     lab?.close();
@@ -217,6 +272,26 @@ describe('admin tiers in the lab: kubectl and podwall lab apply, probed with rea
     assert.match(ok(['delete', 'networkpolicy', 'db-policy']), /deleted/);
     await expectFlows({ 'web->db': false, 'api->db': false });
     assert.match(ok(['delete', 'banp', 'default']), /deleted/);
+    await expectFlows({ 'web->db': true, 'api->db': true });
+  });
+
+  test('an established connection an AdminNetworkPolicy Deny no longer allows is cut by the time the lab has caught up (within 1 s)', async () => {
+    const dbIP = lab.store.podNetwork('default', 'db')!.ips[0];
+    const pair = startEchoPair('default/db', 'default/web', dbIP, 7003);
+    try {
+      assert.ok(await waitFor(() => pair.events.some((e) => e.ok), 5000), 'the connection is up');
+      assert.match(ok(['apply', '-f', file('cut.yaml', denyWebEverywhere)]), /web-cut created/);
+      await lab.settle();
+      const settled = Date.now();
+      assert.ok(await waitFor(() => pair.events.some((e) => !e.ok), 1000), 'the client saw its connection fail within 1 s of the lab catching up');
+      const failedAt = pair.events.find((e) => !e.ok)!.t;
+      assert.equal(pair.events.filter((e) => e.t > failedAt && e.ok).length, 0, 'no exchange succeeded after the cut');
+      assert.ok(failedAt - settled <= 1000);
+    } finally {
+      pair.client.kill('SIGKILL');
+      pair.server.kill('SIGKILL');
+    }
+    ok(['delete', 'anp', 'web-cut']);
     await expectFlows({ 'web->db': true, 'api->db': true });
   });
 
