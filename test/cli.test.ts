@@ -287,6 +287,12 @@ describe('exit codes: 0 yes, 1 a verdict, 2 bad input, 3 an internal failure', (
     { rule: 'matrix: an empty file is bad input naming it (not an empty answer)', args: () => ['matrix', '-f', file('empty.yaml', '')], code: 2, err: /^error: no objects in: \S*empty\.yaml\n$/ },
     { rule: 'check: an empty file is bad input naming it', args: () => ['check', '-f', file('empty.yaml', ''), '--from', 'a', '--to', 'b', '--port', '80'], code: 2, err: /^error: no objects in: \S*empty\.yaml\n$/ },
     { rule: 'explain: a file of comments only is bad input naming it', args: () => ['explain', '-f', file('comments.yaml', '# nothing\n---\n# here\n')], code: 2, err: /^error: no objects in: \S*comments\.yaml\n$/ },
+    {
+      rule: 'explain: a file of admin policies only is input, not "no objects"',
+      args: () => ['explain', '-f', fileURLToPath(new URL('../examples/admin-tiers/admin-deny-web-to-db.yaml', import.meta.url))],
+      code: 0,
+      err: /^$/,
+    },
     { rule: 'matrix: empty standard input is bad input', args: () => ['matrix', '-f', '-'], options: () => ({ input: '' }), code: 2, err: /^error: no objects in: stdin\n$/ },
     { rule: 'matrix: a directory with no manifests is bad input naming it', args: () => ['matrix', '-f', dir('no-manifests', { 'README.md': '# not a manifest\n' })], code: 2, err: /^error: no objects in: \S*no-manifests\n$/ },
     {

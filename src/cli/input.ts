@@ -74,7 +74,8 @@ export function loadInput(options: InputOptions, io: Output): { cluster: Cluster
   }
   const { cluster } = result;
   const services = (cluster.services?.length ?? 0) + (cluster.endpointSlices?.length ?? 0);
-  if (cluster.endpoints.length + cluster.policies.length + services + cluster.namespaces.filter((n) => n.declared).length + result.skipped.size === 0) {
+  const admin = (cluster.adminPolicies?.length ?? 0) + (cluster.nodes?.length ?? 0);
+  if (cluster.endpoints.length + cluster.policies.length + services + admin + cluster.namespaces.filter((n) => n.declared).length + result.skipped.size === 0) {
     throw new UsageError(`no objects in: ${options.filename.map((f) => (f === '-' ? 'stdin' : f)).join(', ')}`);
   }
   return { cluster, compiled: compileCluster(cluster) };

@@ -145,7 +145,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
   labOptions(inputOptions(lab.command('delete').description('delete the objects named in the manifests (and what they own)'))).action(async (opts) =>
     setExit(await (await labCommands()).runLabDelete(opts, io)),
   );
-  labOptions(lab.command('get').argument('[what]', 'pods, policies or namespaces', 'pods').description('list what the lab holds'))
+  labOptions(lab.command('get').argument('[what]', 'pods, policies, namespaces or adminpolicies (anp, banp, cnp)', 'pods').description('list what the lab holds'))
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (what: string, opts) => setExit(await (await labCommands()).runLabGet(what, opts, io)));
   labOptions(lab.command('probe').description('real connections from every pod to every pod, beside the engine\'s prediction (exit 1 on a difference)'))
