@@ -267,15 +267,18 @@ export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, c
     undecided.fill();
     const accepted = new Bitset(n);
     const denied = new Bitset(n);
+    const u = undecided.words;
     for (const policy of policies) {
       for (const rule of policy.rules[direction]) {
         const matched = matchOf(rule);
         if (matched === undefined) continue;
-        const hit = matched.copy();
-        hit.and(undecided);
-        if (rule.effect === 'accept') accepted.or(hit);
-        else if (rule.effect === 'deny') denied.or(hit);
-        undecided.andNot(matched);
+        const m = matched.words;
+        // The rule's effect on the classes it matches among the undecided ones; a Pass only takes them out.
+        const into = rule.effect === 'accept' ? accepted.words : rule.effect === 'deny' ? denied.words : undefined;
+        for (let k = 0; k < u.length; k++) {
+          if (into !== undefined) into[k] |= m[k] & u[k];
+          u[k] &= ~m[k];
+        }
       }
     }
     return { accepted, denied };
@@ -286,7 +289,8 @@ export function computeMatrix(compiled: CompiledCluster, target: PortProtocol, c
     if (!w) walks.set(key, (w = make()));
     return w;
   };
-  const policyKey = (ps: readonly CompiledAdminPolicy[]): string => ps.map((p) => `${p.ref.kind}/${p.ref.name}`).join(',');
+  const policyIndex = new Map<CompiledAdminPolicy, number>([...admin.Admin, ...admin.Baseline].map((p, k) => [p, k]));
+  const policyKey = (ps: readonly CompiledAdminPolicy[]): string => ps.map((p) => policyIndex.get(p)).join(',');
 
   /** A side's answer over the other side's classes: accepted by the Admin tier, or neither accepted nor denied there and allowed by NetworkPolicy if it isolates, else by the Baseline tier. */
   const side = (first: Walk, np: Bitset | undefined, baseline: () => Walk): Bitset => {
