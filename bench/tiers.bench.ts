@@ -176,18 +176,37 @@ function popcount(words: Uint32Array): number {
 interface Measured {
   readonly ms: number;
   readonly all: number[];
+  /** Medians of the parts: classes, class matrix, materializing. */
+  readonly parts: readonly [number, number, number];
   readonly classes: number;
   readonly allowed: number;
   readonly words: Uint32Array;
 }
 
 function measure(compiled: CompiledCluster, target: PortProtocol, runs: number): Measured {
+  const parts: [number[], number[], number[]] = [[], [], []];
   const r = timed(runs, () => {
+    const t0 = now();
     const classes = computeClasses(compiled);
+    const t1 = now();
     const m = computeMatrix(compiled, target, classes);
-    return { classes, words: materialize(m, classes) };
+    const t2 = now();
+    const words = materialize(m, classes);
+    parts[0].push(t1 - t0);
+    parts[1].push(t2 - t1);
+    parts[2].push(now() - t2);
+    return { classes, words };
   });
-  return { ms: r.ms, all: r.all, classes: r.result.classes.classes.length, allowed: popcount(r.result.words), words: r.result.words };
+  // The warm-up run's parts are left out.
+  const part = (xs: number[]): number => median(xs.slice(1));
+  return {
+    ms: r.ms,
+    all: r.all,
+    parts: [part(parts[0]), part(parts[1]), part(parts[2])],
+    classes: r.result.classes.classes.length,
+    allowed: popcount(r.result.words),
+    words: r.result.words,
+  };
 }
 
 /** Sampled rows asked pair by pair with evaluateConnection, against the class-based cells. */
@@ -234,10 +253,11 @@ function main(): void {
     const withTiers = measure(tiered, opts.target, opts.runs);
     const n = loaded.endpoints.length;
     const pct = (x: number): string => `${((100 * x) / (n * n)).toFixed(1)}%`;
-    const runs = (all: readonly number[]): string => `(median of ${all.length}: ${all.map((x) => x.toFixed(0)).join(', ')})`;
+    const runs = (m: Measured): string =>
+      `(median of ${m.all.length}: ${m.all.map((x) => x.toFixed(0)).join(', ')}) = classes ${fmt(m.parts[0])} + class matrix ${fmt(m.parts[1])} + materialize ${fmt(m.parts[2])}`;
     console.log(`compile with the admin policies ${fmt(tc.ms)}`);
-    console.log(`matrix without admin policies: ${fmt(without.ms)} ${runs(without.all)}; ${without.classes} classes; ${pct(without.allowed)} of pairs allowed`);
-    console.log(`matrix with admin policies:    ${fmt(withTiers.ms)} ${runs(withTiers.all)}; ${withTiers.classes} classes; ${pct(withTiers.allowed)} of pairs allowed`);
+    console.log(`matrix without admin policies: ${fmt(without.ms)} ${runs(without)}; ${without.classes} classes; ${pct(without.allowed)} of pairs allowed`);
+    console.log(`matrix with admin policies:    ${fmt(withTiers.ms)} ${runs(withTiers)}; ${withTiers.classes} classes; ${pct(withTiers.allowed)} of pairs allowed`);
     console.log(`RATIO with/without: ${(withTiers.ms / without.ms).toFixed(2)}x`);
     const checked = check(tiered, withTiers.words, opts.target, opts.budgetMs, opts.seed);
     console.log(
