@@ -20,7 +20,11 @@ export interface Matrix extends PortProtocol {
    * reaching its own pod IP is judged by NetworkPolicy alone, as evaluateConnection judges it).
    */
   allowed(i: number, j: number): boolean;
-  /** The same through a Service address that leads back to endpoints[j]: differs from allowed only for a pod reaching itself. */
+  /**
+   * The same through a Service address that leads back to endpoints[j]: differs from allowed only for
+   * a pod reaching itself. For class representatives it is the class cell: the answer between any two
+   * distinct members of the classes of i and j (what class-level counts should read).
+   */
   allowedViaService(i: number, j: number): boolean;
 }
 
