@@ -296,6 +296,28 @@ spec:
   });
 });
 
+describe('the summary with admin tiers', () => {
+  test('a pod reaching its own pod IP is counted by its own answer, not by its class cell: an Admin Deny between two replicas leaves each its own pair', async () => {
+    const cnp = `---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: no-pod-traffic}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {namespaces: {}}
+  ingress:
+  - {action: Deny, from: [{namespaces: {}}]}
+`;
+    const input = file('replicas.yaml', pod('a', { labels: { app: 'x' }, ports: [80] }) + pod('b', { labels: { app: 'x' }, ports: [80] }) + cnp);
+    const json = JSON.parse((await run(['matrix', '-f', input, '--port', '80', '-o', 'json'])).out);
+    // a -> b and b -> a are denied; a -> a and b -> b are a pod to its own pod IP, which the admin tiers do not judge.
+    assert.equal(json.summary.allowed, 2);
+    const text = (await run(['matrix', '-f', input, '--port', '80'])).out;
+    assert.match(text, /2 of 4 pairs allowed/);
+  });
+});
+
 describe('-o csv', () => {
   test('one record per (port, protocol, from, to) with allowed and listening, equal to the json, outside included', async () => {
     for (const [input, extra] of [[threeTier, []], [wild('sock-shop'), []], [wild('online-boutique'), ['-n', 'default']]] as const) {

@@ -148,12 +148,13 @@ export function matrixGrid(compiled: CompiledCluster, target: PortProtocol, clas
   const representative = list.map((c) => c.members[0]);
   const classSources = new Int32Array(list.length);
   for (let b = 0; b < list.length; b++) {
-    for (let a = 0; a < list.length; a++) if (m.allowed(representative[a], representative[b])) classSources[b] += list[a].members.length;
+    for (let a = 0; a < list.length; a++) if (m.allowedViaService(representative[a], representative[b])) classSources[b] += list[a].members.length;
   }
   const classOutside = list.map((c) => outsideAdmission(compiled, c.representative, target));
   const listening = endpoints.map((e) => declares(e, target));
   const outside = order.map((k) => classOutside[classOf[k]]);
-  const sources = Int32Array.from(order, (k) => classSources[classOf[k]]);
+  // The class cell counts each pod once as its own source; a pod reaching its own pod IP may be judged otherwise (the admin tiers' hairpin rule).
+  const sources = Int32Array.from(order, (k) => classSources[classOf[k]] - (m.allowedViaService(k, k) ? 1 : 0) + (m.allowed(k, k) ? 1 : 0));
   let allowed = 0;
   let allowedListening = 0;
   let outsideCount = 0;

@@ -418,7 +418,7 @@ function countExtras(base: CompiledCluster, baseMatrices: Map<string, Matrix>, c
       for (const d of classes.classes) {
         const i = rep[s.id];
         const j = rep[d.id];
-        if (!after.allowed(i, j) || before.allowed(i, j)) continue;
+        if (!after.allowedViaService(i, j) || before.allowedViaService(i, j)) continue;
         for (const a of s.members) {
           for (const b of d.members) {
             if (a === b || !declares(endpoints[b], target.port, target.protocol)) continue;
