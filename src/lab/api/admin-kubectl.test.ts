@@ -5,35 +5,19 @@
 // the field path, `kubectl delete` removes them. Skipped without kubectl ($PODWALL_KUBECTL, else
 // `kubectl` on PATH).
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Manifest } from '../../model/index.js';
-import { startTestServer, type TestServer } from './testing.js';
+import { KUBECTL, kubectlMinor, kubectlOk, runKubectl, startTestServer, type KubectlResult, type TestServer } from './testing.js';
 
-const KUBECTL = process.env.PODWALL_KUBECTL ?? 'kubectl';
-const version = spawnSync(KUBECTL, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
-const minor = version.status === 0 ? Number((JSON.parse(version.stdout) as { clientVersion?: { minor?: string } }).clientVersion?.minor?.replace(/\D/g, '') ?? 0) : 0;
+const minor = kubectlMinor();
 const skip = minor === 0 ? `needs a kubectl (${KUBECTL})` : false;
-
 let t: TestServer;
 let kubeconfig: string;
 
-/** Runs kubectl without blocking: the server it talks to lives in this process. */
-function kubectl(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    execFile(KUBECTL, ['--cache-dir', join(t.dir, 'kube-cache'), ...args], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfig, HOME: t.dir }, timeout: 30_000 }, (err, out, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out, err: stderr });
-    });
-  });
-}
-
-async function ok(args: readonly string[]): Promise<string> {
-  const r = await kubectl(args);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} exited ${r.code}:\n${r.err}${r.out}`);
-  return r.out;
-}
+const kubectl = (args: readonly string[]): Promise<KubectlResult> => runKubectl(t, kubeconfig, args);
+const ok = (args: readonly string[]): Promise<string> => kubectlOk(t, kubeconfig, args);
 
 function file(name: string, text: string): string {
   const path = join(t.dir, name);

@@ -1,6 +1,7 @@
 // Test fixtures for the lab API server: a server over a fresh store in a temporary directory, raw
 // HTTPS requests, and watch streams that tests wait on by condition, never by time.
 import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
@@ -201,4 +202,36 @@ export async function startTestServer(options: Partial<ApiServerOptions> = {}): 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The kubectl the tests drive: $PODWALL_KUBECTL, else `kubectl` on PATH. */
+export const KUBECTL = process.env.PODWALL_KUBECTL ?? 'kubectl';
+
+/** The client's minor version (1.N), or 0 when there is no kubectl to run. */
+export function kubectlMinor(): number {
+  const version = spawnSync(KUBECTL, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  if (version.status !== 0) return 0;
+  return Number((JSON.parse(version.stdout) as { clientVersion?: { minor?: string } }).clientVersion?.minor?.replace(/\D/g, '') ?? 0);
+}
+
+export interface KubectlResult {
+  readonly code: number | null;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs kubectl against a test server without blocking: the server it talks to lives in this process. */
+export function runKubectl(t: TestServer, kubeconfig: string, args: readonly string[]): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL, ['--cache-dir', join(t.dir, 'kube-cache'), ...args], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfig, HOME: t.dir }, timeout: 30_000 }, (err, out, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out, err: stderr });
+    });
+  });
+}
+
+/** kubectl that must succeed: its output, or a failure that shows what it said. */
+export async function kubectlOk(t: TestServer, kubeconfig: string, args: readonly string[]): Promise<string> {
+  const r = await runKubectl(t, kubeconfig, args);
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')} exited ${r.code}:\n${r.err}${r.out}`);
+  return r.out;
 }
