@@ -4,13 +4,12 @@
 //
 //   npm run bench -- --only authoring                    5,000 pods / 1,000 policies
 //   npm run bench -- --only authoring --sizes 1000,5000:1000 --runs 5 --seed 42
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import os from 'node:os';
 import { loadTexts, type Cluster, type NetworkPolicy } from '../src/model/index.js';
 import { compileCluster, computeClasses, computeMatrix, declaredPorts, diffClusters, lintCluster, policySelects, type CompiledCluster } from '../src/engine/index.js';
 import { generateCluster } from './generate.js';
 import { flag } from './flags.js';
+import { timed } from './measure.js';
 
 interface Size {
   readonly pods: number;
@@ -26,29 +25,9 @@ function parseArgs(argv: readonly string[]): { sizes: Size[]; runs: number; seed
   return { sizes, runs: Number(flag(argv, 'runs') ?? 3), seed: Number(flag(argv, 'seed') ?? 0x5eed) };
 }
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const now = (): number => performance.now();
 const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
-/** One warm-up, then `runs` timed runs; the median and the last result. */
-function timed<T>(runs: number, fn: () => T): { ms: number; all: number[]; result: T } {
-  let result = fn();
-  gc();
-  const all: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = now();
-    result = fn();
-    all.push(now() - t0);
-    gc();
-  }
-  return { ms: median(all), all, result };
-}
 
 /** `matrix` as the command computes it: classes once, then one class matrix per declared port. */
 function matrixAllPorts(compiled: CompiledCluster): number {

@@ -25,6 +25,7 @@ import {
 } from '../src/engine/index.js';
 import { generateCluster, Rng } from './generate.js';
 import { flag } from './flags.js';
+import { median, popcount } from './measure.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -61,10 +62,6 @@ const gc = runInNewContext('gc') as () => void;
 const MB = (bytes: number): number => bytes / (1024 * 1024);
 const now = (): number => performance.now();
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** Warm-up runs (not counted), then `runs` timed runs; returns the median and the last result. */
 function timed<T>(warmup: number, runs: number, fn: () => T): { ms: number; all: number[]; result: T } {
@@ -120,16 +117,6 @@ function materialize(m: Matrix, classes: EndpointClasses): Dense {
   return { n, stride, words };
 }
 
-function popcount(words: Uint32Array): number {
-  let total = 0;
-  for (let i = 0; i < words.length; i++) {
-    let v = words[i];
-    v -= (v >>> 1) & 0x55555555;
-    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-    total += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-  }
-  return total;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The baseline: evaluateConnection for every pair of the sampled rows.

@@ -4,14 +4,13 @@
 //
 //   npm run bench -- --only tiers                               5,000 pods / 1,000 NetworkPolicies / 100 admin policies
 //   npm run bench -- --only tiers --sizes 1000,5000:1000 --admin 100 --runs 5 --port 8080/TCP --budget 2000 --seed 42
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { loadTexts, type AdminPeer, type AdminPolicy, type AdminPort, type AdminRule, type AdminSubject, type Cluster, type LabelSelector, type Node, type Protocol } from '../src/model/index.js';
 import { compileCluster, computeClasses, computeMatrix, evaluateConnection, type CompiledCluster, type EndpointClasses, type Matrix, type PortProtocol } from '../src/engine/index.js';
 import { generateCluster, Rng } from './generate.js';
 import { flag } from './flags.js';
+import { median, now, popcount, timed } from './measure.js';
 
 interface Size {
   readonly pods: number;
@@ -35,29 +34,9 @@ function parseArgs(argv: readonly string[]): { sizes: Size[]; admin: number; run
   };
 }
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const now = (): number => performance.now();
 const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
-/** One warm-up, then `runs` timed runs; the median and the last result. */
-function timed<T>(runs: number, fn: () => T): { ms: number; all: number[]; result: T } {
-  let result = fn();
-  gc();
-  const all: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = now();
-    result = fn();
-    all.push(now() - t0);
-    gc();
-  }
-  return { ms: median(all), all, result };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Admin policies an administrator would write for such a cluster, drawn from its own labels.
@@ -162,16 +141,6 @@ function materialize(m: Matrix, classes: EndpointClasses): Uint32Array {
   return words;
 }
 
-function popcount(words: Uint32Array): number {
-  let total = 0;
-  for (let i = 0; i < words.length; i++) {
-    let v = words[i];
-    v -= (v >>> 1) & 0x55555555;
-    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-    total += (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-  }
-  return total;
-}
 
 interface Measured {
   readonly ms: number;
