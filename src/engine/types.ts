@@ -87,7 +87,7 @@ export interface DirectionVerdict {
 
 export interface Verdict {
   readonly allowed: boolean;
-  /** The tier that decided: that of the side that denied (egress first), else that of the ingress side. */
+  /** The tier that decided: that of the side that denied (egress first), else that of the ingress side (the egress side's when the destination is outside, whose ingress nothing judges). */
   readonly tier: Tier;
   readonly egress: DirectionVerdict;
   readonly ingress: DirectionVerdict;
