@@ -1,9 +1,9 @@
 // Runs the benchmarks, each in its own process: the engine's, the data plane's, the control
 // plane's (kubectl apply -> enforced), authoring's (diff and lint against matrix), then the admin
-// tiers' (the matrix with admin and baseline policies against the same cluster without).
+// tiers' (the matrix, then compile+apply, with admin and baseline policies against the same cluster without).
 //
 //   npm run bench                          all of them
-//   npm run bench -- --only engine         one of them (engine | dataplane | controlplane | authoring | tiers); other flags go to it
+//   npm run bench -- --only engine         one of them (engine | dataplane | controlplane | authoring | tiers | dataplane-tiers); other flags go to it
 //   npm run bench -- --only dataplane --rounds 9 --trials 20
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
