@@ -8,13 +8,12 @@
 // Runs in a private network namespace (re-executed under `unshare --net`), like the data plane
 // benchmark, so the scratch table touches nothing else; without root only the pure parts
 // (compileCluster, compileRuleset, render) are measured.
-import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { compileCluster } from '../src/engine/index.js';
 import { compileRuleset, exec, renderReplaceScript, rulesetStats, type Ruleset, type RulesetStats } from '../src/dataplane/index.js';
 import { loadTexts, type AdminPeer, type AdminPolicy, type AdminPort, type AdminRule, type Cluster, type LabelSelector } from '../src/model/index.js';
 import { flag } from './flags.js';
+import { reexecInPrivateNetns } from './netns.js';
 import { generateCluster, Rng } from './generate.js';
 
 interface Options {
@@ -190,19 +189,10 @@ async function measure(variants: readonly Cluster[], runs: number, kernel: boole
   }));
 }
 
-function reexecInPrivateNetns(): boolean {
-  if (process.env.PODWALL_BENCH_NETNS === '1') return false;
-  const argv = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
-  const r = spawnSync('unshare', ['--net', '--', ...argv], { stdio: 'inherit', env: { ...process.env, PODWALL_BENCH_NETNS: '1' } });
-  if (r.error) throw r.error;
-  process.exitCode = r.status ?? 1;
-  return true;
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (root && reexecInPrivateNetns()) return;
+  if (root && reexecInPrivateNetns(import.meta.url)) return;
   const cpus = os.cpus();
   console.log(
     `Podwall data plane benchmark, admin tiers: node ${process.version}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, kernel ${os.release()}` +

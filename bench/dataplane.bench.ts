@@ -16,7 +16,7 @@
 // load creates live there, so other labs on this machine neither disturb the figures nor see the
 // load, and the namespace vanishes with the process. Pod namespaces are named `pw-bnch-N` and are
 // removed by Lab.down in a finally block. `--host-netns` runs in the current namespace instead.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,7 @@ import { Lab } from '../src/lab/index.js';
 import { serviceFrontends } from '../src/lab/services.js';
 import { generateCluster, Rng, toYAML } from './generate.js';
 import { flag } from './flags.js';
+import { reexecInPrivateNetns } from './netns.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -670,22 +671,13 @@ async function benchServices(lab: Lab, opts: Options): Promise<ServicesResult> {
 
 // ---------------------------------------------------------------------------------------------
 
-function reexecInPrivateNetns(): boolean {
-  if (process.env.PODWALL_BENCH_NETNS === '1') return false;
-  const argv = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
-  const r = spawnSync('unshare', ['--net', '--', ...argv], { stdio: 'inherit', env: { ...process.env, PODWALL_BENCH_NETNS: '1' } });
-  if (r.error) throw r.error;
-  process.exitCode = r.status ?? 1;
-  return true;
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     console.log('dataplane benchmark: needs root (network namespaces, nftables); skipped');
     return;
   }
-  if (!opts.hostNetns && reexecInPrivateNetns()) return;
+  if (!opts.hostNetns && reexecInPrivateNetns(import.meta.url)) return;
   const inPrivate = process.env.PODWALL_BENCH_NETNS === '1';
   if (inPrivate) await exec(['ip', 'link', 'set', 'lo', 'up']);
   const cpus = os.cpus();

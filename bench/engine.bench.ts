@@ -9,8 +9,6 @@
 // The target: "5,000 pods and 1,000 policies, full matrix for one port, under 2 s on this 2-core
 // machine". The matrix figure = computeClasses + computeMatrix + materializing every N x N cell
 // into a dense bitset; load+compile+matrix is printed as well.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import os from 'node:os';
 import { loadTexts, type Protocol } from '../src/model/index.js';
 import {
@@ -25,7 +23,7 @@ import {
 } from '../src/engine/index.js';
 import { generateCluster, Rng } from './generate.js';
 import { flag } from './flags.js';
-import { median, popcount } from './measure.js';
+import { gc, median, now, popcount } from './measure.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -57,11 +55,7 @@ function parseArgs(argv: readonly string[]): { sizes: Size[]; budgetMs: number; 
 // ---------------------------------------------------------------------------------------------
 // Measurement helpers.
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 const MB = (bytes: number): number => bytes / (1024 * 1024);
-const now = (): number => performance.now();
-
 
 /** Warm-up runs (not counted), then `runs` timed runs; returns the median and the last result. */
 function timed<T>(warmup: number, runs: number, fn: () => T): { ms: number; all: number[]; result: T } {
