@@ -11,7 +11,7 @@ import type { Convergence } from './lab.js';
 import type { PodLink } from './network.js';
 import { REQUESTED_IPS_ANNOTATION } from './pods.js';
 import type { ProcessRecord } from './process.js';
-import { PodRunner, SANDBOX_FAILED, type PodNetworkOps, type PodServing } from './runner.js';
+import { PodRunner, SANDBOX_FAILED, type PodNetworkOps, type PodServing, type RunnerNode } from './runner.js';
 import { expectedSockets, type ServedPod, type ServeResult } from './servers.js';
 import { LabStore } from './store.js';
 
@@ -33,7 +33,10 @@ class FakeNetwork implements PodNetworkOps {
   readonly namespaces = new Set<string>();
   createGate?: Promise<void>;
   createStarted?: () => void;
-  async createPods(links: readonly PodLink[]): Promise<void> {
+  /** Which node each pod's namespace was made on. */
+  readonly nodeOf = new Map<number, string>();
+  async createPods(links: readonly PodLink[], node: string): Promise<void> {
+    for (const l of links) this.nodeOf.set(l.slot, node);
     if (links.length > 0 && this.createGate) {
       const g = this.createGate;
       this.createGate = undefined;
@@ -253,5 +256,62 @@ describe('pod runner', () => {
     assert.equal(phase('host'), 'Running');
     assert.equal((store.get('Pod', 'x', 'host')!.manifest.status as Manifest).podIP, '10.9.0.1');
     assert.deepEqual(claim()?.notReady, []);
+  });
+
+  describe('many nodes', () => {
+    const node = (i: number, schedulable = true): RunnerNode => ({ name: `lab-node${i}`, address: `198.19.0.${i + 1}`, podCIDR: `10.9.${i - 1}.0/24`, gateway: `10.9.${i - 1}.1`, schedulable });
+    let nodes: RunnerNode[] = [];
+    const multi = (): PodRunner =>
+      new PodRunner({ store, network, servers, podCIDR: '10.9.0.0/16', gateways: { 4: '10.9.0.1', 6: 'fd00::1' }, node: 'lab', nodes: () => nodes, enforced: async () => undefined, superviseIntervalMs: 20 });
+    const status = (name: string): Manifest => (store.get('Pod', 'x', name)!.manifest.status ?? {}) as Manifest;
+    const nodeName = (name: string): unknown => (store.get('Pod', 'x', name)!.manifest.spec as Manifest).nodeName;
+
+    test('pods without spec.nodeName are spread over the nodes, fewest pods first, each from its node block at its node address', async () => {
+      nodes = [node(1), node(2), node(3)];
+      for (const n of ['a', 'b', 'c', 'd']) store.put('Pod', 'x', n, pod(n));
+      multi().start(controller.signal);
+      await until('all running', () => ['a', 'b', 'c', 'd'].every((n) => phase(n) === 'Running'));
+      assert.deepEqual(['a', 'b', 'c', 'd'].map(nodeName), ['lab-node1', 'lab-node2', 'lab-node3', 'lab-node1']);
+      assert.deepEqual(['a', 'b', 'c', 'd'].map((n) => status(n).podIP), ['10.9.0.2', '10.9.1.2', '10.9.2.2', '10.9.0.3']);
+      assert.deepEqual(['a', 'b'].map((n) => status(n).hostIP), ['198.19.0.2', '198.19.0.3']);
+      assert.equal(network.nodeOf.get(store.podNetwork('x', 'b')!.slot), 'lab-node2');
+    });
+
+    test('spec.nodeName is honoured; a requested address places the pod on the node whose block holds it', async () => {
+      nodes = [node(1), node(2), node(3)];
+      store.put('Pod', 'x', 'pinned', { ...pod('pinned'), spec: { ...(pod('pinned').spec as Manifest), nodeName: 'lab-node3' } });
+      store.put('Pod', 'x', 'asks', pod('asks', [80], { [REQUESTED_IPS_ANNOTATION]: '10.9.1.7' }));
+      multi().start(controller.signal);
+      await until('both running', () => phase('pinned') === 'Running' && phase('asks') === 'Running');
+      assert.equal(nodeName('pinned'), 'lab-node3');
+      assert.deepEqual([nodeName('asks'), status('asks').podIP], ['lab-node2', '10.9.1.7']);
+    });
+
+    test("a pod bound to a node whose block does not hold its requested address gets none, and says why", async () => {
+      nodes = [node(1), node(2)];
+      store.put('Pod', 'x', 'wrong', { ...pod('wrong', [80], { [REQUESTED_IPS_ANNOTATION]: '10.9.0.9' }), spec: { ...(pod('wrong').spec as Manifest), nodeName: 'lab-node2' } });
+      multi().start(controller.signal);
+      await until('a sandbox failure', () => status('wrong').reason === SANDBOX_FAILED);
+      assert.match(String(status('wrong').message), /status\.podIP 10\.9\.0\.9 is outside node lab-node2's pod CIDR 10\.9\.1\.0\/24/);
+    });
+
+    test('a node that is not schedulable (its agent is down) gets no new pods; a pod bound to a node the lab lacks is left alone', async () => {
+      nodes = [node(1, false), node(2)];
+      store.put('Pod', 'x', 'a', pod('a'));
+      store.put('Pod', 'x', 'b', pod('b'));
+      store.put('Pod', 'x', 'gone', { ...pod('gone'), spec: { ...(pod('gone').spec as Manifest), nodeName: 'lab-node9' } });
+      multi().start(controller.signal);
+      await until('both running', () => phase('a') === 'Running' && phase('b') === 'Running');
+      assert.deepEqual([nodeName('a'), nodeName('b')], ['lab-node2', 'lab-node2']);
+      assert.equal(phase('gone'), undefined);
+    });
+
+    test('hostNetwork pods run at their node address', async () => {
+      nodes = [node(1), node(2)];
+      store.put('Pod', 'x', 'h', { ...pod('h'), spec: { ...(pod('h').spec as Manifest), hostNetwork: true, nodeName: 'lab-node2' } });
+      multi().start(controller.signal);
+      await until('running', () => phase('h') === 'Running');
+      assert.deepEqual([status('h').podIP, status('h').hostIP], ['198.19.0.3', '198.19.0.3']);
+    });
   });
 });

@@ -12,11 +12,18 @@ import type { PodLink } from './network.js';
 import type { ProcessRecord } from './process.js';
 import type { ServedPod, ServeResult } from './servers.js';
 import type { LabStore, StoredObject } from './store.js';
-import { decodePod, parseIP, type Manifest } from '../model/index.js';
+import { cidrContains, decodePod, parseCIDR, parseIP, type Manifest } from '../model/index.js';
+
+function ipInCIDR(ip: string, cidr: string): boolean {
+  const address = parseIP(ip);
+  const network = parseCIDR(cidr).cidr;
+  return address !== undefined && network !== undefined && cidrContains(network, address);
+}
 
 /** The kernel side of pods, behind an interface so the runner's ordering can be tested without root. */
 export interface PodNetworkOps {
-  createPods(links: readonly PodLink[]): Promise<void>;
+  /** Pods on one node (the node lab's: its namespace; the single-node lab has one). */
+  createPods(links: readonly PodLink[], node: string): Promise<void>;
   deletePods(links: readonly PodLink[]): Promise<void>;
   /** Makes the host route IPv6 to pods (once the first IPv6 pod appears). */
   enableIPv6(): Promise<void>;
@@ -43,6 +50,11 @@ export interface RunnerContext {
   readonly gateways: { readonly 4: string; readonly 6: string };
   /** The node name pods are bound to (the lab's name). */
   readonly node: string;
+  /**
+   * The node lab's nodes, read on every pass (a node can be deleted); without it the lab is one
+   * node named `node`, at the gateway, holding the whole pod CIDR.
+   */
+  readonly nodes?: () => readonly RunnerNode[];
   /** Resolves once the enforcement has caught up with the store up to that resourceVersion. */
   readonly enforced: (resourceVersion: number) => Promise<void>;
   readonly logger?: (line: string) => void;
@@ -59,6 +71,18 @@ export interface RunnerContext {
   };
 }
 
+
+/** A node pods are placed on, as the runner sees it. */
+export interface RunnerNode {
+  readonly name: string;
+  /** Its address: the hostIP of its pods, the podIP of its hostNetwork pods. */
+  readonly address: string;
+  /** Its block of the pod CIDR, which its pods' addresses come from. */
+  readonly podCIDR: string;
+  readonly gateway: string;
+  /** Whether new pods may be placed here (its agent runs): the scheduler skips a node that is not. */
+  readonly schedulable: boolean;
+}
 
 /** Why a pod has no network yet, in the words kubectl shows (the kubelet's sandbox failure). */
 export const SANDBOX_FAILED = 'FailedCreatePodSandBox';
@@ -103,11 +127,13 @@ export class PodRunner {
   private running = false;
   private verified = false;
   private served = '';
+  private signal?: AbortSignal;
 
   constructor(private readonly ctx: RunnerContext) {}
 
   /** Follows the store until the signal aborts; a pod-server helper that dies is restarted at once. */
   start(signal: AbortSignal): void {
+    this.signal = signal;
     const unsubscribe = this.ctx.store.subscribe(() => this.request());
     this.ctx.servers.onExit(() => this.request());
     // A helper this daemon did not start (it outlived a restart) is watched by polling.
@@ -133,12 +159,14 @@ export class PodRunner {
 
   private async loop(): Promise<void> {
     this.running = true;
-    while (this.requested) {
+    while (this.requested && !this.signal?.aborted) {
       this.requested = false;
       try {
         await this.reconcile();
         this.ctx.store.setMeta('runnerError', null);
       } catch (err) {
+        // A stopped runner (its store may be closed) records nothing.
+        if (this.signal?.aborted) break;
         // Recorded so a command waiting for the lab to catch up can say why it will not.
         this.ctx.store.setMeta('runnerError', (err as Error).message);
         this.ctx.logger?.(`pod runner: ${(err as Error).message}`);
@@ -148,7 +176,7 @@ export class PodRunner {
   }
 
   /** Writes the pod's status (and binds it to this node) when it differs from what the store holds. */
-  private bindStatus(o: StoredObject, ips: readonly string[], condition: PodCondition): void {
+  private bindStatus(o: StoredObject, node: RunnerNode, ips: readonly string[], condition: PodCondition): void {
     const m = o.manifest;
     const old = status(m);
     const ready = condition.ready ? 'True' : 'False';
@@ -170,17 +198,17 @@ export class PodRunner {
         { type: 'ContainersReady', status: ready },
         { type: 'Ready', status: ready, ...(condition.reason && !condition.ready ? { reason: condition.reason } : {}) },
       ],
-      hostIP: this.ctx.gateways[4],
-      hostIPs: [{ ip: this.ctx.gateways[4] }],
+      hostIP: node.address,
+      hostIPs: [{ ip: node.address }],
       ...(ips.length > 0 ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
       ...(condition.phase === 'Running' ? { startTime: startedAt } : {}),
       ...(condition.message ? { message: condition.message } : {}),
       ...(condition.reason ? { reason: condition.reason } : {}),
       containerStatuses: containers,
     };
-    const bound = spec(m).nodeName === this.ctx.node;
+    const bound = spec(m).nodeName === node.name;
     if (bound && JSON.stringify(next) === JSON.stringify(old)) return;
-    this.ctx.store.put('Pod', o.namespace, o.name, { ...m, spec: { ...spec(m), nodeName: this.ctx.node }, status: next });
+    this.ctx.store.put('Pod', o.namespace, o.name, { ...m, spec: { ...spec(m), nodeName: node.name }, status: next });
   }
 
   /** Once per daemon: what the kernel holds and the store does not (a crash mid-pass), and the reverse. */
@@ -195,6 +223,11 @@ export class PodRunner {
     if (orphans.length > 0) await network.deleteNamespaces(orphans);
   }
 
+  /** The nodes pods may run on: the node lab's, or the single node holding the whole pod CIDR. */
+  private nodes(): readonly RunnerNode[] {
+    return this.ctx.nodes?.() ?? [{ name: this.ctx.node, address: this.ctx.gateways[4], podCIDR: this.ctx.podCIDR, gateway: this.ctx.gateways[4], schedulable: true }];
+  }
+
   private async reconcile(): Promise<void> {
     const { store, network, gateways } = this.ctx;
     if (!this.verified) {
@@ -206,25 +239,57 @@ export class PodRunner {
     const snapshot = store.currentResourceVersion();
     const pods = store.list('Pod');
     const nets = new Map(store.podNetworks().map((n) => [key(n), n]));
+    const nodes = this.nodes();
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    const multiNode = this.ctx.nodes !== undefined;
     const runsHere = (o: StoredObject): boolean => {
       const node = spec(o.manifest).nodeName;
-      return (node === undefined || node === '' || node === this.ctx.node) && !terminated(o.manifest);
+      return (node === undefined || node === '' || byName.has(String(node))) && !terminated(o.manifest);
     };
 
+    // Placement: spec.nodeName when given; else the node whose block holds a requested address;
+    // else the schedulable node with the fewest pods (the first of them on a tie).
+    const load = new Map(nodes.map((n) => [n.name, 0]));
+    for (const p of pods) {
+      const bound = spec(p.manifest).nodeName;
+      if (typeof bound === 'string' && load.has(bound) && !terminated(p.manifest)) load.set(bound, load.get(bound)! + 1);
+    }
+    const placement = new Map<string, RunnerNode>();
+    for (const p of pods) {
+      if (!runsHere(p)) continue;
+      const bound = spec(p.manifest).nodeName;
+      if (typeof bound === 'string' && bound !== '') {
+        placement.set(key(p), byName.get(bound)!);
+        continue;
+      }
+      const asked = requestedIPs(p.manifest);
+      const holding = nodes.find((n) => asked.some((ip) => ipInCIDR(ip, n.podCIDR)));
+      const candidates = nodes.filter((n) => n.schedulable);
+      const chosen = holding ?? [...(candidates.length > 0 ? candidates : nodes)].sort((a, b) => load.get(a.name)! - load.get(b.name)!)[0];
+      if (!chosen) continue;
+      placement.set(key(p), chosen);
+      load.set(chosen.name, load.get(chosen.name)! + 1);
+    }
+
     // New pods: addresses, then their namespaces (empty: nothing can send yet), then status.
-    const fresh = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && runsHere(p));
+    const fresh = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && placement.has(key(p)));
     const assigned = new Map<string, PodLink>();
     const failed = new Map<string, string>();
     const taken = [...nets.values()];
     // Addresses live pods without a network here claim in their status (a pod bound to another
     // node, given one through pods/status) are not handed to anyone else either.
     const claimedElsewhere = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && !terminated(p.manifest)).map((p) => ({ pod: key(p), ips: statusIPs(p.manifest) }));
+    const gatewaysOf = nodes.map((n) => n.gateway);
     for (const p of fresh) {
+      const node = placement.get(key(p))!;
       // One pod at a time, so a pod whose address cannot be had fails alone (and is retried later).
       try {
         const request = { namespace: p.namespace, name: p.name, requestedIPs: requestedIPs(p.manifest) };
-        const reserved = [gateways[4], gateways[6], ...claimedElsewhere.filter((c) => c.pod !== key(p)).flatMap((c) => c.ips)];
-        const link = allocateAddresses(this.ctx.podCIDR, reserved, taken, [request]).get(key(p))!;
+        // A node's pods live in its block (the node lab routes blocks between nodes).
+        const outside = multiNode ? request.requestedIPs.find((ip) => !ipInCIDR(ip, node.podCIDR)) : undefined;
+        if (outside) throw new AddressError(`Pod ${key(p)}: status.podIP ${outside} is outside node ${node.name}'s pod CIDR ${node.podCIDR}`);
+        const reserved = [gateways[4], gateways[6], ...gatewaysOf, ...claimedElsewhere.filter((c) => c.pod !== key(p)).flatMap((c) => c.ips)];
+        const link = allocateAddresses(node.podCIDR, reserved, taken, [request]).get(key(p))!;
         assigned.set(key(p), link);
         taken.push({ namespace: p.namespace, name: p.name, ...link });
       } catch (err) {
@@ -237,27 +302,32 @@ export class PodRunner {
       this.ctx.recordHostSettings?.(applySysctls(LAB_SYSCTLS_IPV6));
       await network.enableIPv6();
     }
-    await network.createPods(links);
+    for (const node of nodes) {
+      const here = [...assigned.entries()].filter(([k]) => placement.get(k) === node).map(([, link]) => link);
+      if (here.length > 0) await network.createPods(here, node.name);
+    }
     network.configureDNS?.([...assigned.entries()].map(([k, link]) => ({ slot: link.slot, namespace: k.split('/')[0] })));
     store.transaction(() => {
       for (const p of pods) {
         const current = store.get('Pod', p.namespace, p.name);
         // Deleted, or replaced, while this pass waited: its namespace goes with the next pass.
         if (!current || current.manifest.metadata === undefined || (current.manifest.metadata as Manifest).uid !== (p.manifest.metadata as Manifest).uid) continue;
+        const node = placement.get(key(p));
+        if (!node) continue;
         const link = assigned.get(key(p));
         if (link) {
           store.setPodNetwork({ namespace: p.namespace, name: p.name, slot: link.slot, ips: link.ips });
-          this.bindStatus(current, link.ips, { phase: 'Pending', ready: false, reason: 'ContainerCreating' });
+          this.bindStatus(current, node, link.ips, { phase: 'Pending', ready: false, reason: 'ContainerCreating' });
         } else if (failed.has(key(p))) {
-          this.bindStatus(current, [], { phase: 'Pending', ready: false, reason: SANDBOX_FAILED, message: failed.get(key(p)) });
-        } else if (hostNetwork(p) && runsHere(p)) {
-          this.bindStatus(current, [gateways[4]], { phase: 'Running', ready: true });
+          this.bindStatus(current, node, [], { phase: 'Pending', ready: false, reason: SANDBOX_FAILED, message: failed.get(key(p)) });
+        } else if (hostNetwork(p)) {
+          this.bindStatus(current, node, [node.address], { phase: 'Running', ready: true });
         } else {
           // Only this runner assigns addresses: a status that claims others is put right.
           const net = nets.get(key(p));
           if (net && statusIPs(current.manifest).join(',') !== net.ips.join(',')) {
             const s = status(current.manifest);
-            this.bindStatus(current, net.ips, { phase: s.phase === 'Running' ? 'Running' : 'Pending', ready: s.phase === 'Running' });
+            this.bindStatus(current, node, net.ips, { phase: s.phase === 'Running' ? 'Running' : 'Pending', ready: s.phase === 'Running' });
           }
         }
       }
@@ -286,13 +356,14 @@ export class PodRunner {
         for (const pod of served) {
           const [namespace, name] = pod.name.split('/');
           const o = store.get('Pod', namespace, name);
-          if (!o || !current.has(key(o))) continue;
+          const node = o && byName.get(String(spec(o.manifest).nodeName));
+          if (!o || !node || !current.has(key(o))) continue;
           const lacking = result.missing.get(pod.name);
           if (lacking) {
             const why = lacking.errors.length > 0 ? lacking.errors.join('; ') : 'not listening';
-            this.bindStatus(o, pod.ips, { phase: 'Pending', ready: false, reason: 'ContainersNotReady', message: `sockets ${lacking.sockets.join(', ')}: ${why}` });
+            this.bindStatus(o, node, pod.ips, { phase: 'Pending', ready: false, reason: 'ContainersNotReady', message: `sockets ${lacking.sockets.join(', ')}: ${why}` });
           } else {
-            this.bindStatus(o, pod.ips, { phase: 'Running', ready: true });
+            this.bindStatus(o, node, pod.ips, { phase: 'Running', ready: true });
           }
         }
       });
