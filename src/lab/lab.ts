@@ -33,7 +33,7 @@ import { dnsAddress, dnsManifests, dnsRecords, serviceFrontends, serviceManifest
 import { OWNER_ANNOTATION, podManifest, podsForEndpoint } from './pods.js';
 import { probeMatrix, probeServices, type ProbeReport, type ServiceProbeReport } from './probe.js';
 import { inParallel } from './parallel.js';
-import { commandLine, flagValue, isRunning, processRecord, stopProcess, type ProcessRecord } from './process.js';
+import { commandLine, flagValue, isRunning, podwallCommand, processRecord, stopProcess, type ProcessRecord } from './process.js';
 import { PodRunner } from './runner.js';
 import { PodServers, PODNET_SCRIPT } from './servers.js';
 import { LabStore, type StoredKind } from './store.js';
@@ -156,12 +156,9 @@ const metaOf = (m: Manifest): Manifest => (m.metadata ?? {}) as Manifest;
 /** The workload (`Deployment/web`) a lab pod was made from, if any. */
 const ownerOf = (m: Manifest): string | undefined => ((metaOf(m).annotations as Record<string, string> | undefined) ?? {})[OWNER_ANNOTATION];
 
-/** The daemon's entry: the CLI run as a process of its own (from src under tsx, from dist when built). */
+/** The daemon's command line. */
 function daemonCommand(name: string, root: string): string[] {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = fileURLToPath(new URL(`../cli/entry.${fromSource ? 'ts' : 'js'}`, import.meta.url));
-  // tsx resolved from this file, not from the working directory the daemon happens to start in.
-  return [process.execPath, ...(fromSource ? ['--import', typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx') : 'tsx'] : []), entry, 'lab', 'daemon', '--name', name, '--state-dir', root];
+  return podwallCommand(['lab', 'daemon', '--name', name, '--state-dir', root]);
 }
 
 /** How many pods an input stands for, counted without making them (a workload may ask for millions). */

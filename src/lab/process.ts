@@ -2,6 +2,7 @@
 // pid alone may have been reused by an unrelated process since the lab recorded it, and `lab down`
 // must never signal a stranger.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface ProcessRecord {
   readonly pid: number;
@@ -65,4 +66,12 @@ export async function stopProcess(record: ProcessRecord | undefined, graceMs = 3
   if (isRunning(record)) signal(record.pid, 'SIGKILL');
   const gone = Date.now() + 2000;
   while (isRunning(record) && Date.now() < gone) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A podwall command as a process of its own: the CLI entry (from src under tsx, from dist when built). */
+export function podwallCommand(args: readonly string[]): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(`../cli/entry.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  // tsx resolved from this file, not from the working directory the process happens to start in.
+  return [process.execPath, ...(fromSource ? ['--import', typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx') : 'tsx'] : []), entry, ...args];
 }

@@ -58,7 +58,7 @@ describe('node lab wiring, with real packets', { skip }, () => {
         const across = spawnSync('ip', ['-n', nodeNetns(names, n1), 'route', 'get', '10.201.1.2'], { encoding: 'utf8' }).stdout;
         assert.match(across, kind === 'vxlan' ? /dev flannel\.1/ : /via 198\.19\.\d+\.3 dev eth0/);
         if (kind !== 'routed') {
-          const bridged = spawnSync('ip', ['netns', 'exec', nodeNetns(names, n1), 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables'], { encoding: 'utf8' }).stdout;
+          const bridged = spawnSync('ip', ['netns', 'exec', nodeNetns(names, n1), 'cat', '/proc/sys/net/bridge/bridge-nf-call-iptables'], { encoding: 'utf8' }).stdout;
           assert.equal(bridged.trim(), '1', 'bridged frames reach the forward hook');
         }
       });

@@ -93,9 +93,12 @@ async function ipBatch(args: readonly string[], lines: readonly string[], check 
   await exec(['ip', ...args, '-batch', '-'], { input: `${lines.join('\n')}\n`, timeoutMs: 60_000, check });
 }
 
+/** Writes /proc/sys entries given as argv (`key=value`), in whatever namespace it runs in. */
+const WRITE_SYSCTLS = "import sys\nfor kv in sys.argv[1:]:\n    k, v = kv.split('=', 1)\n    open('/proc/sys/' + k.replace('.', '/'), 'w').write(v + '\\n')";
+
 /** Sets sysctls inside a namespace: /proc/sys/net belongs to the namespace of whoever opens it. */
 async function netnsSysctls(netns: string, settings: readonly (readonly [string, string])[]): Promise<void> {
-  await exec(['ip', 'netns', 'exec', netns, 'sysctl', '-q', ...settings.flatMap(([k, v]) => ['-w', `${k}=${v}`])], { timeoutMs: 10_000 });
+  await exec(['ip', 'netns', 'exec', netns, 'python3', '-c', WRITE_SYSCTLS, ...settings.map(([k, v]) => `${k}=${v}`)], { timeoutMs: 10_000 });
 }
 
 export async function createUnderlay(names: LabNames, topology: Topology): Promise<void> {
