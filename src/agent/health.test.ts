@@ -1,10 +1,12 @@
 // The agent's metrics on a fake agent: every *_total is a Prometheus Counter, and denied packets
-// follow the kernel's counters while staying monotonic when a re-made table starts them from zero.
+// follow the kernel's counters while staying monotonic when a re-made table starts them from zero;
+// GET /status tells how far the agent got.
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { describe, test } from 'node:test';
 import type { CounterValue } from '../dataplane/index.js';
 import type { AgentStatus } from './agent.js';
-import { agentMetrics, type AgentView } from './health.js';
+import { agentMetrics, serveHealth, type AgentView } from './health.js';
 
 class FakeAgent implements AgentView {
   status: AgentStatus = { synced: true, syncs: 0, errors: 0, watchRestarts: 0 };
@@ -87,5 +89,60 @@ describe('agent metrics', () => {
     assert.equal(await value(registry, 'podwall_ruleset_applies_total'), 1);
     assert.equal(await value(registry, 'podwall_connections_revoked_total'), 3);
     assert.equal(await value(registry, 'podwall_ruleset_rules'), 7);
+  });
+});
+
+const getJSON = (port: number, path: string): Promise<{ status: number; type: string; body: unknown }> =>
+  new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body: JSON.parse(text) as unknown });
+        } catch {
+          reject(new Error(`GET ${path} answered ${res.statusCode ?? 0}, not JSON: ${text}`));
+        }
+      });
+    }).on('error', reject);
+  });
+
+describe('agent /status', () => {
+  test('GET /status reports synced, syncs, errors, the last sync\'s versions and the last error, null before there is one', async () => {
+    const agent = new FakeAgent();
+    const { server, port } = await serveHealth(agent, agentMetrics(agent), { port: 0 });
+    try {
+      const stats = { chains: 3, rules: 7, sets: 2, setElements: 11, counters: 4 };
+      const cases: { name: string; status: AgentStatus; want: unknown }[] = [
+        { name: 'before the first sync', status: { synced: false, syncs: 0, errors: 0, watchRestarts: 0 }, want: { synced: false, syncs: 0, errors: 0, versions: null, lastError: null } },
+        {
+          name: 'a failed sync',
+          status: { synced: false, syncs: 0, errors: 1, watchRestarts: 0, lastError: 'nft: table podwall busy' },
+          want: { synced: false, syncs: 0, errors: 1, versions: null, lastError: 'nft: table podwall busy' },
+        },
+        {
+          name: 'after a sync',
+          status: {
+            synced: true,
+            syncs: 2,
+            errors: 1,
+            watchRestarts: 0,
+            lastError: 'nft: table podwall busy',
+            last: { at: 0, durationMs: 5, applied: true, stats, connectionsCut: 0, versions: ['7', '7', ''], skippedObjects: 0 },
+          },
+          want: { synced: true, syncs: 2, errors: 1, versions: ['7', '7', ''], lastError: 'nft: table podwall busy' },
+        },
+      ];
+      for (const c of cases) {
+        agent.status = c.status;
+        const r = await getJSON(port, '/status');
+        assert.equal(r.status, 200, c.name);
+        assert.match(r.type, /^application\/json/, c.name);
+        assert.deepEqual(r.body, c.want, c.name);
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

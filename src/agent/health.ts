@@ -1,5 +1,5 @@
 // The agent's own HTTP endpoints: /healthz (the watches are alive), /readyz (the first full sync
-// is applied) and /metrics in Prometheus format. Loopback by default.
+// is applied), /status (how far it got, as JSON) and /metrics in Prometheus format. Loopback by default.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Agent, SyncRecord } from './agent.js';
@@ -79,6 +79,22 @@ export function agentMetrics(agent: AgentView): Registry {
   return registry;
 }
 
+/** What GET /status answers: enough for a lab daemon in another network namespace to follow a node's agent. */
+export interface AgentStatusReport {
+  readonly synced: boolean;
+  readonly syncs: number;
+  readonly errors: number;
+  /** The resourceVersions the last completed sync computed from, or null before the first. */
+  readonly versions: readonly string[] | null;
+  /** The last failed sync's error (kept after later successes: errors says how many there were), or null. */
+  readonly lastError: string | null;
+}
+
+export function statusReport(agent: Pick<AgentView, 'getStatus'>): AgentStatusReport {
+  const status = agent.getStatus();
+  return { synced: status.synced, syncs: status.syncs, errors: status.errors, versions: status.last?.versions ?? null, lastError: status.lastError ?? null };
+}
+
 export function serveHealth(agent: AgentView, registry: Registry, options: HealthOptions = {}): Promise<{ server: Server; port: number }> {
   const maxSilence = options.maxWatchSilenceMs ?? 10 * 60_000;
   const server = createServer((req, res) => {
@@ -92,6 +108,7 @@ export function serveHealth(agent: AgentView, registry: Registry, options: Healt
       return silence > maxSilence ? text(500, `watches silent for ${Math.round(silence / 1000)} s\n`) : text(200, 'ok\n');
     }
     if (path === '/readyz') return agent.getStatus().synced ? text(200, 'ok\n') : text(503, 'waiting for the first full sync\n');
+    if (path === '/status') return text(200, `${JSON.stringify(statusReport(agent))}\n`, 'application/json');
     if (path === '/metrics') {
       registry
         .metrics()
