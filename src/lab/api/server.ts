@@ -1,5 +1,5 @@
-// The lab's Kubernetes API server: HTTPS on loopback, bearer-token authentication, discovery,
-// OpenAPI, and the REST verbs (with watch) for Namespaces, Pods, Services, Nodes, NetworkPolicies
+// The lab's Kubernetes API server: HTTPS on loopback (and the lab's underlay address), bearer-token
+// authentication (the admin, and read-only nodes), discovery, OpenAPI, and the REST verbs (with watch) for Namespaces, Pods, Services, Nodes, NetworkPolicies
 // and the admin policy kinds (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy,
 // served as their CRDs are) over the lab store, so that plain kubectl and @kubernetes/client-node work.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -20,7 +20,11 @@ export interface ApiServerOptions {
   readonly store: LabStore;
   readonly credentials: Credentials;
   readonly host?: string;
+  /** Addresses to listen on, all on the same port; default [host ?? '127.0.0.1']. */
+  readonly hosts?: readonly string[];
   readonly port?: number;
+  /** Each node's bearer token by node name, read on every request (a token taken away stops working at once). */
+  readonly nodeTokens?: () => Readonly<Record<string, string>>;
   /** How long a request naming a resourceVersion the store has not reached waits for it (ms). */
   readonly resourceVersionWaitMs?: number;
   /** The range Services' ClusterIPs are allocated from; default 10.96.0.0/16 (DEFAULT_SERVICE_CIDR). */
@@ -70,6 +74,76 @@ function parseRequestURI(raw: string): { path: string; query: URLSearchParams } 
     throw new ApiError(400, 'BadRequest', 'the request URI holds malformed percent-encoding');
   }
   return { path: path.replace(/\/+$/, '') || '/', query: new URLSearchParams(query) };
+}
+
+/** Who a request comes from: the lab's admin (everything), or a node's agent (read-only). */
+type User = { readonly kind: 'admin' } | { readonly kind: 'node'; readonly name: string };
+
+/** What the authorizer judges, as k8s.io/apiserver's RequestInfoFactory reads it off the request. */
+interface RequestAttributes {
+  readonly verb: string;
+  readonly path: string;
+  readonly resource?: { readonly group: string; readonly namespace: string; readonly resource: string; readonly name: string; readonly subresource: string };
+}
+
+/** Kubernetes namespace subresources: /namespaces/x/status is namespace x's, not a resource in x. */
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+
+/**
+ * The request's attributes as RequestInfoFactory derives them: /api/v1/... and /apis/g/v/... are
+ * resource requests (verbs create, get, list, watch, update, patch, delete, deletecollection),
+ * anything else a non-resource request whose verb is the lowercase method.
+ */
+function requestAttributes(method: string, path: string, query: URLSearchParams): RequestAttributes {
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeURIComponent(p));
+  const grouped = parts[0] === 'apis';
+  if (!(parts[0] === 'api' || grouped) || parts.length < (grouped ? 4 : 3)) return { verb: method.toLowerCase(), path };
+  const group = grouped ? parts[1] : '';
+  let rest = parts.slice(grouped ? 3 : 2);
+  let namespace = '';
+  if (rest[0] === 'namespaces' && rest.length > 1) {
+    namespace = rest[1];
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2])) rest = rest.slice(2);
+  }
+  const [resource = '', name = '', subresource = ''] = rest;
+  const verbs: Record<string, string> = { POST: 'create', GET: 'get', HEAD: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+  let verb = verbs[method] ?? '';
+  if (name === '' && verb === 'get') verb = ['true', '1', 't', 'T', 'TRUE', 'True'].includes(query.get('watch') ?? '') ? 'watch' : 'list';
+  if (name === '' && verb === 'delete') verb = 'deletecollection';
+  return { verb, path, resource: { group, namespace, resource, name, subresource } };
+}
+
+/** What a node may do: read resources, and read discovery, OpenAPI and the version. */
+const NODE_VERBS = new Set(['get', 'list', 'watch']);
+
+/**
+ * 403 in the words of the apiserver's authorizer (k8s.io/apiserver responsewriters.forbiddenMessage,
+ * wrapped by apimachinery's NewForbidden): `pods "web" is forbidden: User "system:node:n1" cannot
+ * delete resource "pods" in API group "" in the namespace "default"`.
+ */
+function forbidden(username: string, a: RequestAttributes): ApiError {
+  const r = a.resource;
+  if (!r) return new ApiError(403, 'Forbidden', `forbidden: User ${JSON.stringify(username)} cannot ${a.verb} path ${JSON.stringify(a.path)}`, {});
+  const resource = r.subresource === '' ? r.resource : `${r.resource}/${r.subresource}`;
+  const scope = r.namespace === '' ? 'at the cluster scope' : `in the namespace ${JSON.stringify(r.namespace)}`;
+  const why = `User ${JSON.stringify(username)} cannot ${a.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(r.group)} ${scope}`;
+  const groupResource = r.group === '' ? r.resource : `${r.resource}.${r.group}`;
+  const what = r.name === '' ? groupResource : `${groupResource} ${JSON.stringify(r.name)}`;
+  return new ApiError(403, 'Forbidden', `${what} is forbidden: ${why}`, {
+    ...(r.name !== '' ? { name: r.name } : {}),
+    ...(r.group !== '' ? { group: r.group } : {}),
+    ...(r.resource !== '' ? { kind: r.resource } : {}),
+  });
+}
+
+/** Whether an Authorization header carries exactly `token` (compared in constant time). */
+function bears(header: string, token: string): boolean {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const given = Buffer.from(header);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 interface Route {
@@ -150,7 +224,7 @@ function discovery(host: string): Record<string, unknown> {
 
 export class LabApiServer {
   readonly registry: Registry;
-  private server?: Server;
+  private servers: Server[] = [];
   private readonly watches = new Set<ServerResponse>();
   private readonly pager = new ListPager();
   private readonly openapiHash: string;
@@ -164,26 +238,48 @@ export class LabApiServer {
     return this.options.resourceVersionWaitMs ?? RESOURCE_VERSION_WAIT_MS;
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free one). */
-  listen(): Promise<{ host: string; port: number }> {
-    const host = this.options.host ?? '127.0.0.1';
-    this.server = createServer({ cert: this.options.credentials.certPem, key: this.options.credentials.keyPem }, (req, res) => {
-      this.handle(req, res).catch((err: unknown) => this.fail(res, err));
-    });
-    return new Promise((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.options.port ?? 6443, host, () => {
-        const address = this.server!.address();
-        resolve({ host, port: typeof address === 'object' && address ? address.port : (this.options.port ?? 6443) });
-      });
-    });
+  /**
+   * Starts listening on every address, all on one port (port 0: the first address picks a free
+   * one, the others take it); resolves with the first address and the port. If one address
+   * cannot be bound, none stays bound.
+   */
+  async listen(): Promise<{ host: string; port: number }> {
+    const hosts = this.options.hosts ?? [this.options.host ?? '127.0.0.1'];
+    if (hosts.length === 0) throw new Error('the API server needs at least one address to listen on');
+    let port = this.options.port ?? 6443;
+    try {
+      for (const host of hosts) {
+        const server = createServer({ cert: this.options.credentials.certPem, key: this.options.credentials.keyPem }, (req, res) => {
+          this.handle(req, res).catch((err: unknown) => this.fail(res, err));
+        });
+        this.servers.push(server);
+        port = await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(port, host, () => {
+            server.off('error', reject);
+            const address = server.address();
+            resolve(typeof address === 'object' && address ? address.port : port);
+          });
+        });
+      }
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    return { host: hosts[0], port };
   }
 
   async close(): Promise<void> {
     for (const res of this.watches) res.end();
     this.watches.clear();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections();
+    const servers = this.servers;
+    this.servers = [];
+    await Promise.all(
+      servers.map(async (server) => {
+        if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+      }),
+    );
   }
 
   private fail(res: ServerResponse, err: unknown): void {
@@ -192,11 +288,22 @@ export class LabApiServer {
     else send(res, apiError.code, apiError.status());
   }
 
-  private authorized(req: IncomingMessage): boolean {
+  /** The user a request's bearer token names, if any. Every node token is compared, so timing does not tell which matched. */
+  private authenticate(req: IncomingMessage): User | undefined {
     const header = req.headers.authorization ?? '';
-    const expected = Buffer.from(`Bearer ${this.options.credentials.token}`);
-    const given = Buffer.from(header);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    let user: User | undefined = bears(header, this.options.credentials.token) ? { kind: 'admin' } : undefined;
+    for (const [name, token] of Object.entries(this.options.nodeTokens?.() ?? {})) {
+      if (bears(header, token) && user === undefined) user = { kind: 'node', name };
+    }
+    return user;
+  }
+
+  /** The admin may do anything; a node may only read (RBAC's words when it may not). */
+  private authorize(user: User, method: string, path: string, query: URLSearchParams): void {
+    if (user.kind === 'admin') return;
+    const attributes = requestAttributes(method, path, query);
+    if (NODE_VERBS.has(attributes.verb)) return;
+    throw forbidden(`system:node:${user.name}`, attributes);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -206,7 +313,9 @@ export class LabApiServer {
       res.end('ok');
       return;
     }
-    if (!this.authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    const user = this.authenticate(req);
+    if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    this.authorize(user, req.method ?? 'GET', path, query);
 
     const host = req.headers.host ?? '127.0.0.1';
     const fixed = discovery(host)[path];
