@@ -111,6 +111,10 @@ export interface SyncRecord {
 export interface AgentStatus {
   readonly synced: boolean;
   readonly syncs: number;
+  /** Syncs that changed the kernel ruleset. */
+  readonly applies: number;
+  /** Established connections cut, over every sync. */
+  readonly connectionsCut: number;
   readonly errors: number;
   readonly watchRestarts: number;
   readonly last?: SyncRecord;
@@ -134,7 +138,7 @@ export class Agent {
   private readonly runner: CoalescingRunner;
   private readonly dataplane: AgentDataplane;
   private readonly waiters = new Set<Waiter>();
-  private status: AgentStatus = { synced: false, syncs: 0, errors: 0, watchRestarts: 0 };
+  private status: AgentStatus = { synced: false, syncs: 0, applies: 0, connectionsCut: 0, errors: 0, watchRestarts: 0 };
   /** Whether the kernel may differ from the state the last sync started from (an object changed, a sync failed, the table went missing). */
   private dirty = true;
   /** The sync under way, settled either way (for stopping). */
@@ -272,6 +276,15 @@ export class Agent {
     }
   }
 
+  /**
+   * The versions the enforced state stands for (those of the last completed sync's snapshot, or
+   * later ones bookmarks reached with nothing changed since); undefined before the first sync.
+   * What a waiter in another process compares against (the agent's /status).
+   */
+  enforcedVersions(): readonly string[] | undefined {
+    return this.enforced;
+  }
+
   /** The streams' versions, in STREAMS order. */
   private versions(): string[] {
     return this.sources.map((r) => r.version);
@@ -327,7 +340,14 @@ export class Agent {
     }
     // Abandoned at stop: it claims nothing.
     if (!record) return;
-    this.status = { ...this.status, synced: true, syncs: this.status.syncs + 1, last: record };
+    this.status = {
+      ...this.status,
+      synced: true,
+      syncs: this.status.syncs + 1,
+      applies: this.status.applies + (record.applied ? 1 : 0),
+      connectionsCut: this.status.connectionsCut + record.connectionsCut,
+      last: record,
+    };
     this.onSync?.(record);
     this.settle(record.versions);
     // Nothing changed while it ran: the enforced state also stands for what the streams reached since.

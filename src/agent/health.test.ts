@@ -9,7 +9,11 @@ import type { AgentStatus } from './agent.js';
 import { agentMetrics, serveHealth, type AgentView } from './health.js';
 
 class FakeAgent implements AgentView {
-  status: AgentStatus = { synced: true, syncs: 0, errors: 0, watchRestarts: 0 };
+  status: AgentStatus = { synced: true, syncs: 0, applies: 0, connectionsCut: 0, errors: 0, watchRestarts: 0 };
+  enforced?: readonly string[];
+  enforcedVersions(): readonly string[] | undefined {
+    return this.enforced;
+  }
   kernel = new Map<string, CounterValue>();
   onSync?: AgentView['onSync'];
 
@@ -109,37 +113,53 @@ const getJSON = (port: number, path: string): Promise<{ status: number; type: st
   });
 
 describe('agent /status', () => {
-  test('GET /status reports synced, syncs, errors, the last sync\'s versions and the last error, null before there is one', async () => {
+  test('GET /status reports synced, syncs, applies, cuts, errors, the enforced versions, the ruleset and the last error (null before there is one), and the memory', async () => {
     const agent = new FakeAgent();
     const { server, port } = await serveHealth(agent, agentMetrics(agent), { port: 0 });
     try {
       const stats = { chains: 3, rules: 7, sets: 2, setElements: 11, counters: 4 };
-      const cases: { name: string; status: AgentStatus; want: unknown }[] = [
-        { name: 'before the first sync', status: { synced: false, syncs: 0, errors: 0, watchRestarts: 0 }, want: { synced: false, syncs: 0, errors: 0, versions: null, lastError: null } },
+      const cases: { name: string; status: AgentStatus; enforced?: readonly string[]; want: unknown }[] = [
+        {
+          name: 'before the first sync',
+          status: { synced: false, syncs: 0, applies: 0, connectionsCut: 0, errors: 0, watchRestarts: 0 },
+          want: { synced: false, syncs: 0, applies: 0, connectionsCut: 0, errors: 0, versions: null, stats: null, lastError: null },
+        },
         {
           name: 'a failed sync',
-          status: { synced: false, syncs: 0, errors: 1, watchRestarts: 0, lastError: 'nft: table podwall busy' },
-          want: { synced: false, syncs: 0, errors: 1, versions: null, lastError: 'nft: table podwall busy' },
+          status: { synced: false, syncs: 0, applies: 0, connectionsCut: 0, errors: 1, watchRestarts: 0, lastError: 'nft: table podwall busy' },
+          want: { synced: false, syncs: 0, applies: 0, connectionsCut: 0, errors: 1, versions: null, stats: null, lastError: 'nft: table podwall busy' },
         },
         {
           name: 'after a sync',
           status: {
             synced: true,
             syncs: 2,
+            applies: 2,
+            connectionsCut: 3,
             errors: 1,
             watchRestarts: 0,
             lastError: 'nft: table podwall busy',
-            last: { at: 0, durationMs: 5, applied: true, stats, connectionsCut: 0, versions: ['7', '7', ''], skippedObjects: 0 },
+            last: { at: 0, durationMs: 5, applied: true, stats, connectionsCut: 3, versions: ['7', '7', ''], skippedObjects: 0 },
           },
-          want: { synced: true, syncs: 2, errors: 1, versions: ['7', '7', ''], lastError: 'nft: table podwall busy' },
+          want: { synced: true, syncs: 2, applies: 2, connectionsCut: 3, errors: 1, versions: ['7', '7', ''], stats, lastError: 'nft: table podwall busy' },
+        },
+        {
+          // The lab daemon in another namespace waits on these: a bookmark advances them without a sync.
+          name: 'versions advanced by bookmarks since the last sync',
+          status: { synced: true, syncs: 1, applies: 1, connectionsCut: 0, errors: 0, watchRestarts: 0, last: { at: 0, durationMs: 5, applied: true, stats, connectionsCut: 0, versions: ['7', '7', ''], skippedObjects: 0 } },
+          enforced: ['9', '9', ''],
+          want: { synced: true, syncs: 1, applies: 1, connectionsCut: 0, errors: 0, versions: ['9', '9', ''], stats, lastError: null },
         },
       ];
       for (const c of cases) {
         agent.status = c.status;
+        agent.enforced = c.enforced;
         const r = await getJSON(port, '/status');
         assert.equal(r.status, 200, c.name);
         assert.match(r.type, /^application\/json/, c.name);
-        assert.deepEqual(r.body, c.want, c.name);
+        const { memory, ...rest } = r.body as { memory: { rss: number; heapUsed: number } };
+        assert.deepEqual(rest, c.want, c.name);
+        assert.ok(memory.rss > 0 && memory.heapUsed > 0, `${c.name}: the process's memory`);
       }
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));

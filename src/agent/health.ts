@@ -2,6 +2,7 @@
 // is applied), /status (how far it got, as JSON) and /metrics in Prometheus format. Loopback by default.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RulesetStats } from '../dataplane/index.js';
 import type { Agent, SyncRecord } from './agent.js';
 
 export interface HealthOptions {
@@ -12,7 +13,7 @@ export interface HealthOptions {
 }
 
 /** What the health endpoints and metrics read of an agent (an Agent, or a fake in tests). */
-export type AgentView = Pick<Agent, 'getStatus' | 'counters' | 'watchSilence' | 'onSync'>;
+export type AgentView = Pick<Agent, 'getStatus' | 'counters' | 'watchSilence' | 'onSync'> & Partial<Pick<Agent, 'enforcedVersions'>>;
 
 export function agentMetrics(agent: AgentView): Registry {
   const registry = new Registry();
@@ -83,16 +84,36 @@ export function agentMetrics(agent: AgentView): Registry {
 export interface AgentStatusReport {
   readonly synced: boolean;
   readonly syncs: number;
+  readonly applies: number;
+  readonly connectionsCut: number;
   readonly errors: number;
-  /** The resourceVersions the last completed sync computed from, or null before the first. */
+  /**
+   * The resourceVersions the enforced state stands for (the last completed sync's snapshot, or later
+   * versions bookmarks reached with nothing changed since), or null before the first sync.
+   */
   readonly versions: readonly string[] | null;
+  /** The ruleset the last sync applied, or null before the first. */
+  readonly stats: RulesetStats | null;
   /** The last failed sync's error (kept after later successes: errors says how many there were), or null. */
   readonly lastError: string | null;
+  /** This process's memory (bytes). */
+  readonly memory: { readonly rss: number; readonly heapUsed: number };
 }
 
-export function statusReport(agent: Pick<AgentView, 'getStatus'>): AgentStatusReport {
+export function statusReport(agent: Pick<Agent, 'getStatus'> & Partial<Pick<Agent, 'enforcedVersions'>>): AgentStatusReport {
   const status = agent.getStatus();
-  return { synced: status.synced, syncs: status.syncs, errors: status.errors, versions: status.last?.versions ?? null, lastError: status.lastError ?? null };
+  const { rss, heapUsed } = process.memoryUsage();
+  return {
+    synced: status.synced,
+    syncs: status.syncs,
+    applies: status.applies,
+    connectionsCut: status.connectionsCut,
+    errors: status.errors,
+    versions: agent.enforcedVersions?.() ?? status.last?.versions ?? null,
+    stats: status.last?.stats ?? null,
+    lastError: status.lastError ?? null,
+    memory: { rss, heapUsed },
+  };
 }
 
 export function serveHealth(agent: AgentView, registry: Registry, options: HealthOptions = {}): Promise<{ server: Server; port: number }> {

@@ -1,6 +1,7 @@
 // `podwall agent`: enforcement on a real cluster's node, as a DaemonSet pod (hostNetwork,
 // NET_ADMIN) or by hand with a kubeconfig. Stops within moments of SIGTERM and leaves the rules
 // in place. Bad flags or an unusable kubeconfig are input problems (exit 2), said in one line.
+import { setMaxListeners } from 'node:events';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,8 @@ export async function runAgent(options: AgentCommandOptions, io: Output): Promis
   const node = options.node ?? process.env.NODE_NAME ?? hostname();
   const kc = loadKubeConfig(options.kubeconfig);
   const controller = new AbortController();
+  // One listener per watched stream (seven) and a few more: legitimately over Node's default of 10.
+  setMaxListeners(32, controller.signal);
   const stop = (): void => controller.abort();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -1,5 +1,5 @@
 // `podwall lab ...`: bring up, change, inspect, probe and remove a lab on this machine.
-import { dnsAddress, Lab, LabChangeInterrupted, type ChangeReport, type ProbeReport, type ServiceProbeReport, type StoredKind } from '../lab/index.js';
+import { dnsAddress, Lab, LabChangeInterrupted, TOPOLOGIES, type ChangeReport, type ProbeReport, type ServiceProbeReport, type StoredKind, type TopologyKind } from '../lab/index.js';
 import { clusterFromObjects, formatLabelSelector } from '../model/index.js';
 import { loadInput, parseFormat, parsePort, parseProtocol, type InputOptions } from './input.js';
 import { paint, UsageError, type Output } from './output.js';
@@ -79,14 +79,18 @@ function probeOutput(reports: readonly ProbeReport[], format: 'text' | 'json', s
 }
 
 export async function runLabUp(
-  options: InputOptions & LabCommonOptions & { podCidr?: string; serviceCidr?: string; log?: boolean; apiPort?: string; output?: string },
+  options: InputOptions & LabCommonOptions & { podCidr?: string; serviceCidr?: string; log?: boolean; apiPort?: string; nodes?: string; topology?: string; output?: string },
   io: Output,
 ): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
   const apiPort = options.apiPort === undefined ? undefined : Number(options.apiPort);
   if (apiPort !== undefined && !(Number.isInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new UsageError(`--api-port: "${options.apiPort}" is not a port`);
+  if (options.nodes !== undefined && !/^\d{1,3}$/.test(options.nodes)) throw new UsageError(`--nodes: "${options.nodes}" is not a number of nodes`);
+  if (options.topology !== undefined && !(TOPOLOGIES as readonly string[]).includes(options.topology)) throw new UsageError(`--topology: "${options.topology}" is not one of ${TOPOLOGIES.join(', ')}`);
   const cluster = loadInput(options, io).cluster;
   const { lab, report, resumed } = await Lab.up(cluster, {
+    ...(options.nodes !== undefined ? { nodes: Number(options.nodes) } : {}),
+    ...(options.topology !== undefined ? { topology: options.topology as TopologyKind } : {}),
     name: options.name,
     stateRoot: options.stateDir,
     podCIDR: options.podCidr,
@@ -98,12 +102,19 @@ export async function runLabUp(
     if (format === 'text') {
       const pods = lab.store.podNetworks();
       if (resumed) io.out(`lab "${lab.settings.name}" was not running: resumed from its store (its pods keep their addresses), then the input applied`);
-      io.out(`lab "${lab.settings.name}" is up: bridge ${lab.names.bridge}, pod CIDR ${lab.settings.podCIDR}, table inet ${lab.names.table}, state in ${lab.dir}`);
+      const topology = lab.settings.topology;
+      if (topology) {
+        io.out(`lab "${lab.settings.name}" is up: ${topology.nodes.length} node${topology.nodes.length === 1 ? '' : 's'} (${topology.kind}) on the underlay ${topology.underlay.cidr}, pod CIDR ${lab.settings.podCIDR}, state in ${lab.dir}`);
+        for (const node of topology.nodes) io.out(`  node ${node.name}  ${node.address}  pods ${node.podCIDR}  netns ${lab.nodeNetns(node.name)}, its agent's table inet podwall`);
+      } else {
+        io.out(`lab "${lab.settings.name}" is up: bridge ${lab.names.bridge}, pod CIDR ${lab.settings.podCIDR}, table inet ${lab.names.table}, state in ${lab.dir}`);
+      }
       if (lab.settings.serviceCIDR) {
         io.out(`Services from ${lab.settings.serviceCIDR} (table inet ${lab.names.servicesTable}), cluster DNS at ${dnsAddress(lab.settings.serviceCIDR)}${lab.settings.outside ? `, a host outside the cluster at ${lab.settings.outside.address} (NodePorts on ${lab.settings.outside.node})` : ''}`);
       }
       io.out(`API server https://127.0.0.1:${lab.daemon()?.apiPort}: export KUBECONFIG=${lab.kubeconfig}`);
-      for (const net of pods) io.out(`  pod ${net.namespace}/${net.name}  ${net.ips.join(', ')}  netns ${lab.names.netns(net.slot)}`);
+      const placed = new Map(lab.store.list('Pod').map((o) => [`${o.namespace}/${o.name}`, String((o.manifest.spec as { nodeName?: string } | undefined)?.nodeName ?? '')]));
+      for (const net of pods) io.out(`  pod ${net.namespace}/${net.name}  ${net.ips.join(', ')}  netns ${lab.names.netns(net.slot)}${topology ? `  on ${placed.get(`${net.namespace}/${net.name}`)}` : ''}`);
       io.out(renderChange(report));
       io.out('');
     }
@@ -187,12 +198,15 @@ const LAB_GET_KINDS: Record<string, readonly StoredKind[]> = {
   banp: ['BaselineAdminNetworkPolicy'],
   clusternetworkpolicies: ['ClusterNetworkPolicy'],
   cnp: ['ClusterNetworkPolicy'],
+  nodes: ['Node'],
+  node: ['Node'],
+  no: ['Node'],
 };
 
 export async function runLabGet(what: string | undefined, options: LabCommonOptions & { output?: string }, io: Output): Promise<number> {
   const format = parseFormat(options.output, ['text', 'json'] as const);
   const kinds = Object.hasOwn(LAB_GET_KINDS, what ?? 'pods') ? LAB_GET_KINDS[what ?? 'pods'] : undefined;
-  if (!kinds) throw new UsageError(`lab get: "${what}" is not pods, policies, namespaces or adminpolicies (anp, banp, cnp)`);
+  if (!kinds) throw new UsageError(`lab get: "${what}" is not pods, policies, namespaces, nodes or adminpolicies (anp, banp, cnp)`);
   const lab = Lab.open(options.name, options.stateDir);
   try {
     const items = (await Promise.all(kinds.map((k) => lab.list(k)))).flat();
@@ -202,11 +216,22 @@ export async function runLabGet(what: string | undefined, options: LabCommonOpti
     }
     const cluster = clusterFromObjects(items).cluster!;
     let rows: string[][];
+    const manyNodes = lab.settings.topology !== undefined;
     if (kinds[0] === 'Pod') {
-      rows = [['NAMESPACE', 'NAME', 'IP', 'PORTS', 'LABELS']];
+      rows = [['NAMESPACE', 'NAME', 'IP', ...(manyNodes ? ['NODE'] : []), 'PORTS', 'LABELS']];
       for (const e of cluster.endpoints) {
         const labels = Object.keys(e.labels).sort().map((k) => `${k}=${e.labels[k]}`).join(',');
-        rows.push([e.namespace, e.name, e.ips.join(',') || '-', e.ports.map((p) => `${p.containerPort}/${p.protocol}`).join(',') || '-', labels || '-']);
+        rows.push([e.namespace, e.name, e.ips.join(',') || '-', ...(manyNodes ? [e.nodeName ?? '-'] : []), e.ports.map((p) => `${p.containerPort}/${p.protocol}`).join(',') || '-', labels || '-']);
+      }
+    } else if (kinds[0] === 'Node') {
+      rows = [['NAME', 'STATUS', 'INTERNAL-IP', 'POD-CIDR', 'PODS', 'AGENT']];
+      const pods = lab.store.list('Pod').map((o) => (o.manifest.spec as { nodeName?: string } | undefined)?.nodeName);
+      for (const n of items) {
+        const name = String((n.metadata as { name?: string }).name);
+        const status = (n.status ?? {}) as { addresses?: { type: string; address: string }[]; conditions?: { type: string; status: string }[] };
+        const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'Ready' : 'NotReady';
+        const cidr = String((n.spec as { podCIDR?: string } | undefined)?.podCIDR ?? lab.settings.podCIDR);
+        rows.push([name, ready, status.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '-', cidr, String(pods.filter((p) => p === name).length), lab.agentRunning(name) ? 'running' : 'not running']);
       }
     } else if (kinds[0] === 'NetworkPolicy') {
       rows = [['NAMESPACE', 'NAME', 'POD-SELECTOR', 'POLICY-TYPES']];
@@ -318,6 +343,17 @@ export async function runLabExec(pod: string, argv: readonly string[], options: 
   const lab = Lab.open(options.name, options.stateDir);
   try {
     return await lab.execInPod(pod, argv);
+  } finally {
+    lab.close();
+  }
+}
+
+export async function runLabNodeDelete(node: string, options: LabCommonOptions, io: Output): Promise<number> {
+  const lab = Lab.open(options.name, options.stateDir);
+  try {
+    const { pods } = await lab.deleteNode(node);
+    io.out(`node ${node} deleted${pods.length > 0 ? `, and its pods with it: ${pods.join(', ')}` : ' (it had no pods)'}`);
+    return 0;
   } finally {
     lab.close();
   }

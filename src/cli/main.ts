@@ -127,7 +127,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       setExit(await runUi(opts, io, interruptSignal()));
     });
 
-  const lab = program.command('lab').description('a single-node cluster on this machine: pods as network namespaces, policies enforced by nftables (needs root)');
+  const lab = program.command('lab').description('a cluster on this machine: pods as network namespaces on one node or several, policies enforced by nftables (needs root)');
   const labOptions = (cmd: Command): Command =>
     cmd.option('--name <lab>', 'which lab (1-6 letters/digits)', 'lab').option('--state-dir <dir>', 'where labs keep their state (default $PODWALL_STATE_DIR or /var/lib/podwall)');
   const labCommands = () => import('./lab.js');
@@ -137,8 +137,13 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--service-cidr <cidr>', 'where ClusterIPs come from (default 10.96.0.0/16; the cluster DNS takes its tenth address)')
     .option('--log', 'log denied packets (rate-limited, prefix names the pod)')
     .option('--api-port <n>', "the lab API server's port on 127.0.0.1 (default 6443 for the default lab, else a free one)")
+    .option('--nodes <n>', 'nodes, each a network namespace with its own pods and its own podwall agent (default 1)')
+    .option('--topology <kind>', 'how the nodes wire their pods: routed (Calico-like), bridge (Flannel host-gw-like), vxlan (Flannel vxlan-like); default routed')
     .option('-o, --output <format>', 'text or json', 'text')
     .action(async (opts) => setExit(await (await labCommands()).runLabUp(opts, io)));
+  const labNode = lab.command('node').description("the node lab's nodes");
+  labOptions(labNode.command('delete').argument('<node>', 'the node name (see kubectl get nodes)').description('remove a node: its pods are deleted, its agent stopped, its namespace and routes removed'))
+    .action(async (node: string, opts) => setExit(await (await labCommands()).runLabNodeDelete(node, opts, io)));
   labOptions(inputOptions(lab.command('apply').description('create or update namespaces, pods, workloads and policies in the lab'))).action(async (opts) =>
     setExit(await (await labCommands()).runLabApply(opts, io)),
   );

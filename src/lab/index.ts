@@ -1,4 +1,4 @@
-// The lab layer: a single-node cluster on this machine, built from the same parts as a real one.
+// The lab layer: a cluster on this machine (one node, or several), built from the same parts as a real one.
 export {
   Lab,
   LabInputError,
@@ -17,6 +17,8 @@ export {
 } from './lab.js';
 export { LabPrerequisiteError } from './host.js';
 export { DEFAULT_LAB } from './names.js';
+export { TOPOLOGIES, MAX_NODES, type TopologyKind, type Topology, type LabNode } from './topology.js';
+export { agentStatus, type NodeAgentStatus } from './agents.js';
 export type { ProbeReport, ServiceProbeReport, ServiceColumn } from './probe.js';
 export { OUTSIDE } from './probe.js';
 export { LabApiServer } from './api/server.js';

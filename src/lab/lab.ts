@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compileServices, deleteTable, exec, readCounters, RulesetApplier, tableExists, type CounterValue, type RulesetStats } from '../dataplane/index.js';
 import { compileCluster, declaredPorts, type PortProtocol } from '../engine/index.js';
 import {
@@ -24,7 +23,7 @@ import {
 } from '../model/index.js';
 import { isPrivateAddress, requestedAddressProblem } from './addresses.js';
 import { LabApiClient } from './api/client.js';
-import { kubeconfigPath, labCredentials, writeKubeconfig, type Credentials } from './api/credentials.js';
+import { kubeconfigPath, labCredentials, nodeCredentials, writeKubeconfig, writeNodeKubeconfig, type Credentials } from './api/credentials.js';
 import { LabApiServer, SERVER_VERSION } from './api/server.js';
 import { applySysctls, bridgeSysctls, checkPrerequisites, LAB_SYSCTLS, overlappingRoutes, restoreSysctls, withHostLock } from './host.js';
 import { checkLabName, DEFAULT_LAB, labNames, type LabNames } from './names.js';
@@ -34,7 +33,26 @@ import { OWNER_ANNOTATION, podManifest, podsForEndpoint } from './pods.js';
 import { probeMatrix, probeServices, type ProbeReport, type ServiceProbeReport } from './probe.js';
 import { inParallel } from './parallel.js';
 import { commandLine, flagValue, isRunning, podwallCommand, processRecord, stopProcess, type ProcessRecord } from './process.js';
-import { PodRunner } from './runner.js';
+import { PodRunner, type RunnerNode } from './runner.js';
+import { NodeAgents, type NodeAgentStatus } from './agents.js';
+import {
+  connectNodes,
+  createNode,
+  createNodePods,
+  createUnderlay,
+  deleteNode,
+  deleteNodePods,
+  MAX_NODES,
+  nodeBlocksProblem,
+  nodeNetns,
+  planTopology,
+  routeBlocksFromHost,
+  TOPOLOGIES,
+  underlayBridge,
+  type LabNode,
+  type Topology,
+  type TopologyKind,
+} from './topology.js';
 import { PodServers, PODNET_SCRIPT } from './servers.js';
 import { LabStore, type StoredKind } from './store.js';
 
@@ -85,6 +103,8 @@ export interface LabSettings {
   readonly log: boolean;
   readonly apiPort: number;
   readonly createdAt: string;
+  /** The node lab's nodes and how they are wired; absent for the single-node lab. */
+  readonly topology?: Topology;
 }
 
 export interface LabOptions {
@@ -95,6 +115,9 @@ export interface LabOptions {
   readonly log?: boolean;
   /** The API server's port; 0 picks a free one. */
   readonly apiPort?: number;
+  /** Nodes (default 1); more than one, or a topology, makes the node lab. */
+  readonly nodes?: number;
+  readonly topology?: TopologyKind;
 }
 
 export interface ChangeReport {
@@ -211,6 +234,10 @@ export class Lab {
         if (options.podCIDR !== undefined && options.podCIDR !== lab.settings.podCIDR) {
           throw new LabInputError(`lab "${name}" is resumed with its own pod CIDR ${lab.settings.podCIDR}, not ${options.podCIDR}: run \`podwall lab down\` first to change it`);
         }
+        const nodes = lab.settings.topology?.nodes.length ?? 1;
+        if ((options.nodes !== undefined && options.nodes !== nodes) || (options.topology !== undefined && options.topology !== lab.settings.topology?.kind)) {
+          throw new LabInputError(`lab "${name}" is resumed with its own ${nodes} node${nodes === 1 ? '' : 's'}${lab.settings.topology ? ` (${lab.settings.topology.kind})` : ''}: run \`podwall lab down\` first to change them`);
+        }
         if (options.serviceCIDR !== undefined && options.serviceCIDR !== lab.settings.serviceCIDR) {
           throw new LabInputError(`lab "${name}" is resumed with its own service CIDR ${lab.settings.serviceCIDR ?? '(none)'}, not ${options.serviceCIDR}: run \`podwall lab down\` first to change it`);
         }
@@ -222,12 +249,18 @@ export class Lab {
         throw err;
       }
     }
+    const nodeCount = options.nodes ?? 1;
+    if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_NODES) throw new LabInputError(`--nodes ${nodeCount}: must be a whole number from 1 to ${MAX_NODES}`);
+    if (options.topology !== undefined && !TOPOLOGIES.includes(options.topology)) throw new LabInputError(`--topology ${String(options.topology)}: must be one of ${TOPOLOGIES.join(', ')}`);
+    const nodeLab = nodeCount > 1 || options.topology !== undefined;
     const podCIDR = options.podCIDR ?? (await defaultPodCIDR(root));
     const cidr = parseCIDR(podCIDR);
     if (!cidr.cidr || cidr.errors.length > 0 || cidr.cidr.family !== 4 || cidr.cidr.prefix > 28) {
       throw new LabInputError(`--pod-cidr ${podCIDR}: must be an IPv4 network of at least /28 (e.g. 10.244.0.0/16)`);
     }
     if (!isPrivateAddress(formatIP({ family: 4, value: cidr.cidr.network }))) throw new LabInputError(`--pod-cidr ${podCIDR}: must be a private range`);
+    const blocksProblem = nodeLab ? nodeBlocksProblem(podCIDR, nodeCount) : undefined;
+    if (blocksProblem) throw new LabInputError(blocksProblem);
     const serviceCIDR = options.serviceCIDR ?? (await defaultServiceCIDR(root, cidr.cidr));
     const services = parseCIDR(serviceCIDR);
     if (!services.cidr || services.errors.length > 0 || services.cidr.family !== 4 || services.cidr.prefix > 24) {
@@ -238,8 +271,11 @@ export class Lab {
     await checkPrerequisites();
 
     const names = labNames(name);
+    const topology = nodeLab ? planTopology(name, options.topology ?? 'routed', nodeCount, podCIDR, await freeUnderlay(root)) : undefined;
+    // The node lab's first node's gateway stands for the lab's (it is the first block's .1).
     const gateway = formatIP({ family: 4, value: cidr.cidr.network + 1n });
     const settings: LabSettings = {
+      ...(topology ? { topology } : {}),
       name,
       podCIDR,
       gateways: { 4: gateway, 6: IPV6_GATEWAY },
@@ -302,10 +338,10 @@ export class Lab {
     const names = labNames(name);
     const dir = labDir(root, name);
     let removed = false;
-    let recorded: { daemon?: ProcessRecord; helper?: ProcessRecord } = {};
+    let recorded: { daemon?: ProcessRecord; helper?: ProcessRecord; agents?: Record<string, ProcessRecord> } = {};
     if (existsSync(join(dir, 'lab.db'))) {
       const store = LabStore.open(join(dir, 'lab.db'));
-      recorded = { daemon: store.getMeta<LabDaemonState>('daemon'), helper: store.getMeta<ProcessRecord>('serverProcess') };
+      recorded = { daemon: store.getMeta<LabDaemonState>('daemon'), helper: store.getMeta<ProcessRecord>('serverProcess'), agents: store.getMeta<Record<string, ProcessRecord>>('agents') };
       store.close();
       removed = true;
     }
@@ -318,6 +354,7 @@ export class Lab {
       removed = true;
     }
     await stopProcess(recorded.helper);
+    await inParallel(Object.values(recorded.agents ?? {}), 8, (agent) => stopProcess(agent));
     for (const pid of findLabProcesses(name, root).helpers) {
       await stopProcess(processRecord(pid));
       removed = true;
@@ -366,6 +403,17 @@ export class Lab {
   /** The node's side of the lab: the bridge, the Service CIDR's route, the outside host; what exists is kept. */
   private async makeNetwork(): Promise<void> {
     const found = await findLabObjects(this.names);
+    const topology = this.settings.topology;
+    if (topology) {
+      if (!found.links.includes(underlayBridge(this.names))) await createUnderlay(this.names, topology);
+      for (const node of topology.nodes) if (!found.netns.includes(nodeNetns(this.names, node))) await createNode(this.names, topology, node);
+      await connectNodes(this.names, topology);
+      await routeBlocksFromHost(this.names, topology);
+      // A ClusterIP no node DNATed (a port no Service has) goes nowhere, not out of the machine.
+      if (this.settings.serviceCIDR) await exec(['ip', 'route', 'replace', this.settings.serviceCIDR, 'dev', underlayBridge(this.names)], { timeoutMs: 10_000 });
+      if (this.settings.outside && !found.netns.includes(outsideNetns(this.names))) await createOutside(this.names, this.settings.outside);
+      return;
+    }
     if (!found.links.includes(this.names.bridge)) await createBridge(this.names, this.settings.gateways, false);
     applySysctls(bridgeSysctls(this.names.bridge));
     if (this.settings.serviceCIDR) await routeServiceCIDR(this.names, this.settings.serviceCIDR);
@@ -515,7 +563,8 @@ export class Lab {
       written = Math.max(written, Number(metaOf(r.body).resourceVersion ?? 0));
     };
     const labels = (m: Manifest): string => JSON.stringify(Object.entries((metaOf(m).labels as Record<string, string>) ?? {}).sort());
-    const specs = input.endpoints.flatMap(podsForEndpoint);
+    // spec.nodeName binds a pod to a node of the node lab; the single-node lab runs every pod itself.
+    const specs = input.endpoints.flatMap(podsForEndpoint).map(({ nodeName, ...spec }) => (nodeName && this.settings.topology ? { ...spec, nodeName } : spec));
     const podSpec = (x: Manifest) => JSON.stringify(((x.spec as Manifest)?.containers as Manifest[] | undefined)?.map((c) => c.ports) ?? []) + String((x.spec as Manifest)?.hostNetwork ?? false);
     /** A namespaced object to create or update through its collection. */
     const namespaced = (kind: 'Pod' | 'Service' | 'NetworkPolicy', namespace: string, name: string, manifest: Manifest, same: (current: Manifest) => boolean): Write => ({
@@ -720,6 +769,51 @@ export class Lab {
     return this.names.netns(net.slot);
   }
 
+  /** Whether the node's agent runs: the node lab's own process, or the single node's daemon. */
+  agentRunning(node: string): boolean {
+    if (!this.settings.topology) return node === this.settings.name && this.daemon() !== undefined;
+    return isRunning((this.store.getMeta<Record<string, ProcessRecord>>('agents') ?? {})[node]);
+  }
+
+  /** A node lab node's network namespace (where its agent's table and its Services table live). */
+  nodeNetns(node: string): string {
+    const found = this.settings.topology?.nodes.find((n) => n.name === node);
+    if (!found) throw new LabInputError(`no node "${node}" in lab "${this.settings.name}"${this.settings.topology ? ` (nodes: ${this.settings.topology.nodes.map((n) => n.name).join(', ')})` : ' (a single-node lab: its node is the host)'}`);
+    return nodeNetns(this.names, found);
+  }
+
+  /**
+   * Removes a node as draining and deleting it would: it leaves the topology first (no pod is
+   * placed there, its agent is not restarted), its pods are deleted through the API and their
+   * namespaces go, its agent stops, its namespace and every route to its block go, and the Node
+   * object is deleted (its identity stops working).
+   */
+  async deleteNode(node: string): Promise<{ pods: string[] }> {
+    const topology = this.settings.topology;
+    const leaving = topology?.nodes.find((n) => n.name === node);
+    if (!topology || !leaving) this.nodeNetns(node);
+    if (topology!.nodes.length === 1) throw new LabInputError(`node ${node} is the last node of lab "${this.settings.name}": remove the lab with \`podwall lab down\``);
+    const api = await this.client();
+    const remaining: Topology = { ...topology!, nodes: topology!.nodes.filter((n) => n.name !== node) };
+    const settings: LabSettings = { ...this.store.getMeta<LabSettings>('settings')!, topology: remaining };
+    this.store.setMeta('settings', settings);
+    const pods: string[] = [];
+    let written = 0;
+    for (const o of this.store.list('Pod')) {
+      if ((o.manifest.spec as Manifest | undefined)?.nodeName !== node) continue;
+      written = Math.max(written, await this.remove(api, `/api/v1/namespaces/${o.namespace}/pods/${o.name}`));
+      pods.push(`${o.namespace}/${o.name}`);
+    }
+    if (written > 0) await this.converge(written);
+    const agents = this.store.getMeta<Record<string, ProcessRecord>>('agents') ?? {};
+    await stopProcess(agents[node]);
+    const { [node]: _stopped, ...others } = this.store.getMeta<Record<string, ProcessRecord>>('agents') ?? {};
+    this.store.setMeta('agents', others);
+    await withHostLock(runDir(), () => deleteNode(this.names, topology!, leaving!));
+    await this.remove(api, `/api/v1/nodes/${node}`);
+    return { pods };
+  }
+
   /** Runs a command inside a pod's network namespace, on this terminal; returns its exit code. */
   async execInPod(pod: string, argv: readonly string[]): Promise<number> {
     const r = await exec(['ip', 'netns', 'exec', this.netnsOf(pod), ...argv], { inherit: true, check: false });
@@ -763,31 +857,88 @@ function checkInput(input: Cluster): void {
 /** What the daemon needs from the lab's state: the parts it wires together (see cli/lab-daemon.ts). */
 export async function labDaemonContext(name: string, stateRoot = defaultStateRoot()) {
   const lab = Lab.open(name, stateRoot);
-  const credentials: Credentials = await labCredentials(lab.dir);
   const { store, settings, names, dir } = lab;
+  const initial = settings.topology;
+  // The node lab's agents reach the API server on the underlay, each with its node's identity.
+  let credentials: Credentials = await labCredentials(dir, initial ? { ips: [initial.underlay.host] } : undefined);
+  /** The node lab's topology as it stands now (`lab node delete` takes nodes out of it). */
+  const topology = (): Topology | undefined => store.getMeta<LabSettings>('settings')?.topology;
+  if (initial) credentials = await nodeCredentials(dir, initial.nodes.map((n) => n.name));
   let server: LabApiServer | undefined;
-  // The Services table is the lab's kube-proxy's, applied whole like the policy table.
+  let agents: NodeAgents | undefined;
+  // The Services table is the lab's kube-proxy's, applied whole like the policy table: in the
+  // node lab, on every node (pods' Service traffic) and on the host (NodePorts from outside).
   const servicesApplier = new RulesetApplier();
+  const nodeServiceAppliers = new Map<string, RulesetApplier>();
+  const syncServices = async (): Promise<void> => {
+    const ruleset = compileServices(serviceFrontends(store), { table: names.servicesTable });
+    await servicesApplier.apply(ruleset);
+    for (const node of topology()?.nodes ?? []) {
+      if (!nodeServiceAppliers.has(node.name)) nodeServiceAppliers.set(node.name, new RulesetApplier(['ip', 'netns', 'exec', nodeNetns(names, node), 'nft']));
+      await nodeServiceAppliers.get(node.name)!.apply(ruleset);
+    }
+  };
+  const currentNodeTokens = (): Record<string, string> => {
+    const members = new Set(topology()?.nodes.map((n) => n.name));
+    return Object.fromEntries(Object.entries(credentials.nodeTokens ?? {}).filter(([node]) => members.has(node)));
+  };
+  const nodeOf = (nodeName: string): LabNode => {
+    const node = topology()?.nodes.find((n) => n.name === nodeName);
+    if (!node) throw new Error(`node ${nodeName} is not in lab "${name}"`);
+    return node;
+  };
   return {
     dir,
     node: name,
     table: names.table,
     log: settings.log,
+    topology: initial,
     nodeAddresses: [settings.gateways[4], settings.gateways[6]],
     kubeconfig: kubeconfigPath(dir),
     async startApiServer(): Promise<{ port: number; close: () => Promise<void> }> {
-      server = new LabApiServer({ store, credentials, port: settings.apiPort, serviceCIDR: settings.serviceCIDR });
+      server = new LabApiServer({
+        store,
+        credentials,
+        port: settings.apiPort,
+        serviceCIDR: settings.serviceCIDR,
+        // Only nodes still in the lab: a deleted node's identity stops working at once.
+        ...(initial ? { hosts: ['127.0.0.1', initial.underlay.host], nodeTokens: () => currentNodeTokens() } : {}),
+      });
       const { port } = await server.listen();
+      // The node lab's agents hold kubeconfigs naming this port: a daemon started again takes it again.
+      if (initial && settings.apiPort === 0) store.setMeta('settings', { ...store.getMeta<LabSettings>('settings')!, apiPort: port });
       writeKubeconfig(dir, name, `https://127.0.0.1:${port}`, credentials);
+      for (const node of initial?.nodes ?? []) writeNodeKubeconfig(dir, node.name, `https://${initial!.underlay.host}:${port}`, credentials);
       return { port, close: () => server!.close() };
     },
+    /** The node lab's agents, supervised by the daemon. */
+    nodeAgents(logger: (line: string) => void): NodeAgents {
+      const restart = Number(process.env.PODWALL_LAB_AGENT_RESTART_MS ?? '');
+      agents = new NodeAgents({
+        dir,
+        store,
+        names,
+        topology,
+        kubeconfig: (node) => join(dir, 'nodes', `${node.name}.kubeconfig`),
+        log: settings.log,
+        ...(Number.isFinite(restart) && restart > 0 ? { restartDelayMs: restart } : {}),
+        logger,
+      });
+      return agents;
+    },
     podRunner(enforced: (rv: number) => Promise<void>, logger: (line: string) => void): PodRunner {
+      const runnerNodes = initial
+        ? (): RunnerNode[] => (topology()?.nodes ?? []).map((n) => ({ name: n.name, address: n.address, podCIDR: n.podCIDR, gateway: n.gateway, schedulable: agents?.running(n.name) ?? true }))
+        : undefined;
       return new PodRunner({
         store,
         network: {
-          createPods: (links) => createPods(names, settings.gateways, links),
-          deletePods: (links) => deletePods(names, links),
-          enableIPv6: () => addIPv6Gateway(names, settings.gateways),
+          createPods: (links, nodeName) => (initial ? createNodePods(names, topology()!, nodeOf(nodeName), links) : createPods(names, settings.gateways, links)),
+          deletePods: (links) => (initial ? deleteNodePods(names, links) : deletePods(names, links)),
+          enableIPv6: async () => {
+            if (initial) throw new Error('the node lab runs IPv4 pods only');
+            await addIPv6Gateway(names, settings.gateways);
+          },
           listNamespaces: async () => (await findLabObjects(names)).netns.filter((n) => /^[0-9]+$/.test(n.slice(names.prefix.length))),
           deleteNamespaces: async (namespaces) => {
             await exec(['ip', '-force', '-batch', '-'], { input: `${namespaces.map((n) => `netns del ${n}`).join('\n')}\n`, check: false, timeoutMs: 60_000 });
@@ -797,40 +948,45 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
             ? (pods) => writeResolvConfs(pods.map((p) => ({ netns: names.netns(p.slot), text: resolvConf(dnsAddress(settings.serviceCIDR!), p.namespace) })))
             : undefined,
         },
-        services: settings.serviceCIDR ? { records: () => dnsRecords(store), sync: async () => void (await servicesApplier.apply(compileServices(serviceFrontends(store), { table: names.servicesTable }))) } : undefined,
+        services: settings.serviceCIDR ? { records: () => dnsRecords(store), sync: syncServices } : undefined,
         servers: new PodServers(dir),
         podCIDR: settings.podCIDR,
         gateways: settings.gateways,
         node: name,
+        ...(runnerNodes ? { nodes: runnerNodes } : {}),
         enforced,
         logger,
         recordHostSettings,
       });
     },
     /**
-     * Registers the lab's Node as a kubelet registers its own: named after the lab (the nodeName its
-     * pods are bound to), labelled as kubelets label theirs, Ready, at the address its pods reach
-     * it at (the gateway), so admin policies' `nodes` peers can select it. Labels others added stay.
+     * Registers the lab's Nodes as kubelets register their own: the single-node lab's named after
+     * the lab at its pods' gateway, the node lab's at their underlay addresses with their pod CIDR
+     * blocks; labelled as kubelets label theirs, Ready, so admin policies' `nodes` peers can select
+     * them. Labels others added stay.
      */
     registerNode(): void {
-      const existing = store.get('Node', '', name)?.manifest;
-      const labels = { ...((metaOf(existing ?? {}).labels as Record<string, string> | undefined) ?? {}), ...nodeLabels(name) };
+      const nodes = topology()?.nodes.map((n) => ({ name: n.name, address: n.address, podCIDR: n.podCIDR })) ?? [{ name, address: settings.gateways[4], podCIDR: undefined }];
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'the lab daemon is running', lastHeartbeatTime: now, lastTransitionTime: now };
-      store.put('Node', '', name, {
-        apiVersion: 'v1',
-        kind: 'Node',
-        metadata: { ...metaOf(existing ?? {}), name, labels },
-        spec: existing?.spec ?? {},
-        status: {
-          addresses: [
-            { type: 'InternalIP', address: settings.gateways[4] },
-            { type: 'Hostname', address: name },
-          ],
-          conditions: [ready],
-          nodeInfo: { kubeletVersion: `v${SERVER_VERSION.major}.${SERVER_VERSION.minor}.0-podwall`, operatingSystem: 'linux', architecture: goArch() },
-        },
-      });
+      for (const node of nodes) {
+        const existing = store.get('Node', '', node.name)?.manifest;
+        const labels = { ...((metaOf(existing ?? {}).labels as Record<string, string> | undefined) ?? {}), ...nodeLabels(node.name) };
+        const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'the lab daemon is running', lastHeartbeatTime: now, lastTransitionTime: now };
+        store.put('Node', '', node.name, {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { ...metaOf(existing ?? {}), name: node.name, labels },
+          spec: { ...((existing?.spec as Manifest | undefined) ?? {}), ...(node.podCIDR ? { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } : {}) },
+          status: {
+            addresses: [
+              { type: 'InternalIP', address: node.address },
+              { type: 'Hostname', address: node.name },
+            ],
+            conditions: [ready],
+            nodeInfo: { kubeletVersion: `v${SERVER_VERSION.major}.${SERVER_VERSION.minor}.0-podwall`, operatingSystem: 'linux', architecture: goArch() },
+          },
+        });
+      }
     },
     recordSync(record: { applied: boolean; stats: RulesetStats; connectionsCut: number }): void {
       const totals = store.getMeta<SyncTotals>('syncTotals') ?? { syncs: 0, applies: 0, revoked: 0, stats: EMPTY_STATS };
@@ -839,6 +995,17 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
         applies: totals.applies + (record.applied ? 1 : 0),
         revoked: totals.revoked + record.connectionsCut,
         stats: record.stats,
+      });
+    },
+    /** The node lab's totals: every node's agent's, summed (the stats are the largest node's ruleset). */
+    recordNodeTotals(statuses: ReadonlyMap<string, NodeAgentStatus | undefined>): void {
+      const known = [...statuses.values()].filter((s): s is NodeAgentStatus => s !== undefined);
+      const biggest = known.map((s) => s.stats ?? EMPTY_STATS).sort((a, b) => b.rules - a.rules)[0] ?? EMPTY_STATS;
+      store.setMeta('syncTotals', {
+        syncs: known.reduce((n, s) => n + s.syncs, 0),
+        applies: known.reduce((n, s) => n + (s.applies ?? 0), 0),
+        revoked: known.reduce((n, s) => n + (s.connectionsCut ?? 0), 0),
+        stats: biggest,
       });
     },
     markReady(state: Omit<LabDaemonState, 'start'>): void {
@@ -876,6 +1043,22 @@ async function defaultServiceCIDR(root: string, pods: CIDR): Promise<string> {
     if (!taken.some((t) => overlaps(t, candidate)) && (await overlappingRoutes(candidate)).length === 0) return `10.${octet}.0.0/16`;
   }
   return DEFAULT_SERVICE_CIDR;
+}
+
+/** A /24 of 198.19.0.0/16 (network-test space, above the outside hosts' /30s) for a node lab's underlay that no lab and no host route uses. */
+async function freeUnderlay(root: string): Promise<string> {
+  const taken = Lab.list(root).flatMap((name) => {
+    const lab = Lab.open(name, root);
+    lab.close();
+    return lab.settings.topology ? [lab.settings.topology.underlay.cidr] : [];
+  });
+  for (let octet = 0; octet < 256; octet++) {
+    const candidate = `198.19.${octet}.0/24`;
+    if (taken.includes(candidate)) continue;
+    if ((await overlappingRoutes(parseCIDR(candidate).cidr!)).length > 0) continue;
+    return candidate;
+  }
+  throw new LabInputError('no free /24 left in 198.19.0.0/16 for the node lab\'s underlay');
 }
 
 /** A /30 from 198.18.0.0/15 (set aside for network tests, never routed) that no lab and no host route uses. */
@@ -921,7 +1104,8 @@ function findLabProcesses(name: string, root: string): { daemons: number[]; help
   for (const entry of existsSync('/proc') ? readdirSync('/proc') : []) {
     if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
     const argv = commandLine(Number(entry));
-    const helper = argv.includes(PODNET_SCRIPT) && argv.some((arg) => arg.startsWith(`${dir}/`));
+    // The pod-server helper, and the node lab's agents (their kubeconfigs are the lab's).
+    const helper = (argv.includes(PODNET_SCRIPT) || argv.includes('agent')) && argv.some((arg) => arg.startsWith(`${dir}/`));
     const daemonAt = argv.indexOf('daemon');
     const stateDir = flagValue(argv, '--state-dir');
     const daemon = daemonAt > 0 && argv[daemonAt - 1] === 'lab' && flagValue(argv, '--name') === name && stateDir !== undefined && resolve(stateDir) === root;
@@ -954,7 +1138,7 @@ async function restoreHostSettingsIfLast(root: string): Promise<void> {
   const file = hostSettingsFile();
   if (Lab.list(root).length > 0 || !existsSync(file)) return;
   const links = await exec(['ip', '-o', 'link', 'show', 'type', 'bridge'], { check: false, timeoutMs: 10_000 });
-  const otherLab = links.stdout.split('\n').some((l) => /^\d+: pw-[a-z0-9]+-br[:@]/.test(l));
+  const otherLab = links.stdout.split('\n').some((l) => /^\d+: pw-[a-z0-9]+-(br|ul)[:@]/.test(l));
   if (otherLab) return;
   restoreSysctls(JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>);
   rmSync(file, { force: true });

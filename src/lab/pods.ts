@@ -19,6 +19,8 @@ export interface LabPodSpec {
   readonly requestedIPs: readonly string[];
   /** `Deployment/web` for pods made from a workload. */
   readonly owner?: string;
+  /** spec.nodeName the manifest binds it to (honoured by the node lab only). */
+  readonly nodeName?: string;
 }
 
 function templateHash(e: Endpoint): string {
@@ -26,7 +28,7 @@ function templateHash(e: Endpoint): string {
 }
 
 export function podsForEndpoint(e: Endpoint): LabPodSpec[] {
-  const base = { namespace: e.namespace, ports: e.ports, hostNetwork: e.hostNetwork, requestedIPs: [] as string[] };
+  const base = { namespace: e.namespace, ports: e.ports, hostNetwork: e.hostNetwork, requestedIPs: [] as string[], ...(e.nodeName ? { nodeName: e.nodeName } : {}) };
   if (e.kind === 'Pod') return [{ ...base, name: e.name, labels: e.labels, requestedIPs: e.ips }];
   const owner = `${e.kind}/${e.name}`;
   const replicas = e.kind === 'DaemonSet' || e.kind === 'CronJob' ? 1 : Math.max(0, e.replicas ?? 1);
@@ -83,6 +85,7 @@ export function podManifest(spec: LabPodSpec): Record<string, unknown> {
     kind: 'Pod',
     metadata,
     spec: {
+      ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
       hostNetwork: spec.hostNetwork || undefined,
       containers: [
         {
