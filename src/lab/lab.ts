@@ -734,7 +734,8 @@ export class Lab {
     const nets = new Map(this.store.podNetworks().map((n) => [`${n.namespace}/${n.name}`, n]));
     const targets = compiled.cluster.endpoints.map((endpoint) => {
       const net = nets.get(`${endpoint.namespace}/${endpoint.name}`);
-      return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined, ips: net?.ips };
+      const node = this.settings.topology?.nodes.find((n) => n.name === endpoint.nodeName);
+      return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined, ips: net?.ips, ...(node ? { node: nodeNetns(this.names, node) } : {}) };
     });
     const outside = this.settings.outside ? { netns: outsideNetns(this.names), ip: this.settings.outside.address } : undefined;
     return probeMatrix(compiled, targets, ports ?? declaredPorts(compiled.cluster.endpoints), { timeoutSeconds, outside });
@@ -747,7 +748,8 @@ export class Lab {
     const nets = new Map(this.store.podNetworks().map((n) => [`${n.namespace}/${n.name}`, n]));
     const targets = compiled.cluster.endpoints.map((endpoint) => {
       const net = nets.get(`${endpoint.namespace}/${endpoint.name}`);
-      return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined, ips: net?.ips };
+      const node = this.settings.topology?.nodes.find((n) => n.name === endpoint.nodeName);
+      return { endpoint, netns: net && !endpoint.hostNetwork ? this.names.netns(net.slot) : undefined, ips: net?.ips, ...(node ? { node: nodeNetns(this.names, node) } : {}) };
     });
     const outside = this.settings.outside ? { netns: outsideNetns(this.names), ip: this.settings.outside.address, node: this.settings.outside.node } : undefined;
     return probeServices(compiled, targets, { timeoutSeconds, outside });

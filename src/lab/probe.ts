@@ -7,7 +7,10 @@
 // - a TCP reset counts as the ruleset's only if the destination listened before and after;
 // - an ICMP administratively-prohibited (EHOSTUNREACH/EACCES) is the ruleset's reject;
 // - a UDP probe without an answer was refused when the host's conntrack holds no entry of it (a
-//   forwarded packet always leaves one, a rejected one never), else it got lost and is retried.
+//   forwarded packet always leaves one, a rejected one never), else it got lost and is retried;
+//   in the node lab the conntrack asked is that of the destination's node (the last to forward
+//   it), and a TCP probe that timed out is judged the same way (a reject of a connection DNATed
+//   on a bridge goes back to the pod without the reverse NAT, so the pod never sees the reset).
 import { exec, parseConntrack } from '../dataplane/index.js';
 import { computeClasses, computeMatrix, evaluateConnection, evaluateServiceConnection, serviceId, type CompiledCluster, type PortProtocol, type TrafficPeer } from '../engine/index.js';
 import type { Endpoint, Protocol, Service } from '../model/index.js';
@@ -32,6 +35,8 @@ export interface ProbeTarget {
   readonly netns?: string;
   /** The addresses the kernel gives the pod (its network's, not what its status claims). */
   readonly ips?: readonly string[];
+  /** The node lab: the network namespace of the pod's node, whose conntrack says whether it forwarded a probe. */
+  readonly node?: string;
 }
 
 /** The host outside the cluster, probed from as a row of its own (`outside`). */
@@ -112,12 +117,17 @@ async function awaitListening(sockets: readonly Socket[], waitMs: number): Promi
   return ok;
 }
 
-/** The flows the host forwarded (their conntrack entries), keyed like `flowKey`. */
-async function forwardedFlows(families: ReadonlySet<4 | 6>): Promise<Set<string>> {
+/**
+ * The flows a forwarder (the host, or a node's namespace) holds in conntrack: keyed by protocol,
+ * source and source port, and, on the host, also by destination (a node sees a Service's flow
+ * already DNATed by the source's node, so there the source port alone names the probe).
+ */
+async function forwardedFlows(families: ReadonlySet<4 | 6>, netns?: string): Promise<Set<string>> {
   const out = new Set<string>();
   for (const family of families) {
-    const r = await exec(['conntrack', '-L', '-f', family === 6 ? 'ipv6' : 'ipv4', '-o', 'extended'], { check: false, timeoutMs: 30_000 });
-    for (const e of parseConntrack(r.stdout)) out.add(`${e.protocol} ${e.source} ${e.sourcePort} ${e.destination} ${e.destinationPort}`);
+    const argv = ['conntrack', '-L', '-f', family === 6 ? 'ipv6' : 'ipv4', '-o', 'extended'];
+    const r = await exec(netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv, { check: false, timeoutMs: 30_000 });
+    for (const e of parseConntrack(r.stdout)) out.add(netns ? `${e.protocol} ${e.source} ${e.sourcePort}` : `${e.protocol} ${e.source} ${e.sourcePort} ${e.destination} ${e.destinationPort}`);
   }
   return out;
 }
@@ -133,6 +143,8 @@ interface Attempt {
   readonly sockets: readonly Socket[];
   /** The answers that mean "connected to the right place" (a pod's name; any backend's for a Service). */
   readonly answers: ReadonlySet<string>;
+  /** The node lab: the namespaces of the destination's nodes (every backend's), the last to forward a probe; undefined: the host. */
+  readonly forwarders?: readonly string[];
 }
 
 interface Cell extends Attempt {
@@ -142,7 +154,10 @@ interface Cell extends Attempt {
   readonly j: number;
 }
 
-function classify(cell: Attempt, r: ProbeResult, before: Set<string>, after: Set<string> | undefined, flows: Set<string> | undefined): Outcome {
+/** Whether a timed-out probe is judged by conntrack: UDP always, TCP in the node lab. */
+const judgedByConntrack = (cell: Attempt, r: ProbeResult): boolean => r.error === 'timeout' && (cell.probe.protocol !== 'TCP' || cell.forwarders !== undefined);
+
+function classify(cell: Attempt, r: ProbeResult, before: Set<string>, after: Set<string> | undefined, flows: ReadonlyMap<string, Set<string>> | undefined): Outcome {
   const targets = cell.sockets.map(socketKey);
   if (r.answer !== null && r.error === null && cell.answers.has(r.answer)) return { kind: 'connected' };
   if (r.answer) return { kind: 'inconclusive', reason: `answered as "${r.answer}" instead of ${[...cell.answers].join(' or ')}` };
@@ -154,12 +169,14 @@ function classify(cell: Attempt, r: ProbeResult, before: Set<string>, after: Set
       // A reset from the ruleset and one from a closed port look alike: the socket decides.
       return targets.every((t) => before.has(t) && after?.has(t)) ? { kind: 'refused' } : { kind: 'inconclusive', reason: 'nothing listening' };
     }
-    return { kind: 'inconclusive', reason: error === 'timeout' ? 'timed out' : error };
+    if (!judgedByConntrack(cell, r)) return { kind: 'inconclusive', reason: error === 'timeout' ? 'timed out' : error };
   }
   if (error === 'ECONNREFUSED') return { kind: 'inconclusive', reason: 'nothing listening (port unreachable)' };
-  if (error === 'timeout' && flows && r.sport !== null) {
-    const flow = `${cell.probe.protocol} ${cell.sourceIP} ${r.sport} ${cell.probe.ip} ${cell.probe.port}`;
-    return flows.has(flow) ? { kind: 'inconclusive', reason: 'no answer (the host forwarded it)' } : { kind: 'refused' };
+  if (judgedByConntrack(cell, r) && flows && r.sport !== null) {
+    const forwarded = cell.forwarders
+      ? cell.forwarders.some((ns) => flows.get(ns)?.has(`${cell.probe.protocol} ${cell.sourceIP} ${r.sport}`))
+      : flows.get('')?.has(`${cell.probe.protocol} ${cell.sourceIP} ${r.sport} ${cell.probe.ip} ${cell.probe.port}`);
+    return forwarded ? { kind: 'inconclusive', reason: `no answer (${cell.forwarders ? "the destination's node" : 'the host'} forwarded it)` } : { kind: 'refused' };
   }
   return { kind: 'inconclusive', reason: error === 'timeout' ? 'timed out' : error };
 }
@@ -190,8 +207,13 @@ async function decide<T extends Attempt>(cells: readonly T[], options: ProbeOpti
     );
     const resets = ready.filter((c, k) => c.probe.protocol === 'TCP' && results[k].error !== null && (results[k].error === 'ECONNREFUSED' || results[k].error === 'ECONNRESET'));
     const after = resets.length > 0 ? await listening(resets.flatMap((c) => c.sockets), 1) : undefined;
-    const lost = ready.filter((c, k) => c.probe.protocol !== 'TCP' && results[k].error === 'timeout');
-    const flows = lost.length > 0 ? await forwardedFlows(new Set(lost.map((c) => (c.probe.ip.includes(':') ? 6 : 4) as 4 | 6))) : undefined;
+    const lost = ready.filter((c, k) => judgedByConntrack(c, results[k]));
+    let flows: Map<string, Set<string>> | undefined;
+    if (lost.length > 0) {
+      const families = new Set(lost.map((c) => (c.probe.ip.includes(':') ? 6 : 4) as 4 | 6));
+      flows = new Map();
+      for (const ns of new Set(lost.flatMap((c) => c.forwarders ?? ['']))) flows.set(ns, await forwardedFlows(families, ns || undefined));
+    }
     ready.forEach((c, k) => {
       const outcome = classify(c, results[k], before, after, flows);
       outcomes.set(c, outcome);
@@ -248,7 +270,8 @@ export async function probeMatrix(
         const v6 = ip.includes(':');
         const sourceIP = ipsOf(src).find((a) => a.includes(':') === v6) ?? ipsOf(src)[0];
         const probe = { netns: targetOf.get(src.id)!.netns!, ip, port: target.port, protocol: target.protocol, expect: dst.id };
-        cells.push({ plan, i, j, sourceIP, probe, sockets: [{ ...probe, netns: targetOf.get(dst.id)!.netns! }], answers: new Set([dst.id]) });
+        const node = targetOf.get(dst.id)!.node;
+        cells.push({ plan, i, j, sourceIP, probe, sockets: [{ ...probe, netns: targetOf.get(dst.id)!.netns! }], answers: new Set([dst.id]), ...(node ? { forwarders: [node] } : {}) });
       });
     });
     return { target, allowed, notProbed, inconclusive: new Map<string, string>() };
@@ -379,6 +402,7 @@ export async function probeServices(
         probe: { netns: src.netns!, ip, port: fromOutside ? col.nodePort! : col.port, protocol: col.protocol, expect: routed[0]?.backend.id ?? '' },
         sockets: routed.map((b) => ({ netns: targetOf.get(b.backend.endpoint!.id)!.netns!, ip: ipsOf(b.backend.endpoint!)[0], port: b.port!, protocol: col.protocol, expect: b.backend.id })),
         answers: new Set(routed.map((b) => b.backend.id)),
+        ...(targetOf.get(routed[0]?.backend.endpoint?.id ?? '')?.node ? { forwarders: [...new Set(routed.map((b) => targetOf.get(b.backend.endpoint!.id)!.node!))] } : {}),
       });
     });
   });
