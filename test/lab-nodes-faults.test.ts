@@ -1,5 +1,5 @@
 // The node lab under faults, as root, with real packets: a node's agent killed (its pods keep the
-// rules in place, other nodes follow changes), restarted (it converges without opening anything),
+// rules in place, other nodes follow changes, a new pod for it waits), restarted (it converges without opening anything),
 // the API server killed (every node keeps enforcing; `lab up` resumes and the agents reconnect),
 // and a node deleted (its pods, namespace, routes and identity go with it).
 import assert from 'node:assert/strict';
@@ -99,6 +99,9 @@ describe('node lab faults', { skip }, () => {
     assert.equal(connects('c', 'b'), false, 'and x/c -> x/b closed as before');
     assert.equal(connects('b', 'a'), false, 'node 1 followed the change');
     assert.equal(connects('a', 'c'), true, 'node 3 is unaffected');
+    // A new pod for that node waits: nothing there would enforce its policies yet.
+    await assert.rejects(lab.apply(cluster(PODS, pod('d', 2), NOTHING_TO_B, NOTHING_TO_A)), /x\/d \(node nf-node2: its podwall agent is not running\)/);
+    assert.equal(lab.store.podNetwork('x', 'd'), undefined);
     assert.ok(Date.now() - killedAt < RESTART_MS, 'all of this was seen before the daemon restarted the agent');
     assert.equal(lab.agentRunning(`${LAB}-node2`), false);
   });
@@ -118,6 +121,7 @@ describe('node lab faults', { skip }, () => {
       RESTART_MS + 30_000,
     );
     assert.equal(opened, 0, `x/c -> x/b connected ${opened} times in ${probes} tries while the agent restarted`);
+    await until('the held pod runs on its node', () => (lab.store.get('Pod', 'x', 'd')?.manifest.status as { phase?: string } | undefined)?.phase === 'Running', 30_000);
     await lab.settle();
     assert.deepEqual((await lab.probe([{ port: 80, protocol: 'TCP' }])).flatMap((r) => r.differences), []);
   });
@@ -148,7 +152,7 @@ describe('node lab faults', { skip }, () => {
     assert.doesNotMatch(spawnSync('ip', ['route', 'show'], { encoding: 'utf8' }).stdout, new RegExp(gone.podCIDR.replaceAll('.', '\\.')));
     assert.equal(Object.keys(agents()).includes(gone.name), false);
     const last = await cli(['lab', 'get', 'nodes', '--name', LAB, '--state-dir', root]);
-    assert.match(last.out, new RegExp(`${LAB}-node2 +Ready +${node(2).address.replaceAll('.', '\\.')} +10\\.223\\.1\\.0/24 +1 +running`));
+    assert.match(last.out, new RegExp(`${LAB}-node2 +Ready +${node(2).address.replaceAll('.', '\\.')} +10\\.223\\.1\\.0/24 +2 +running`));
     assert.equal(connects('a', 'b'), true);
   });
 

@@ -66,12 +66,13 @@ export async function runLabDaemon(options: { name: string; stateDir?: string })
  * Stopping the daemon leaves the agents running and enforcing (`lab down` stops them).
  */
 async function runNodeLab(ctx: LabDaemonContext, api: { port: number; close: () => Promise<void> }, signal: AbortSignal, log: (line: string) => void): Promise<number> {
-  const agents = ctx.nodeAgents((l) => log(l));
-  agents.start(signal);
+  // An agent (re)started: pods held for its node may be made now (agents start only below, once the runner exists).
+  const agents = ctx.nodeAgents((l) => log(l), () => runner.poke());
   const runner = ctx.podRunner(async (rv) => {
     await agents.waitForSync(rv, signal);
     ctx.recordNodeTotals(await agents.statuses());
   }, log);
+  agents.start(signal);
   runner.start(signal);
   ctx.markReady({ pid: process.pid, apiPort: api.port, healthPort: 0, startedAt: new Date().toISOString() });
   log(`up: API https://127.0.0.1:${api.port} and https://${ctx.topology!.underlay.host}:${api.port}, ${ctx.topology!.nodes.length} nodes (${ctx.topology!.kind})`);

@@ -39,6 +39,8 @@ export interface NodeAgentsOptions {
   /** How long a dead agent stays dead before it is started again (ms). */
   readonly restartDelayMs?: number;
   readonly logger?: (line: string) => void;
+  /** Called when an agent was started (pods held for its node may now be made). */
+  readonly onStarted?: () => void;
 }
 
 const AGENTS_META = 'agents';
@@ -111,6 +113,9 @@ export class NodeAgents {
 
   /** Starts what is missing (an agent that outlived a daemon restart is kept), then supervises. */
   start(signal: AbortSignal): void {
+    // A daemon (re)starting starts what is missing at once (after a reboot, say): the delay is for
+    // an agent that dies while the daemon runs.
+    let first = true;
     const tick = (): void => {
       if (signal.aborted) return;
       for (const node of this.nodes()) {
@@ -118,14 +123,16 @@ export class NodeAgents {
           this.diedAt.delete(node.name);
           continue;
         }
-        const known = this.records()[node.name] !== undefined;
+        const known = !first && this.records()[node.name] !== undefined;
         const since = this.diedAt.get(node.name) ?? Date.now();
         this.diedAt.set(node.name, since);
         if (known && Date.now() - since < (this.options.restartDelayMs ?? 10_000)) continue;
         if (known) this.options.logger?.(`agent of ${node.name} is not running: starting it again`);
         this.launch(node);
         this.diedAt.delete(node.name);
+        this.options.onStarted?.();
       }
+      first = false;
     };
     tick();
     const timer = setInterval(tick, 250);

@@ -914,7 +914,7 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
       return { port, close: () => server!.close() };
     },
     /** The node lab's agents, supervised by the daemon. */
-    nodeAgents(logger: (line: string) => void): NodeAgents {
+    nodeAgents(logger: (line: string) => void, onStarted?: () => void): NodeAgents {
       const restart = Number(process.env.PODWALL_LAB_AGENT_RESTART_MS ?? '');
       agents = new NodeAgents({
         dir,
@@ -925,6 +925,7 @@ export async function labDaemonContext(name: string, stateRoot = defaultStateRoo
         log: settings.log,
         ...(Number.isFinite(restart) && restart > 0 ? { restartDelayMs: restart } : {}),
         logger,
+        onStarted,
       });
       return agents;
     },

@@ -306,6 +306,18 @@ describe('pod runner', () => {
       assert.equal(phase('gone'), undefined);
     });
 
+    test('a pod bound to a node whose agent is down gets no network until the agent runs: nothing would enforce its policies', async () => {
+      nodes = [node(1, false), node(2)];
+      store.put('Pod', 'x', 'held', { ...pod('held'), spec: { ...(pod('held').spec as Manifest), nodeName: 'lab-node1' } });
+      multi().start(controller.signal);
+      await until('held back', () => status('held').reason === 'NetworkNotReady');
+      assert.equal(store.podNetwork('x', 'held'), undefined);
+      assert.match(String(status('held').message), /node lab-node1: its podwall agent is not running/);
+      nodes = [node(1), node(2)];
+      store.put('Pod', 'x', 'nudge', pod('nudge'));
+      await until('running once the agent is back', () => phase('held') === 'Running');
+    });
+
     test('hostNetwork pods run at their node address', async () => {
       nodes = [node(1), node(2)];
       store.put('Pod', 'x', 'h', { ...pod('h'), spec: { ...(pod('h').spec as Manifest), hostNetwork: true, nodeName: 'lab-node2' } });

@@ -152,6 +152,11 @@ export class PodRunner {
     return this.ctx.store.getMeta<ProcessRecord>('serverProcess');
   }
 
+  /** Asks for a pass (something outside the store changed: a node's agent started, say). */
+  poke(): void {
+    this.request();
+  }
+
   private request(): void {
     this.requested = true;
     if (!this.running) void this.loop();
@@ -271,8 +276,10 @@ export class PodRunner {
       load.set(chosen.name, load.get(chosen.name)! + 1);
     }
 
-    // New pods: addresses, then their namespaces (empty: nothing can send yet), then status.
-    const fresh = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && placement.has(key(p)));
+    // New pods: addresses, then their namespaces (empty: nothing can send yet), then status. A pod
+    // bound to a node whose agent is down waits: nothing there would enforce its policies yet.
+    const waitingForNode = new Set(pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && placement.get(key(p))?.schedulable === false).map(key));
+    const fresh = pods.filter((p) => !hostNetwork(p) && !nets.has(key(p)) && placement.has(key(p)) && !waitingForNode.has(key(p)));
     const assigned = new Map<string, PodLink>();
     const failed = new Map<string, string>();
     const taken = [...nets.values()];
@@ -320,6 +327,8 @@ export class PodRunner {
           this.bindStatus(current, node, link.ips, { phase: 'Pending', ready: false, reason: 'ContainerCreating' });
         } else if (failed.has(key(p))) {
           this.bindStatus(current, node, [], { phase: 'Pending', ready: false, reason: SANDBOX_FAILED, message: failed.get(key(p)) });
+        } else if (waitingForNode.has(key(p))) {
+          this.bindStatus(current, node, [], { phase: 'Pending', ready: false, reason: 'NetworkNotReady', message: `node ${node.name}: its podwall agent is not running` });
         } else if (hostNetwork(p)) {
           this.bindStatus(current, node, [node.address], { phase: 'Running', ready: true });
         } else {
