@@ -53,7 +53,10 @@ export const nodeName = (lab: string, index: number): string => `${lab}-node${in
 export function nodeBlocksProblem(podCIDR: string, count: number): string | undefined {
   const cidr = parseCIDR(podCIDR).cidr;
   if (!cidr || cidr.family !== 4) return `--pod-cidr ${podCIDR}: must be an IPv4 network`;
-  if (cidr.prefix > 24 || 2 ** (24 - cidr.prefix) < count) return `--pod-cidr ${podCIDR}: ${count} nodes need ${count} blocks of /24 (a /${24 - Math.ceil(Math.log2(count))} or larger)`;
+  if (cidr.prefix > 24 || 2 ** (24 - cidr.prefix) < count) {
+    const need = count === 1 ? '1 node needs a block of /24 (a /24 or larger)' : `${count} nodes need ${count} blocks of /24 (a /${24 - Math.ceil(Math.log2(count))} or larger)`;
+    return `--pod-cidr ${podCIDR}: ${need}`;
+  }
   return undefined;
 }
 
