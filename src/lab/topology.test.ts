@@ -20,7 +20,7 @@ describe('node plan', () => {
   it('a pod CIDR too small for the nodes is refused, saying what is needed', () => {
     assert.equal(nodeBlocksProblem('10.0.0.0/16', 16), undefined);
     assert.match(nodeBlocksProblem('10.0.0.0/23', 3) ?? '', /3 nodes need 3 blocks of \/24 \(a \/22 or larger\)/);
-    assert.match(nodeBlocksProblem('10.0.0.0/25', 1) ?? '', /blocks of \/24/);
+    assert.match(nodeBlocksProblem('10.0.0.0/25', 1) ?? '', /1 node needs a block of \/24/);
   });
 });
 
