@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, type ProbeReport } from '../src/lab/index.js';
 import { loadTexts, type Cluster } from '../src/model/index.js';
-import { PODS, SUPPLEMENTAL_CASES, UPSTREAM_CASES, caseName, expectedAllowed, stepTexts, type Case, type Manifest, type PodId } from './cases/upstream.js';
-import { describeDifferences, labSkipReason, leftovers, probedAmong, renderReport } from './lab-support.js';
+import { PODS, SUPPLEMENTAL_CASES, UPSTREAM_CASES, caseName, stepTexts, type Case, type Manifest } from './cases/upstream.js';
+import { describeDifferences, labSkipReason, leftovers, policyKey, probedAmong, upstreamMismatches } from './lab-support.js';
 
 const LAB = 'conf';
 const TABLE = `podwall-${LAB}`;
@@ -39,31 +39,6 @@ function load(texts: readonly { file: string; text: string }[], what: string): C
   return loaded.cluster;
 }
 
-const policyKey = (m: Manifest): string => {
-  const meta = m.metadata as { namespace?: string; name: string };
-  return `${meta.namespace ?? 'default'}/${meta.name}`;
-};
-
-/** Cells the kernel answered that upstream's truth table contradicts (the diagonal is never asserted). */
-function upstreamMismatches(c: Case, stepIndex: number, reports: readonly ProbeReport[]): string[] {
-  const out: string[] = [];
-  for (const probe of c.steps[stepIndex].probes) {
-    if (probe.protocol === 'SCTP') continue;
-    const r = reports.find((x) => x.port === probe.port && x.protocol === probe.protocol);
-    assert.ok(r, `no probe report for ${probe.port}/${probe.protocol}`);
-    const cells: string[] = [];
-    r.pods.forEach((from, i) =>
-      r.pods.forEach((to, j) => {
-        const got = r.allowed[i][j];
-        if (i === j || got === null || !PODS.includes(from as PodId) || !PODS.includes(to as PodId)) return;
-        const want = expectedAllowed(probe, from as PodId, to as PodId);
-        if (got !== want) cells.push(`  ${from} -> ${to}: upstream ${want ? 'allowed' : 'denied'}, kernel ${got ? 'allowed' : 'denied'}`);
-      }),
-    );
-    if (cells.length > 0) out.push(`${probe.port}/${probe.protocol}${probe.by ? ` (${probe.by})` : ''} against upstream:\n${cells.join('\n')}\n${renderReport(r)}`);
-  }
-  return out;
-}
 
 const skip = labSkipReason();
 

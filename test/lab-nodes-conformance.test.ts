@@ -15,10 +15,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, type ProbeReport, type TopologyKind } from '../src/lab/index.js';
+import { Lab, type TopologyKind } from '../src/lab/index.js';
 import { loadTexts, type Cluster, type Protocol } from '../src/model/index.js';
-import { PODS, SUPPLEMENTAL_CASES, UPSTREAM_CASES, caseName, expectedAllowed, podIP, stepTexts, type Case, type Manifest, type PodId } from './cases/upstream.js';
-import { describeDifferences, labSkipReason, leftovers, probedAmong, renderReport } from './lab-support.js';
+import { PODS, SUPPLEMENTAL_CASES, UPSTREAM_CASES, caseName, podIP, stepTexts, type Case, type Manifest, type PodId } from './cases/upstream.js';
+import { describeDifferences, labSkipReason, leftovers, policyKey, probedAmong, upstreamMismatches } from './lab-support.js';
 
 const CASES: readonly Case[] = [...UPSTREAM_CASES, ...SUPPLEMENTAL_CASES];
 const SWITCH_AT = Math.ceil(CASES.length / 2);
@@ -54,10 +54,6 @@ function relocate(text: string, octet: number, placement: Placement): string {
 /** A case whose policies name a range of pod addresses (not one pod's): moving the pods changes what it selects, so upstream's table no longer applies. */
 const namesPodRange = (c: Case): boolean => c.steps.some((s) => /10\.244\.\d+\.\d+\/(?!32\b)\d+/.test(JSON.stringify(s.policies)));
 
-const policyKey = (m: Manifest): string => {
-  const meta = m.metadata as { namespace?: string; name: string };
-  return `${meta.namespace ?? 'default'}/${meta.name}`;
-};
 
 function load(texts: readonly { file: string; text: string }[], octet: number, placement: Placement, what: string): Cluster {
   const loaded = loadTexts(texts.map((t) => ({ file: t.file, text: relocate(t.text, octet, placement) })));
@@ -66,24 +62,6 @@ function load(texts: readonly { file: string; text: string }[], octet: number, p
   return loaded.cluster;
 }
 
-function upstreamMismatches(c: Case, stepIndex: number, reports: readonly ProbeReport[]): string[] {
-  const out: string[] = [];
-  for (const probe of c.steps[stepIndex].probes) {
-    if (probe.protocol === 'SCTP') continue;
-    const r = reports.find((x) => x.port === probe.port && x.protocol === probe.protocol)!;
-    const cells: string[] = [];
-    r.pods.forEach((from, i) =>
-      r.pods.forEach((to, j) => {
-        const got = r.allowed[i][j];
-        if (i === j || got === null || !PODS.includes(from as PodId) || !PODS.includes(to as PodId)) return;
-        const want = expectedAllowed(probe, from as PodId, to as PodId);
-        if (got !== want) cells.push(`  ${from} -> ${to}: upstream ${want ? 'allowed' : 'denied'}, kernel ${got ? 'allowed' : 'denied'}`);
-      }),
-    );
-    if (cells.length > 0) out.push(`${probe.port}/${probe.protocol} against upstream:\n${cells.join('\n')}\n${renderReport(r)}`);
-  }
-  return out;
-}
 
 /** The ports and protocols a step's upstream probes name (TCP 80 when they name only SCTP). */
 function stepPorts(c: Case, stepIndex: number): { port: number; protocol: Protocol }[] {

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { compileCluster, evaluateConnection, formatPolicyRef, formatRuleRef, resolvePeer, type DirectionVerdict } from '../src/engine/index.js';
 import type { ProbeReport } from '../src/lab/index.js';
 import type { Cluster, Protocol } from '../src/model/index.js';
+import { PODS, expectedAllowed, type Case, type Manifest, type PodId } from './cases/upstream.js';
 
 /** Why the lab tests cannot run here (not root, a missing program), or undefined when they can. */
 export function labSkipReason(): string | undefined {
@@ -145,4 +146,31 @@ export function probedAmong(r: Pick<ProbeReport, 'pods' | 'allowed'>, ids: reado
   let n = 0;
   r.pods.forEach((from, i) => r.pods.forEach((to, j) => (keep.has(from) && keep.has(to) && r.allowed[i][j] !== null ? n++ : undefined)));
   return n;
+}
+
+/** `namespace/name` of a policy manifest. */
+export const policyKey = (m: Manifest): string => {
+  const meta = m.metadata as { namespace?: string; name: string };
+  return `${meta.namespace ?? 'default'}/${meta.name}`;
+};
+
+/** Cells the kernel answered that upstream's truth table contradicts (the diagonal is never asserted). */
+export function upstreamMismatches(c: Case, stepIndex: number, reports: readonly ProbeReport[]): string[] {
+  const out: string[] = [];
+  for (const probe of c.steps[stepIndex].probes) {
+    if (probe.protocol === 'SCTP') continue;
+    const r = reports.find((x) => x.port === probe.port && x.protocol === probe.protocol);
+    if (!r) throw new Error(`no probe report for ${probe.port}/${probe.protocol}`);
+    const cells: string[] = [];
+    r.pods.forEach((from, i) =>
+      r.pods.forEach((to, j) => {
+        const got = r.allowed[i][j];
+        if (i === j || got === null || !PODS.includes(from as PodId) || !PODS.includes(to as PodId)) return;
+        const want = expectedAllowed(probe, from as PodId, to as PodId);
+        if (got !== want) cells.push(`  ${from} -> ${to}: upstream ${want ? 'allowed' : 'denied'}, kernel ${got ? 'allowed' : 'denied'}`);
+      }),
+    );
+    if (cells.length > 0) out.push(`${probe.port}/${probe.protocol}${probe.by ? ` (${probe.by})` : ''} against upstream:\n${cells.join('\n')}\n${renderReport(r)}`);
+  }
+  return out;
 }
