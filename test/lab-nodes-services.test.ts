@@ -38,6 +38,16 @@ describe('node lab: the three-tier example with Services, DNS and the outside ho
         const probed = services.allowed.flat().filter((c) => c !== null).length;
         assert.ok(probed >= 12, `Service cells probed: ${probed}`);
         assert.ok(services.sources.includes('outside') && services.allowed[services.sources.indexOf('outside')].some((c) => c === true), 'the NodePort answers from outside');
+        // kubectl sees the nodes as a cluster's: Ready, at their underlay addresses; pods on them.
+        const kubectl = process.env.PODWALL_KUBECTL ?? 'kubectl';
+        if (spawnSync(kubectl, ['version', '--client'], { stdio: 'ignore' }).status === 0) {
+          const env = { ...process.env, KUBECONFIG: lab.kubeconfig };
+          const nodes = spawnSync(kubectl, ['get', 'nodes', '-o', 'wide'], { encoding: 'utf8', env });
+          for (const n of lab.settings.topology!.nodes) assert.match(nodes.stdout, new RegExp(`^${n.name} +Ready .* ${n.address.replaceAll('.', '\\.')} `, 'm'), nodes.stdout + nodes.stderr);
+          const web = spawnSync(kubectl, ['get', 'pod', 'web', '-o', 'jsonpath={.spec.nodeName} {.status.hostIP}'], { encoding: 'utf8', env });
+          const node = lab.settings.topology!.nodes.find((n) => n.name === nodeOf.get('web'))!;
+          assert.equal(web.stdout, `${node.name} ${node.address}`, web.stderr);
+        }
         // Name resolution through the cluster DNS, from a pod on another node than the DNS pod.
         const resolved = spawnSync('ip', ['netns', 'exec', lab.netnsOf('default/api'), 'python3', '-c', "import socket;print(socket.gethostbyname('db.default.svc.cluster.local'))"], { encoding: 'utf8' });
         assert.equal(resolved.stdout.trim(), lab.cluster().services?.find((s) => s.name === 'db')?.clusterIPs?.[0], resolved.stderr);
