@@ -4,7 +4,6 @@
 // The page in Chromium: the blocked pair with its tier, the bands and their explanation, an edit
 // with a ClusterNetworkPolicy; it makes docs/ui-admin-tiers.png.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import type { CheckView, ExplainView, LintView, ModelView, PreviewView } from '.
 import { graphModel } from '../web/src/graph-model.js';
 import { runCli } from './support/cli.js';
 import { ADMIN_DENY_WEB_DB, BASELINE_DEFAULT_DENY, CNP_ACCEPT_WEB_DB } from './ui-fixtures.js';
+import { buildWebClient } from './support/web-build.js';
 
 const ADMIN_RULE = 'AdminNetworkPolicy/web-never-reaches-db (Admin tier, priority 10) ingress[0] "deny-from-web": Deny';
 const BASELINE_RULE = 'BaselineAdminNetworkPolicy/default (Baseline tier) egress[0] "default-deny-to-pods": Deny';
@@ -283,8 +283,7 @@ describe('ui admin tiers in Chromium', { skip }, () => {
   const servers: UiServer[] = [];
 
   before(async () => {
-    const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts'], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildWebClient();
     const { chromium } = await import('playwright-core');
     profile = mkdtempSync(join(tmpdir(), 'podwall-ui-admin-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 800 } });

@@ -5,7 +5,6 @@
 // an empty input, and a 200-pod cluster (grouped by namespace at first) with search. Also makes the README's screenshot
 // (docs/ui-three-tier.png).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { loadManifests, loadTexts } from '../src/model/index.js';
 import { labSource, startUiServer, staticSource, type ClusterSource, type UiServer } from '../src/web/index.js';
 import { MAX_BODY_BYTES } from '../src/web/server.js';
 import { twoHundredPods } from './ui-fixtures.js';
+import { buildWebClient } from './support/web-build.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): the UI is tested in Debian's Chromium only`;
@@ -96,8 +96,7 @@ describe('ui in Chromium', { skip }, () => {
 
   before(async () => {
     // The page as `npm run build` makes it, from the current sources.
-    const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts'], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildWebClient();
     const { chromium } = await import('playwright-core');
     profile = mkdtempSync(join(tmpdir(), 'podwall-ui-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 800 } });

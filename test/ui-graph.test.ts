@@ -3,7 +3,6 @@
 // arrows through nodes), focus and arrow clicks are exercised, and docs/ui-<app>.png is kept (the
 // drawing time is printed: `# <app>: drawn N ms after navigation`).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { loadManifests, loadTexts, type Cluster } from '../src/model/index.js';
 import { startUiServer, staticSource, type UiServer } from '../src/web/index.js';
 import { ANY_POD, foldAnyPod, graphModel, portsLabel } from '../web/src/graph-model.js';
 import type { ModelView } from '../src/web/types.js';
+import { buildWebClient } from './support/web-build.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): the UI is tested in Debian's Chromium only`;
@@ -172,8 +172,7 @@ describe('the graph at real-app size, in Chromium', { skip }, () => {
   const servers: UiServer[] = [];
 
   before(async () => {
-    const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts'], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildWebClient();
     const { chromium } = await import('playwright-core');
     profile = mkdtempSync(join(tmpdir(), 'podwall-graph-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 800 } });

@@ -5,7 +5,6 @@
 // unknown fields and invalid edits. P's modules are also loaded on their own (built with vite) so
 // they are tested whether or not web/src/main.ts wires them yet.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { loadManifests, loadTexts } from '../src/model/index.js';
 import { inputTitle, startUiServer, staticSource, type ClusterSource, type UiServer } from '../src/web/index.js';
 import { twoHundredPods } from './ui-fixtures.js';
+import { buildWebClient } from './support/web-build.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium): the UI is tested in Debian's Chromium only`;
@@ -166,8 +166,7 @@ describe('ui panels in Chromium', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'podwall-panels-'));
     // The page as `npm run build` makes it, into a directory of this test's own (other tests build theirs).
     clientDir = join(dir, 'client');
-    const built = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts', '--outDir', clientDir, '--emptyOutDir'], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildWebClient(clientDir);
     panels = await buildPanels(dir);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
