@@ -1,14 +1,15 @@
 // Runs the benchmarks, each in its own process: the engine's, the data plane's, the control
 // plane's (kubectl apply -> enforced), authoring's (diff and lint against matrix), then the admin
-// tiers' (the matrix, then compile+apply, with admin and baseline policies against the same cluster without).
+// tiers' (the matrix, then compile+apply, with admin and baseline policies against the same cluster without),
+// then the node lab's (a change -> enforced on every node against one node; agent memory per cluster pod).
 //
 //   npm run bench                          all of them
-//   npm run bench -- --only engine         one of them (engine | dataplane | controlplane | authoring | tiers | dataplane-tiers); other flags go to it
+//   npm run bench -- --only engine         one of them (engine | dataplane | controlplane | authoring | tiers | dataplane-tiers | nodes); other flags go to it
 //   npm run bench -- --only dataplane --rounds 9 --trials 20
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts', controlplane: 'controlplane.bench.ts', authoring: 'authoring.bench.ts', tiers: 'tiers.bench.ts', 'dataplane-tiers': 'dataplane-tiers.bench.ts' } as const;
+const BENCHES = { engine: 'engine.bench.ts', dataplane: 'dataplane.bench.ts', controlplane: 'controlplane.bench.ts', authoring: 'authoring.bench.ts', tiers: 'tiers.bench.ts', 'dataplane-tiers': 'dataplane-tiers.bench.ts', nodes: 'nodes.bench.ts' } as const;
 type Name = keyof typeof BENCHES;
 
 const args = process.argv.slice(2);
