@@ -36,6 +36,8 @@ import { median, now } from './measure.js';
 
 const CONNLOAD = fileURLToPath(new URL('./connload.py', import.meta.url));
 const NODES = 4;
+/** Measured pairs: one client per node. */
+const PAIRS = NODES;
 const PORT = 80;
 const KiB = 1024;
 const MEMORY_GOAL_KIB = 5;
@@ -367,7 +369,7 @@ function summary(runs: readonly LatencyRun[]): void {
   console.log('\n== Change -> enforced on every node (API answer -> the last cross-node pair probed with the new verdict)');
   console.log(
     table(
-      ['lab', 'changes', 'p50', 'p99', 'deny p50', 'allow p50', 'first pair p50', 'API write p50', 'p50 / 1 node', 'p99 / 1 node'],
+      ['lab', 'changes', 'p50', 'p99', 'deny p50', 'allow p50', 'first pair p50', 'API write p50', 'probes/pair p50', 'p50 / 1 node', 'p99 / 1 node'],
       runs.map((r) => [
         r.label,
         String(r.results.length),
@@ -377,6 +379,7 @@ function summary(runs: readonly LatencyRun[]): void {
         fmt(p(r, 50, 'allowed')),
         fmt(percentile(r.results.map((c) => c.firstMs), 50)),
         fmt(percentile(r.results.map((c) => c.writeMs), 50)),
+        (percentile(r.results.map((c) => c.probes), 50) / PAIRS).toFixed(1),
         r === base ? '1' : `${(p(r, 50) / p(base, 50)).toFixed(2)}x`,
         r === base ? '1' : `${(p(r, 99) / p(base, 99)).toFixed(2)}x`,
       ]),
