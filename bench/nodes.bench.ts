@@ -398,7 +398,7 @@ async function main(): Promise<void> {
   if (inPrivate) await exec(['ip', 'link', 'set', 'lo', 'up']);
   const cpus = os.cpus();
   console.log(
-    `Podwall node lab benchmark: node ${process.version}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, kernel ${os.release()}, ` +
+    `Podwall node lab benchmark: node ${process.version}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, kernel ${os.release()}, load average ${os.loadavg()[0].toFixed(1)}, ` +
       `${inPrivate ? 'in a private network namespace' : 'in the current network namespace'}`,
   );
   const stateRoot = mkdtempSync(join(os.tmpdir(), 'podwall-bench-nodes-'));
