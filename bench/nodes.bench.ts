@@ -1,22 +1,22 @@
 // Node lab benchmark (not a test): a policy change -> enforced on every node, probed, against the
 // single-node lab in the same run; and each node agent's memory per cluster pod.
 //
-//   npm run bench -- --only nodes                          (root; several minutes)
+//   npm run bench -- --only nodes                          (root; about 2 minutes)
 //   node --import tsx bench/nodes.bench.ts --rounds 20 --pods 1000 --topologies routed,vxlan
 //
 // 1. Change -> enforced. A lab with 8 pods serving port 80 (namespaces `client` and `target`, one
 //    pod of each per node, pinned with spec.nodeName), once as the single-node lab (the baseline)
-//    and once per --topologies (default routed,vxlan) as a 4-node lab. Every client pod probes the target
-//    pod of the NEXT node (connload.py flip, a TCP connect + read with a 0.3 s timeout, again and
+//    and once per --topologies (default routed,vxlan) as a 4-node lab. Every client pod probes the
+//    target pod of the NEXT node (connload.py flip, a TCP connect + read with a 0.3 s timeout, again and
 //    again), so each measured pair crosses nodes. A round writes, through the lab API server with
 //    the lab's own client, a NetworkPolicy denying all ingress to namespace `target`, then deletes
 //    it; a change's latency runs from the moment the API server's answer to the write arrives to the
 //    end of the first probe that sees the new verdict, on the LAST of the pairs to see it.
 // 2. Memory. A 4-node lab with no pods but the cluster DNS, then --pods pods (default 1,000, placed
-//    by the lab's spreading): each agent's /status memory (rss, heapUsed; after a full collection in
-//    the agent, through its inspector; median of several readings)
-//    before and after, the growth divided by the cluster's pods, since each agent watches and holds
-//    every pod of the cluster while enforcing only its own (goal: under 5 KiB per cluster pod).
+//    by the lab's spreading): each agent's /status memory (rss, heapUsed; each reading after a full
+//    collection in the agent, through its inspector; median of --readings) before and after, the
+//    growth divided by the cluster's pods, since each agent watches and holds every pod of the
+//    cluster while enforcing only its own (goal: under 5 KiB per cluster pod).
 //
 // Everything runs in a private network namespace (the process re-executes itself under
 // `unshare --net`, as the control plane benchmark does; --host-netns to skip); Lab.down in finally.
