@@ -25,11 +25,14 @@ const SWITCH_AT = Math.ceil(CASES.length / 2);
 const PROBE_TIMEOUT_SECONDS = 1;
 
 /** Per topology: its lab's name and ranges (apart from every other lab test's). */
-const LABS: readonly { topology: TopologyKind; name: string; podOctet: number; serviceCIDR: string }[] = [
+const ALL_LABS: readonly { topology: TopologyKind; name: string; podOctet: number; serviceCIDR: string }[] = [
   { topology: 'routed', name: 'ncr', podOctet: 233, serviceCIDR: '10.220.0.0/16' },
   { topology: 'bridge', name: 'ncb', podOctet: 234, serviceCIDR: '10.221.0.0/16' },
   { topology: 'vxlan', name: 'ncv', podOctet: 235, serviceCIDR: '10.222.0.0/16' },
 ];
+/** PODWALL_NODE_TOPOLOGIES=bridge,vxlan runs only those (all three by default). */
+const only = process.env.PODWALL_NODE_TOPOLOGIES?.split(',');
+const LABS = ALL_LABS.filter((l) => !only || only.includes(l.topology));
 
 type Placement = (pod: PodId) => number;
 const nsIndex = (pod: PodId): number => ['x', 'y', 'z'].indexOf(pod.split('/')[0]);

@@ -9,8 +9,9 @@
 // - a UDP probe without an answer was refused when the host's conntrack holds no entry of it (a
 //   forwarded packet always leaves one, a rejected one never), else it got lost and is retried;
 //   in the node lab the conntrack asked is that of the destination's node (the last to forward
-//   it), and a TCP probe that timed out is judged the same way (a reject of a connection DNATed
-//   on a bridge goes back to the pod without the reverse NAT, so the pod never sees the reset).
+//   it), a TCP probe through a Service that timed out is judged the same way (a reject of a
+//   connection DNATed on a bridge goes back to the pod without the reverse NAT, so the pod never
+//   sees the reset), and such a refusal counts only when two tries agree (more hops can lose a packet).
 import { exec, parseConntrack } from '../dataplane/index.js';
 import { computeClasses, computeMatrix, evaluateConnection, evaluateServiceConnection, serviceId, type CompiledCluster, type PortProtocol, type TrafficPeer } from '../engine/index.js';
 import type { Endpoint, Protocol, Service } from '../model/index.js';
@@ -132,7 +133,7 @@ async function forwardedFlows(families: ReadonlySet<4 | 6>, netns?: string): Pro
   return out;
 }
 
-type Outcome = { readonly kind: 'connected' } | { readonly kind: 'refused' } | { readonly kind: 'inconclusive'; readonly reason: string };
+type Outcome = { readonly kind: 'connected' } | { readonly kind: 'refused'; readonly inferred?: boolean } | { readonly kind: 'inconclusive'; readonly reason: string };
 
 /** One connection to try: where from, where to, and the sockets that must listen for its answer to mean anything. */
 interface Attempt {
@@ -145,6 +146,8 @@ interface Attempt {
   readonly answers: ReadonlySet<string>;
   /** The node lab: the namespaces of the destination's nodes (every backend's), the last to forward a probe; undefined: the host. */
   readonly forwarders?: readonly string[];
+  /** Through a Service's address (DNATed on the way). */
+  readonly viaService?: boolean;
 }
 
 interface Cell extends Attempt {
@@ -154,8 +157,8 @@ interface Cell extends Attempt {
   readonly j: number;
 }
 
-/** Whether a timed-out probe is judged by conntrack: UDP always, TCP in the node lab. */
-const judgedByConntrack = (cell: Attempt, r: ProbeResult): boolean => r.error === 'timeout' && (cell.probe.protocol !== 'TCP' || cell.forwarders !== undefined);
+/** Whether a timed-out probe is judged by conntrack: UDP always, TCP through a Service in the node lab. */
+const judgedByConntrack = (cell: Attempt, r: ProbeResult): boolean => r.error === 'timeout' && (cell.probe.protocol !== 'TCP' || (cell.forwarders !== undefined && cell.viaService === true));
 
 function classify(cell: Attempt, r: ProbeResult, before: Set<string>, after: Set<string> | undefined, flows: ReadonlyMap<string, Set<string>> | undefined): Outcome {
   const targets = cell.sockets.map(socketKey);
@@ -176,7 +179,7 @@ function classify(cell: Attempt, r: ProbeResult, before: Set<string>, after: Set
     const forwarded = cell.forwarders
       ? cell.forwarders.some((ns) => flows.get(ns)?.has(`${cell.probe.protocol} ${cell.sourceIP} ${r.sport}`))
       : flows.get('')?.has(`${cell.probe.protocol} ${cell.sourceIP} ${r.sport} ${cell.probe.ip} ${cell.probe.port}`);
-    return forwarded ? { kind: 'inconclusive', reason: `no answer (${cell.forwarders ? "the destination's node" : 'the host'} forwarded it)` } : { kind: 'refused' };
+    return forwarded ? { kind: 'inconclusive', reason: `no answer (${cell.forwarders ? "the destination's node" : 'the host'} forwarded it)` } : { kind: 'refused', inferred: true };
   }
   return { kind: 'inconclusive', reason: error === 'timeout' ? 'timed out' : error };
 }
@@ -190,6 +193,7 @@ async function decide<T extends Attempt>(cells: readonly T[], options: ProbeOpti
   const timeoutSeconds = options.timeoutSeconds ?? 1;
   const attempts = options.attempts ?? 3;
   const outcomes = new Map<T, Outcome>();
+  const unanswered = new Set<T>();
   let pending = [...cells];
   for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
     const before = await awaitListening(pending.flatMap((c) => c.sockets), attempt === 0 ? (options.readyWaitMs ?? 10_000) : 2000);
@@ -215,7 +219,13 @@ async function decide<T extends Attempt>(cells: readonly T[], options: ProbeOpti
       for (const ns of new Set(lost.flatMap((c) => c.forwarders ?? ['']))) flows.set(ns, await forwardedFlows(families, ns || undefined));
     }
     ready.forEach((c, k) => {
-      const outcome = classify(c, results[k], before, after, flows);
+      let outcome = classify(c, results[k], before, after, flows);
+      // Across nodes a packet has more hops to be lost on: a refusal read from a missing trace is
+      // believed when a second try agrees.
+      if (outcome.kind === 'refused' && outcome.inferred && c.forwarders && !unanswered.has(c)) {
+        unanswered.add(c);
+        outcome = { kind: 'inconclusive', reason: "no answer, and no trace on the destination's node in one try only" };
+      }
       outcomes.set(c, outcome);
       if (outcome.kind === 'inconclusive') retry.push(c);
     });
@@ -402,6 +412,7 @@ export async function probeServices(
         probe: { netns: src.netns!, ip, port: fromOutside ? col.nodePort! : col.port, protocol: col.protocol, expect: routed[0]?.backend.id ?? '' },
         sockets: routed.map((b) => ({ netns: targetOf.get(b.backend.endpoint!.id)!.netns!, ip: ipsOf(b.backend.endpoint!)[0], port: b.port!, protocol: col.protocol, expect: b.backend.id })),
         answers: new Set(routed.map((b) => b.backend.id)),
+        viaService: true,
         ...(targetOf.get(routed[0]?.backend.endpoint?.id ?? '')?.node ? { forwarders: [...new Set(routed.map((b) => targetOf.get(b.backend.endpoint!.id)!.node!))] } : {}),
       });
     });
