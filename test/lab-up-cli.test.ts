@@ -6,7 +6,7 @@
 //
 // Rounds and load are settings, kept small by default so the suite stays short (a step costs
 // 3-4 s, 6-7 s under load): PODWALL_LAB_ROUNDS rounds (default 1) over every PODWALL_LAB_STRIDE-th
-// step (default 2), then PODWALL_LAB_LOAD busy processes (default 4) over every
+// step (default 3), then PODWALL_LAB_LOAD busy processes (default 4) over every
 // PODWALL_LAB_LOAD_STRIDE-th step (default 6). The full check, every step three times and every
 // step under load: `PODWALL_LAB_ROUNDS=3 PODWALL_LAB_STRIDE=1 PODWALL_LAB_LOAD_STRIDE=1`.
 // Addresses move from 10.244.x to 10.248.x so this lab never meets the user's. Needs root.
@@ -27,7 +27,7 @@ const stateRoot = mkdtempSync(join(tmpdir(), 'podwall-lab-cli-'));
 const scratch = mkdtempSync(join(tmpdir(), 'podwall-lab-cli-files-'));
 const rounds = Number(process.env.PODWALL_LAB_ROUNDS ?? 1);
 const busy = Number(process.env.PODWALL_LAB_LOAD ?? 4);
-const roundStride = Number(process.env.PODWALL_LAB_STRIDE ?? 2);
+const roundStride = Number(process.env.PODWALL_LAB_STRIDE ?? 3);
 const stride = Number(process.env.PODWALL_LAB_LOAD_STRIDE ?? 6);
 const every = (n: number): string => (n === 1 ? 'every' : `every ${n === 2 ? '2nd' : n === 3 ? '3rd' : `${n}th`}`);
 
