@@ -16,11 +16,10 @@
 // As the data plane benchmark does, everything runs in a private network namespace (the process
 // re-executes itself under `unshare --net`), with its own run directory for the lab's host
 // settings; pod namespaces are named `pw-bkcp-N` and Lab.down removes them in a finally block.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../src/dataplane/index.js';
 import { compileCluster, evaluateConnection } from '../src/engine/index.js';
@@ -28,6 +27,8 @@ import { Lab } from '../src/lab/index.js';
 import { loadTexts, type Cluster } from '../src/model/index.js';
 import { Rng, toYAML } from './generate.js';
 import { flag } from './flags.js';
+import { Prober } from './prober.js';
+import { reexecInPrivateNetns } from './netns.js';
 
 const LAB = 'bkcp';
 const POD_CIDR = '10.247.0.0/16';
@@ -77,45 +78,6 @@ function childrenCpuMs(): number {
   // Fields 16 and 17 of stat(5) (cutime, cstime), counted from the state field (3).
   const ticks = Number(fields[16 - 3]) + Number(fields[17 - 3]);
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-}
-
-/** The flip prober (connload.py flip): one line in, one JSON line out. */
-class Prober {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly queue: string[] = [];
-  private waiting?: (line: string) => void;
-  private stderr = '';
-
-  constructor(argv: readonly string[]) {
-    this.child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      const w = this.waiting;
-      this.waiting = undefined;
-      if (w) w(line);
-      else this.queue.push(line);
-    });
-  }
-
-  next(): Promise<string> {
-    const line = this.queue.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    if (this.child.exitCode !== null) return Promise.reject(new Error(`the prober exited: ${this.stderr.trim().slice(-300)}`));
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-
-  send(line: string): void {
-    this.child.stdin.write(`${line}\n`);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
-    await done;
-    clearTimeout(timer);
-  }
 }
 
 type Doc = Parameters<typeof toYAML>[0][number];
@@ -252,21 +214,6 @@ async function trials(lab: Lab, opts: Options, scratch: string): Promise<Trial[]
   return results;
 }
 
-function reexecInPrivateNetns(): boolean {
-  if (process.env.PODWALL_BENCH_NETNS === '1') return false;
-  const argv = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
-  const runDir = mkdtempSync(join(os.tmpdir(), 'podwall-bench-run-'));
-  try {
-    // The lab's record of host settings is per network namespace here: keep it apart from the host's labs.
-    const r = spawnSync('unshare', ['--net', '--', ...argv], { stdio: 'inherit', env: { ...process.env, PODWALL_BENCH_NETNS: '1', PODWALL_RUN_DIR: runDir } });
-    if (r.error) throw r.error;
-    process.exitCode = r.status ?? 1;
-  } finally {
-    rmSync(runDir, { recursive: true, force: true });
-  }
-  return true;
-}
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -278,7 +225,7 @@ async function main(): Promise<void> {
     console.log(`control plane benchmark: no kubectl (${opts.kubectl}; set --kubectl or PODWALL_KUBECTL); skipped`);
     return;
   }
-  if (!opts.hostNetns && reexecInPrivateNetns()) return;
+  if (!opts.hostNetns && reexecInPrivateNetns(import.meta.url, { ownRunDir: true })) return;
   const inPrivate = process.env.PODWALL_BENCH_NETNS === '1';
   if (inPrivate) await exec(['ip', 'link', 'set', 'lo', 'up']);
   const kubectlVersion = /GitVersion:"([^"]+)"|Client Version: (\S+)/.exec(version.stdout)?.slice(1).find(Boolean) ?? '?';

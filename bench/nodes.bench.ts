@@ -20,11 +20,10 @@
 //
 // Everything runs in a private network namespace (the process re-executes itself under
 // `unshare --net`, as the control plane benchmark does; --host-netns to skip); Lab.down in finally.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../src/dataplane/index.js';
 import { LabApiClient } from '../src/lab/api/client.js';
@@ -33,6 +32,8 @@ import { loadTexts, type Cluster } from '../src/model/index.js';
 import { toYAML } from './generate.js';
 import { flag } from './flags.js';
 import { median, now } from './measure.js';
+import { Prober } from './prober.js';
+import { reexecInPrivateNetns } from './netns.js';
 
 const CONNLOAD = fileURLToPath(new URL('./connload.py', import.meta.url));
 const NODES = 4;
@@ -89,45 +90,6 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-/** The flip prober (connload.py flip): one line in, one JSON line out. */
-class Prober {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly queue: string[] = [];
-  private waiting?: (line: string) => void;
-  private stderr = '';
-
-  constructor(argv: readonly string[]) {
-    this.child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    createInterface({ input: this.child.stdout }).on('line', (line) => {
-      const w = this.waiting;
-      this.waiting = undefined;
-      if (w) w(line);
-      else this.queue.push(line);
-    });
-  }
-
-  next(): Promise<string> {
-    const line = this.queue.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    if (this.child.exitCode !== null) return Promise.reject(new Error(`the prober exited: ${this.stderr.trim().slice(-300)}`));
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-
-  send(line: string): void {
-    this.child.stdin.write(`${line}\n`);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
-    await done;
-    clearTimeout(timer);
-  }
 }
 
 type Doc = Parameters<typeof toYAML>[0][number];
@@ -348,21 +310,6 @@ async function memoryRun(opts: Options, stateRoot: string): Promise<void> {
   }
 }
 
-function reexecInPrivateNetns(): boolean {
-  if (process.env.PODWALL_BENCH_NETNS === '1') return false;
-  const argv = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
-  const runDir = mkdtempSync(join(os.tmpdir(), 'podwall-bench-run-'));
-  try {
-    // The lab's record of host settings is per network namespace here: keep it apart from the host's labs.
-    const r = spawnSync('unshare', ['--net', '--', ...argv], { stdio: 'inherit', env: { ...process.env, PODWALL_BENCH_NETNS: '1', PODWALL_RUN_DIR: runDir } });
-    if (r.error) throw r.error;
-    process.exitCode = r.status ?? 1;
-  } finally {
-    rmSync(runDir, { recursive: true, force: true });
-  }
-  return true;
-}
-
 function summary(runs: readonly LatencyRun[]): void {
   const base = runs[0];
   const p = (r: LatencyRun, q: number, to?: Change['to']): number => percentile(r.results.filter((c) => !to || c.to === to).map((c) => c.ms), q);
@@ -393,7 +340,7 @@ async function main(): Promise<void> {
     console.log('node lab benchmark: needs root (network namespaces, nftables); skipped');
     return;
   }
-  if (!opts.hostNetns && reexecInPrivateNetns()) return;
+  if (!opts.hostNetns && reexecInPrivateNetns(import.meta.url, { ownRunDir: true })) return;
   const inPrivate = process.env.PODWALL_BENCH_NETNS === '1';
   if (inPrivate) await exec(['ip', 'link', 'set', 'lo', 'up']);
   const cpus = os.cpus();
