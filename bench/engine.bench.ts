@@ -23,7 +23,7 @@ import {
 } from '../src/engine/index.js';
 import { generateCluster, Rng } from './generate.js';
 import { flag } from './flags.js';
-import { gc, median, now, popcount } from './measure.js';
+import { gc, median, now, popcount, timed } from './measure.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
@@ -56,23 +56,6 @@ function parseArgs(argv: readonly string[]): { sizes: Size[]; budgetMs: number; 
 // Measurement helpers.
 
 const MB = (bytes: number): number => bytes / (1024 * 1024);
-
-/** Warm-up runs (not counted), then `runs` timed runs; returns the median and the last result. */
-function timed<T>(warmup: number, runs: number, fn: () => T): { ms: number; all: number[]; result: T } {
-  let result!: T;
-  for (let i = 0; i < warmup; i++) {
-    result = fn();
-    gc();
-  }
-  const all: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = now();
-    result = fn();
-    all.push(now() - t0);
-    if (i < runs - 1) gc();
-  }
-  return { ms: median(all), all, result };
-}
 
 const fmt = (ms: number): string => (ms >= 100_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);
 const runsText = (all: readonly number[]): string => (all.length > 1 ? ` (median of ${all.length}: ${all.map((x) => x.toFixed(0)).join(', ')})` : '');
@@ -207,13 +190,13 @@ function benchSize(size: Size, opts: ReturnType<typeof parseArgs>): Row {
   // (a) load (parse + validate) and compile.
   gc();
   const base = process.memoryUsage();
-  const load = timed(heavy ? 0 : 1, runs, () => loadTexts(gen.texts));
+  const load = timed(runs, () => loadTexts(gen.texts), heavy ? 0 : 1);
   const cluster = load.result.cluster;
   if (!cluster) {
     for (const d of load.result.diagnostics.slice(0, 10)) console.error(d);
     throw new Error('the generated cluster does not load');
   }
-  const compile = timed(heavy ? 1 : 2, runs, () => compileCluster(cluster));
+  const compile = timed(runs, () => compileCluster(cluster), heavy ? 1 : 2);
   const compiled = compile.result;
   gc();
   const afterModel = process.memoryUsage();
@@ -221,7 +204,7 @@ function benchSize(size: Size, opts: ReturnType<typeof parseArgs>): Row {
 
   // (b) the class-based full matrix: classes + class matrix + every N x N cell.
   const parts = { classes: [] as number[], compute: [] as number[], materialize: [] as number[] };
-  const matrix = timed(1, mRuns, () => {
+  const matrix = timed(mRuns, () => {
     const t1 = now();
     const classes = computeClasses(compiled);
     const t2 = now();

@@ -13,10 +13,13 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** One warm-up, then `runs` timed runs with a collection after each; the median and the last result. */
-export function timed<T>(runs: number, fn: () => T): { ms: number; all: number[]; result: T } {
-  let result = fn();
-  gc();
+/** `warmup` runs (not counted), then `runs` timed runs with a collection after each; the median and the last result. */
+export function timed<T>(runs: number, fn: () => T, warmup = 1): { ms: number; all: number[]; result: T } {
+  let result!: T;
+  for (let i = 0; i < warmup; i++) {
+    result = fn();
+    gc();
+  }
   const all: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = now();

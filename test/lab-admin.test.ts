@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/index.js';
 import { loadTexts } from '../src/model/index.js';
 import { runCli } from './support/cli.js';
+import { waitFor } from './lab-support.js';
 
 const LAB = 'ladm';
 const POD_CIDR = '10.228.0.0/16';
@@ -195,15 +196,6 @@ function startEchoPair(serverPod: string, clientPod: string, serverIP: string, p
     for (const line of lines) events.push({ t: Date.now(), ok: line.startsWith('ok') });
   });
   return { client, server, events };
-}
-
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return check();
 }
 
 after(async () => {

@@ -174,3 +174,13 @@ export function upstreamMismatches(c: Case, stepIndex: number, reports: readonly
   }
   return out;
 }
+
+/** Polls `check` every 10 ms for up to `ms`; whether it came true. */
+export async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return check();
+}

@@ -12,6 +12,7 @@ import { main } from '../src/cli/main.js';
 import type { Output } from '../src/cli/output.js';
 import { Lab } from '../src/lab/index.js';
 import { loadTexts } from '../src/model/index.js';
+import { waitFor } from './lab-support.js';
 
 const LAB = 'life';
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -181,15 +182,6 @@ function startEchoPair(lab: Lab, serverPod: string, clientPod: string, serverIP:
   }
   startClient();
   return { client, server, events };
-}
-
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return check();
 }
 
 describe('existing connections', { skip }, () => {

@@ -793,10 +793,12 @@ export class Lab {
   async deleteNode(node: string): Promise<{ pods: string[] }> {
     const topology = this.settings.topology;
     const leaving = topology?.nodes.find((n) => n.name === node);
-    if (!topology || !leaving) this.nodeNetns(node);
-    if (topology!.nodes.length === 1) throw new LabInputError(`node ${node} is the last node of lab "${this.settings.name}": remove the lab with \`podwall lab down\``);
+    if (!topology || !leaving) {
+      throw new LabInputError(`no node "${node}" in lab "${this.settings.name}"${topology ? ` (nodes: ${topology.nodes.map((n) => n.name).join(', ')})` : ' (a single-node lab: its node is the host)'}`);
+    }
+    if (topology.nodes.length === 1) throw new LabInputError(`node ${node} is the last node of lab "${this.settings.name}": remove the lab with \`podwall lab down\``);
     const api = await this.client();
-    const remaining: Topology = { ...topology!, nodes: topology!.nodes.filter((n) => n.name !== node) };
+    const remaining: Topology = { ...topology, nodes: topology.nodes.filter((n) => n.name !== node) };
     const settings: LabSettings = { ...this.store.getMeta<LabSettings>('settings')!, topology: remaining };
     this.store.setMeta('settings', settings);
     const pods: string[] = [];
@@ -811,7 +813,7 @@ export class Lab {
     await stopProcess(agents[node]);
     const { [node]: _stopped, ...others } = this.store.getMeta<Record<string, ProcessRecord>>('agents') ?? {};
     this.store.setMeta('agents', others);
-    await withHostLock(runDir(), () => deleteNode(this.names, topology!, leaving!));
+    await withHostLock(runDir(), () => deleteNode(this.names, topology, leaving));
     await this.remove(api, `/api/v1/nodes/${node}`);
     return { pods };
   }
